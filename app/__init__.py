@@ -1,0 +1,138 @@
+"""LeadDesk: face photos to investigative leads, under the use policy.
+
+``create_app`` reads as a table of contents and stays cheap: it loads no face models,
+starts no scheduler and runs no migrations.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from app.config import CONFIGS, DEV_SECRET_KEY
+from app.extensions import csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config_name: str | None = None, test_config: dict[str, Any] | None = None) -> Flask:
+    instance_path = os.environ.get("LEADDESK_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance_path), instance_relative_config=True)
+    load_config(app, config_name, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    return app
+
+
+def load_config(app: Flask, config_name: str | None, test_config: dict[str, Any] | None) -> None:
+    config_name = config_name or os.environ.get("LEADDESK_CONFIG", "development")
+    if config_name not in CONFIGS:
+        raise RuntimeError(f"LEADDESK_CONFIG must be one of {sorted(CONFIGS)}, not {config_name!r}")
+    app.config.from_object(CONFIGS[config_name])
+    app.config["CONFIG_NAME"] = config_name
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LEADDESK")
+    if test_config:
+        app.config.update(test_config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    if config_name == "production":
+        check_production_config(app)
+    if app.config.get("PROXY_FIX"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+
+def database_uri(app: Flask) -> str:
+    url = app.config["DATABASE_URL"]
+    if url.startswith("postgres://"):  # the old Heroku-style scheme SQLAlchemy rejects
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            url = "sqlite:///" + os.path.join(app.instance_path, relative)
+    return url
+
+
+def check_production_config(app: Flask) -> None:
+    secret = app.config.get("SECRET_KEY")
+    if not secret or secret == DEV_SECRET_KEY or len(str(secret)) < 32:
+        raise RuntimeError(
+            "Production needs a real SECRET_KEY (32+ random characters) in instance/config.py "
+            "or LEADDESK_SECRET_KEY."
+        )
+    if not app.config.get("TRUSTED_HOSTS"):
+        raise RuntimeError(
+            'Production needs TRUSTED_HOSTS, e.g. LEADDESK_TRUSTED_HOSTS=\'["leaddesk.county.local"]\'.'
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    from app.db_setup import configure_engine_events
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = None  # the server-side session is the protection
+
+    @login_manager.request_loader
+    def load_user_from_server_session(_request):
+        from flask import g
+
+        user_session = g.get("user_session")
+        return user_session.user if user_session is not None else None
+
+    with app.app_context():
+        configure_engine_events(db.engine)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from flask import request
+
+    from app.security.access import enforce_access, load_user_session
+    from app.security.headers import set_security_headers
+    from app.services.audit import set_audit_source
+
+    @app.before_request
+    def audit_context():
+        set_audit_source(request.remote_addr or "unknown")
+
+    app.before_request(load_user_session)
+    app.before_request(enforce_access)
+    app.after_request(set_security_headers)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+
+
+def register_commands(app: Flask) -> None:
+    from app.cli import register
+
+    register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from app.errors import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from app.templating import register
+
+    register(app)

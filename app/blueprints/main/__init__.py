@@ -1,0 +1,3 @@
+from app.blueprints.main.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,23 @@
+"""Flask CLI commands for operators."""
+
+from __future__ import annotations
+
+import getpass
+
+from flask import Flask
+
+from app.services.audit import set_audit_source
+
+
+def cli_actor() -> None:
+    """Audit CLI actions as coming from this machine's operator account."""
+    set_audit_source("cli", system_actor=f"cli:{getpass.getuser()}")
+
+
+def register(app: Flask) -> None:
+    from app.cli.accounts import agencies_cli, users_cli
+    from app.cli.audit import audit_cli
+    from app.cli.demo import demo_cli
+
+    for group in (agencies_cli, users_cli, audit_cli, demo_cli):
+        app.cli.add_command(group)

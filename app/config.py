@@ -1,0 +1,74 @@
+"""Configuration classes.
+
+Order of precedence (last wins): the class chosen by ``LEADDESK_CONFIG`` (development,
+testing, production), then ``instance/config.py``, then ``LEADDESK_*`` environment
+variables (Flask's ``from_prefixed_env``; values are parsed as JSON where they can be).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+
+
+class Config:
+    SECRET_KEY = DEV_SECRET_KEY
+    # Relative to the instance folder unless absolute; a full URL (postgresql://...) wins.
+    DATABASE_URL = "sqlite:///leaddesk.sqlite3"
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+    # Sessions (CJIS 5.5.5 / 5.6): the cookie only carries an id; the server decides.
+    SESSION_COOKIE_NAME = "leaddesk_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Strict"
+    SESSION_COOKIE_SECURE = False
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+
+    # Sign-in (CJIS 5.5.3, 5.6.2.1).
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    LOCKOUT_THRESHOLD = 5
+    LOCKOUT_WINDOW = timedelta(minutes=15)
+    # Per source address: more failures than this in the window and the form refuses to
+    # try any password, so a stranger cannot cheaply lock every account.
+    ADDRESS_THROTTLE_LIMIT = 20
+    TOTP_ISSUER = "LeadDesk"
+    # Fernet key (urlsafe base64, 32 bytes) for MFA secrets; derived from SECRET_KEY if unset.
+    MFA_ENCRYPTION_KEY: str | None = None
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-bounded) session
+    MAX_CONTENT_LENGTH = 220 * 1024 * 1024  # 10 images x 20 MB plus form overhead
+    TRUSTED_HOSTS: list[str] | None = None
+    PROXY_FIX = False  # set true behind a TLS-terminating reverse proxy
+
+    UNIT_NAME = "Cal-ID / Facial Recognition Unit"
+    UNIT_CONTACT = "frunit@example.invalid"
+    DATA_MARKING = "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE"
+
+
+class DevelopmentConfig(Config):
+    DEBUG = False  # the Werkzeug debugger is never on, even in development
+
+
+class TestingConfig(Config):
+    TESTING = True
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    ADDRESS_THROTTLE_LIMIT = 1000
+
+
+class ProductionConfig(Config):
+    SECRET_KEY = None
+    SESSION_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

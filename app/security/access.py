@@ -1,0 +1,157 @@
+"""Who may reach which route: one rule per view, checked before every request.
+
+Deny by default: a view without a rule is refused, and a test walks the URL map to prove
+every route has one. The decorators only attach the rule; ``enforce_access`` applies it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_login import current_user
+
+from app.extensions import db
+from app.models import Outcome, Role, User
+from app.services.accounts import search_eligibility
+from app.services.audit import record_event
+from app.services.auth import load_session, touch_session
+
+F = TypeVar("F", bound=Callable)
+
+SESSION_TOKEN_KEY = "sid"
+
+
+@dataclass(frozen=True)
+class AccessRule:
+    public: bool = False
+    roles: frozenset[Role] | None = None  # None: any signed-in user
+    allow_pending_mfa: bool = False  # reachable between the password and the TOTP step
+    certified: bool = False  # needs a current FBI/LACRIS training certification
+
+
+def _attach(rule: AccessRule) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        view.access_rule = rule  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
+public = _attach(AccessRule(public=True))
+signed_in = _attach(AccessRule())
+mfa_pending_allowed = _attach(AccessRule(allow_pending_mfa=True))
+
+
+def roles_required(*roles: Role, certified: bool = False) -> Callable[[F], F]:
+    return _attach(AccessRule(roles=frozenset(roles), certified=certified))
+
+
+requester_required = roles_required(Role.REQUESTER)
+reviewer_required = roles_required(Role.REVIEWER)
+admin_required = roles_required(Role.ADMIN)
+staff_required = roles_required(Role.REVIEWER, Role.ADMIN)
+certified_reviewer_required = roles_required(Role.REVIEWER, certified=True)
+
+
+def rule_for_endpoint(endpoint: str) -> AccessRule | None:
+    if endpoint == "static":
+        return AccessRule(public=True)
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access_rule", None)
+
+
+def load_user_session() -> None:
+    """Resolve the cookie's token to a live server-side session (or none)."""
+    g.user_session = None
+    token = session.get(SESSION_TOKEN_KEY)
+    if not token:
+        return
+    user_session = load_session(token)
+    if user_session is None:
+        session.pop(SESSION_TOKEN_KEY, None)
+        g.session_expired = True
+        db.session.commit()  # the expiry (and its audit event) stands even if the page fails
+        return
+    if touch_session(user_session):
+        db.session.commit()
+    g.user_session = user_session
+
+
+def deny(reason: str, *, status: int = 403, object_type: str | None = None, object_id=None) -> None:
+    """Audit a refused access, commit that record on its own, and abort."""
+    db.session.rollback()
+    user = current_user if current_user.is_authenticated else None
+    record_event(
+        "access.denied",
+        actor=user,
+        outcome=Outcome.DENIED,
+        object_type=object_type or "route",
+        object_id=object_id if object_id is not None else request.endpoint,
+        reason=reason,
+        detail={"method": request.method, "path": request.path, "status": status},
+    )
+    db.session.commit()
+    abort(status, description=reason if status == 403 else None)
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after sign-in."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def enforce_access():
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # routing already failed: 404 or 405 follows
+    rule = rule_for_endpoint(endpoint)
+    if rule is None:
+        current_app.logger.error("route %s has no access rule; refused", endpoint)
+        abort(403)
+    if rule.public:
+        return None
+    user_session = g.get("user_session")
+    if user_session is None:
+        if g.get("session_expired"):
+            flash("Your session has ended. Please sign in again.", "info")
+        next_url = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=next_url))
+    if user_session.mfa_verified_at is None and not rule.allow_pending_mfa:
+        return redirect(url_for("auth.mfa"))
+    user: User = user_session.user
+    if (
+        user.must_change_password
+        and user_session.mfa_verified_at is not None
+        and endpoint not in ("auth.change_password", "auth.logout")
+    ):
+        flash("Choose a new password before you continue.", "info")
+        return redirect(url_for("auth.change_password"))
+    if rule.roles is not None and user.role not in rule.roles:
+        deny(f"role {user.role} may not use {endpoint}")
+    if rule.certified:
+        eligibility = search_eligibility(user)
+        if not eligibility:
+            deny(eligibility.message)
+    return None
+
+
+def get_for_agency_or_404(model, object_id: int, *, agency_id_of: Callable[[object], int]):
+    """Fetch ``model`` by id; a requester from another agency gets 404, and it is audited.
+
+    Staff (reviewers, admins) see every agency's objects.
+    """
+    obj = db.session.get(model, object_id)
+    user: User = current_user
+    if obj is not None and (user.role is not Role.REQUESTER or agency_id_of(obj) == user.agency_id):
+        return obj
+    reason = "object does not exist" if obj is None else "object belongs to another agency"
+    deny(reason, status=404, object_type=model.__tablename__, object_id=object_id)
+    return None  # unreachable: deny aborts

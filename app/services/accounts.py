@@ -1,0 +1,241 @@
+"""Agencies, user accounts and training certifications."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
+from app.services.audit import record_event
+from app.services.errors import NotFound, ServiceError
+from app.services.passwords import hash_password, password_problems
+
+
+def get_agency_by_code(code: str) -> Agency:
+    agency = db.session.scalar(select(Agency).where(func.upper(Agency.code) == code.upper()))
+    if agency is None:
+        raise NotFound(f"No agency with code {code!r}.", field="agency")
+    return agency
+
+
+def get_user_by_username(username: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def create_agency(
+    *,
+    actor: User | None,
+    name: str,
+    code: str,
+    contact_name: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+) -> Agency:
+    name, code = name.strip(), code.strip().upper()
+    if not name:
+        raise ServiceError("The agency needs a name.", field="name")
+    if not code or not code.replace("-", "").isalnum() or len(code) > 20:
+        raise ServiceError("The code must be 1-20 letters, digits or hyphens.", field="code")
+    if db.session.scalar(select(Agency).where(func.upper(Agency.code) == code)):
+        raise ServiceError(f"An agency with code {code} already exists.", field="code")
+    if db.session.scalar(select(Agency).where(func.lower(Agency.name) == name.lower())):
+        raise ServiceError(f"An agency named {name!r} already exists.", field="name")
+    agency = Agency(
+        name=name,
+        code=code,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+    )
+    db.session.add(agency)
+    db.session.flush()
+    record_event(
+        "agency.create",
+        actor=actor,
+        object_type="agency",
+        object_id=agency.id,
+        detail={"name": name, "agency_code": code},
+    )
+    return agency
+
+
+def create_user(
+    *,
+    actor: User | None,
+    username: str,
+    full_name: str,
+    role: Role,
+    agency: Agency,
+    password: str,
+    email: str | None = None,
+    phone: str | None = None,
+    must_change_password: bool = False,
+    reason: str | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        raise ServiceError(
+            "Usernames are 1-64 letters, digits, dots, hyphens or underscores.", field="username"
+        )
+    if get_user_by_username(username) is not None:
+        raise ServiceError(f"The username {username!r} is taken.", field="username")
+    problems = password_problems(password, username=username, full_name=full_name)
+    if problems:
+        raise ServiceError(" ".join(problems), field="password")
+    user = User(
+        username=username,
+        full_name=full_name.strip() or username,
+        email=email,
+        phone=phone,
+        role=Role(role),
+        agency=agency,
+        password_hash=hash_password(password),
+        password_changed_at=utcnow(),
+        must_change_password=must_change_password,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        "user.create",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        reason=reason,
+        detail={"username": user.username, "role": str(user.role), "agency_code": agency.code},
+    )
+    return user
+
+
+def change_password(*, user: User, current_password: str | None, new_password: str) -> None:
+    """The user changes their own password (``current_password`` is checked unless None)."""
+    from app.services.passwords import verify_password
+
+    if current_password is not None and not verify_password(user.password_hash, current_password):
+        raise ServiceError("The current password is not correct.", field="current_password")
+    problems = password_problems(new_password, username=user.username, full_name=user.full_name)
+    if problems:
+        raise ServiceError(" ".join(problems), field="new_password")
+    if verify_password(user.password_hash, new_password):
+        raise ServiceError("Choose a password different from the current one.", field="new_password")
+    user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = False
+    db.session.flush()
+    record_event("user.password_change", actor=user, object_type="user", object_id=user.id)
+
+
+def lock_user(*, actor: User | None, user: User, reason: str) -> None:
+    user.locked = True
+    user.locked_at = utcnow()
+    db.session.flush()
+    record_event(
+        "user.lock", actor=actor, object_type="user", object_id=user.id, reason=reason,
+        detail={"username": user.username},
+    )
+
+
+def unlock_user(*, actor: User | None, user: User, reason: str | None = None) -> None:
+    if not user.locked and user.failed_login_count == 0:
+        raise ServiceError(f"{user.username} is not locked.")
+    user.locked = False
+    user.locked_at = None
+    user.failed_login_count = 0
+    user.first_failed_login_at = None
+    db.session.flush()
+    record_event(
+        "user.unlock", actor=actor, object_type="user", object_id=user.id, reason=reason,
+        detail={"username": user.username},
+    )
+
+
+def certify_user(
+    *,
+    actor: User | None,
+    user: User,
+    provider: CertificationProvider,
+    number: str,
+    completed_on: date,
+    expires_on: date,
+) -> TrainingCertification:
+    if actor is not None and actor.id == user.id:
+        raise ServiceError("Nobody may record their own training certification.")
+    if user.role is not Role.REVIEWER:
+        raise ServiceError(f"{user.username} is a {user.role}; only reviewers are certified.")
+    number = number.strip()
+    if not number:
+        raise ServiceError("The certificate number is required.", field="number")
+    if expires_on <= completed_on:
+        raise ServiceError("The expiry date must be after the completion date.", field="expires_on")
+    if completed_on > utcnow().date():
+        raise ServiceError("The completion date cannot be in the future.", field="completed_on")
+    cert = TrainingCertification(
+        user=user,
+        provider=CertificationProvider(provider),
+        certificate_number=number,
+        completed_on=completed_on,
+        expires_on=expires_on,
+        recorded_by_id=actor.id if actor else None,
+    )
+    db.session.add(cert)
+    db.session.flush()
+    record_event(
+        "certification.add",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        detail={
+            "username": user.username,
+            "provider": str(cert.provider),
+            "certificate_number": number,
+            "completed_on": completed_on.isoformat(),
+            "expires_on": expires_on.isoformat(),
+        },
+    )
+    return cert
+
+
+@dataclass(frozen=True)
+class SearchEligibility:
+    """Whether a user may run face searches today, and if not, why and since when."""
+
+    allowed: bool
+    message: str
+    certification: TrainingCertification | None = None
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+def search_eligibility(user: User, on: date | None = None) -> SearchEligibility:
+    on = on or utcnow().date()
+    if user.role is not Role.REVIEWER:
+        return SearchEligibility(False, "Only facial reviewers run searches.")
+    current = [c for c in user.certifications if c.is_current(on)]
+    if current:
+        cert = max(current, key=lambda c: c.expires_on)
+        return SearchEligibility(
+            True,
+            f"{cert.provider} certification {cert.certificate_number} is current until "
+            f"{cert.expires_on:%Y-%m-%d}.",
+            cert,
+        )
+    past = [c for c in user.certifications if c.expires_on < on]
+    if past:
+        last = max(past, key=lambda c: c.expires_on)
+        return SearchEligibility(
+            False,
+            f"You cannot run searches: your {last.provider} training certification "
+            f"{last.certificate_number} expired on {last.expires_on:%Y-%m-%d}. "
+            "Ask your local administrator to record your renewal.",
+            last,
+        )
+    return SearchEligibility(
+        False,
+        "You cannot run searches: no FBI or LACRIS facial recognition training certification "
+        f"is on record for you (account created {user.created_at:%Y-%m-%d}). "
+        "Ask your local administrator to record it.",
+    )

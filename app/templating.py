@@ -1,0 +1,29 @@
+"""Template globals and filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from app.models import Role
+
+
+def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
+    if value is None:
+        return "—"
+    return value.astimezone(UTC).strftime(fmt)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["dt"] = format_datetime
+
+    @app.context_processor
+    def frame_globals():
+        return {
+            "Role": Role,
+            "unit_name": current_app.config["UNIT_NAME"],
+            "data_marking": current_app.config["DATA_MARKING"],
+            "current_user": current_user,
+        }

@@ -1,0 +1,229 @@
+"""Fixtures in the style of Flask's tutorial: app, client, runner, auth, a user factory,
+and a controllable clock. The schema comes from the real migrations, built once."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from werkzeug.security import generate_password_hash
+
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.clock import set_clock
+from app.extensions import db
+from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
+from app.services import mfa
+
+TEST_PASSWORD = "correct horse battery staple 42"
+# Pre-hashed with few iterations: the stored hash names its own cost, so checks stay fast.
+TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
+TEST_ADDRESS = "127.0.0.1"
+
+
+class FrozenClock:
+    """Time stands still until a test moves it."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def today(self) -> date:
+        return self.now.date()
+
+
+@pytest.fixture
+def clock():
+    frozen = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    set_clock(frozen)
+    yield frozen
+    set_clock(None)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> Path:
+    """Run the real migrations once; every test starts from a copy of the result."""
+    from flask_migrate import upgrade
+
+    instance = tmp_path_factory.mktemp("template-instance")
+    app = create_app("testing", {"DATABASE_URL": f"sqlite:///{instance / 'leaddesk.sqlite3'}"})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return instance / "leaddesk.sqlite3"
+
+
+@pytest.fixture
+def instance_path(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "instance"
+    path.mkdir()
+    monkeypatch.setenv("LEADDESK_INSTANCE_PATH", str(path))
+    return path
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a real server would.
+
+    The test itself holds an app context (for ``db.session``); without this, requests would
+    share its ``g`` (and Flask-Login's cached user) with one another.
+    """
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        db.session.expire_all()  # the test's own session sees what the request committed
+        return response
+
+
+@pytest.fixture
+def app(instance_path, migrated_database, clock):
+    shutil.copy(migrated_database, instance_path / "leaddesk.sqlite3")
+    app = create_app("testing")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_agency(app):
+    counter = iter(range(1, 10_000))
+
+    def factory(code: str | None = None, name: str | None = None) -> Agency:
+        n = next(counter)
+        agency = Agency(code=code or f"AG{n:03d}", name=name or f"Agency number {n}")
+        db.session.add(agency)
+        db.session.commit()
+        return agency
+
+    return factory
+
+
+@pytest.fixture
+def make_user(app, make_agency, clock):
+    """``make_user(role=Role.REVIEWER, certified=True)``: a ready-to-sign-in account.
+
+    The user is enrolled in TOTP with a known secret (``user.totp_secret`` for tests) unless
+    ``enrolled=False``.
+    """
+    counter = iter(range(1, 10_000))
+    default_agency: list[Agency] = []
+
+    def factory(
+        role: Role = Role.REQUESTER,
+        *,
+        agency: Agency | None = None,
+        username: str | None = None,
+        enrolled: bool = True,
+        certified: bool | None = None,
+        **fields,
+    ) -> User:
+        if agency is None:
+            if not default_agency:
+                default_agency.append(make_agency(code="HOME", name="Home Agency"))
+            agency = default_agency[0]
+        n = next(counter)
+        username = username or f"{role.value}{n}"
+        secret = pyotp.random_base32()
+        user = User(
+            username=username,
+            full_name=fields.pop("full_name", f"Test {role.value.title()} {n}"),
+            email=f"{username}@example.invalid",
+            role=role,
+            agency=agency,
+            password_hash=TEST_PASSWORD_HASH,
+            **fields,
+        )
+        if enrolled:
+            user.mfa_secret_encrypted = mfa.encrypt_secret(secret)
+        db.session.add(user)
+        db.session.flush()
+        if certified if certified is not None else role is Role.REVIEWER:
+            db.session.add(
+                TrainingCertification(
+                    user=user,
+                    provider=CertificationProvider.LACRIS,
+                    certificate_number=f"L-{n:05d}",
+                    completed_on=clock.today() - timedelta(days=30),
+                    expires_on=clock.today() + timedelta(days=335),
+                )
+            )
+        db.session.commit()
+        user.totp_secret = secret
+        return user
+
+    return factory
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str | bytes) -> str:
+    text = html.decode() if isinstance(html, bytes) else html
+    match = CSRF_RE.search(text)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+@dataclass
+class AuthActions:
+    client: object
+    clock: FrozenClock
+
+    def csrf(self, url: str = "/auth/login") -> str:
+        return csrf_from(self.client.get(url).data)
+
+    def post(self, url: str, data: dict | None = None, token_from: str | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf(token_from or url))
+        return self.client.post(url, data=data, **kwargs)
+
+    def password_step(self, username: str, password: str = TEST_PASSWORD, acknowledge: bool = True):
+        data = {"username": username, "password": password}
+        if acknowledge:
+            data["acknowledge"] = "y"
+        return self.post("/auth/login", data)
+
+    def totp_code(self, secret: str) -> str:
+        return pyotp.TOTP(secret).at(self.clock.now)
+
+    def login(self, user: User, password: str = TEST_PASSWORD):
+        """Both factors through the real forms. Moves the clock one TOTP step so codes
+        are never reused between sign-ins."""
+        self.clock.advance(seconds=30)
+        response = self.password_step(user.username, password)
+        assert response.status_code == 302, response.data[:500]
+        response = self.post("/auth/mfa", {"code": self.totp_code(user.totp_secret)})
+        assert response.status_code == 302, response.data[:2000]
+        return response
+
+    def logout(self):
+        return self.post("/auth/logout", token_from="/")
+
+
+@pytest.fixture
+def auth(client, clock):
+    return AuthActions(client, clock)
