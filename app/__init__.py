@@ -71,7 +71,7 @@ def check_production_config(app: Flask) -> None:
         )
     if not app.config.get("TRUSTED_HOSTS"):
         raise RuntimeError(
-            'Production needs TRUSTED_HOSTS, e.g. LEADDESK_TRUSTED_HOSTS=\'["leaddesk.county.local"]\'.'
+            "Production needs TRUSTED_HOSTS, e.g. LEADDESK_TRUSTED_HOSTS='[\"leaddesk.county.local\"]'."
         )
 
 

@@ -31,7 +31,7 @@ class Config:
     # Sign-in (CJIS 5.5.3, 5.6.2.1).
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 128
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 - a method name
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_WINDOW = timedelta(minutes=15)
     # Per source address: more failures than this in the window and the form refuses to

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from werkzeug.security import generate_password_hash
-
 from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.clock import set_clock

@@ -36,8 +36,24 @@ DEMO_USERS = [
 
 
 def _passphrase() -> str:
-    words = ["harbor", "granite", "lantern", "meadow", "copper", "willow", "summit", "orchid",
-             "falcon", "river", "cobalt", "ember", "juniper", "quartz", "tundra", "violet"]
+    words = [
+        "harbor",
+        "granite",
+        "lantern",
+        "meadow",
+        "copper",
+        "willow",
+        "summit",
+        "orchid",
+        "falcon",
+        "river",
+        "cobalt",
+        "ember",
+        "juniper",
+        "quartz",
+        "tundra",
+        "violet",
+    ]
     return "-".join(secrets.choice(words) for _ in range(4)) + f"-{secrets.randbelow(100):02d}"
 
 

@@ -22,7 +22,7 @@ from app.services.auth import load_session, touch_session
 
 F = TypeVar("F", bound=Callable)
 
-SESSION_TOKEN_KEY = "sid"
+SESSION_TOKEN_KEY = "sid"  # noqa: S105 - the cookie key, not a secret
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,11 @@ def lock_user(*, actor: User | None, user: User, reason: str) -> None:
     user.locked_at = utcnow()
     db.session.flush()
     record_event(
-        "user.lock", actor=actor, object_type="user", object_id=user.id, reason=reason,
+        "user.lock",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        reason=reason,
         detail={"username": user.username},
     )
 
@@ -147,7 +151,11 @@ def unlock_user(*, actor: User | None, user: User, reason: str | None = None) ->
     user.first_failed_login_at = None
     db.session.flush()
     record_event(
-        "user.unlock", actor=actor, object_type="user", object_id=user.id, reason=reason,
+        "user.unlock",
+        actor=actor,
+        object_type="user",
+        object_id=user.id,
+        reason=reason,
         detail={"username": user.username},
     )
 

@@ -98,9 +98,7 @@ def record_event(
     _check_detail(detail)
     # Take the head row's lock before reading it: this is what keeps the chain linear.
     db.session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(last_seq=AuditChainHead.last_seq + 1)
+        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_seq=AuditChainHead.last_seq + 1)
     )
     head = db.session.execute(
         select(AuditChainHead).where(AuditChainHead.id == 1).execution_options(populate_existing=True)

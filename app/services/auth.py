@@ -91,14 +91,21 @@ def check_password(username: str, password: str, source_address: str) -> LoginRe
     )
     if user is None:
         record_event(
-            "auth.login", actor=None, actor_username=username[:64], outcome=Outcome.FAILED,
+            "auth.login",
+            actor=None,
+            actor_username=username[:64],
+            outcome=Outcome.FAILED,
             reason="unknown username",
         )
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
     if not password_ok:
         record_event(
-            "auth.login", actor=user, outcome=Outcome.FAILED, object_type="user",
-            object_id=user.id, reason="wrong password",
+            "auth.login",
+            actor=user,
+            outcome=Outcome.FAILED,
+            object_type="user",
+            object_id=user.id,
+            reason="wrong password",
         )
         if not user.locked:
             register_failure(user, "wrong password")
@@ -106,14 +113,22 @@ def check_password(username: str, password: str, source_address: str) -> LoginRe
     # The password was right: only now is it safe to say why the account cannot sign in.
     if user.locked:
         record_event(
-            "auth.login", actor=user, outcome=Outcome.DENIED, object_type="user",
-            object_id=user.id, reason="account locked",
+            "auth.login",
+            actor=user,
+            outcome=Outcome.DENIED,
+            object_type="user",
+            object_id=user.id,
+            reason="account locked",
         )
         return LoginResult(None, LoginFailure.LOCKED)
     if not user.active:
         record_event(
-            "auth.login", actor=user, outcome=Outcome.DENIED, object_type="user",
-            object_id=user.id, reason="account deactivated",
+            "auth.login",
+            actor=user,
+            outcome=Outcome.DENIED,
+            object_type="user",
+            object_id=user.id,
+            reason="account deactivated",
         )
         return LoginResult(None, LoginFailure.INACTIVE)
     return LoginResult(user)
@@ -172,8 +187,11 @@ def end_session(session: UserSession, reason: str) -> None:
     session.end_reason = reason
     if reason != "logout":
         record_event(
-            "auth.session_end", actor=session.user, object_type="session",
-            object_id=session.id, reason=reason,
+            "auth.session_end",
+            actor=session.user,
+            object_type="session",
+            object_id=session.id,
+            reason=reason,
         )
     db.session.flush()
 
@@ -200,8 +218,12 @@ def confirm_enrolment(session: UserSession, code: str) -> bool:
     step = mfa.matching_step(secret, code, utcnow().timestamp())
     if step is None:
         record_event(
-            "auth.mfa_enrol", actor=user, outcome=Outcome.FAILED, object_type="user",
-            object_id=user.id, reason="code did not match",
+            "auth.mfa_enrol",
+            actor=user,
+            outcome=Outcome.FAILED,
+            object_type="user",
+            object_id=user.id,
+            reason="code did not match",
         )
         register_failure(user, "wrong MFA code at enrolment")
         if user.locked:
@@ -212,7 +234,10 @@ def confirm_enrolment(session: UserSession, code: str) -> bool:
     user.mfa_enrolled_at = utcnow()
     user.mfa_last_step = step
     record_event(
-        "auth.mfa_enrol", actor=user, object_type="user", object_id=user.id,
+        "auth.mfa_enrol",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
         detail={"secret_fingerprint": mfa.secret_fingerprint(secret)},
     )
     _complete_sign_in(session)
@@ -226,8 +251,12 @@ def verify_second_factor(session: UserSession, code: str) -> bool:
     if step is None or (user.mfa_last_step is not None and step <= user.mfa_last_step):
         reason = "code did not match" if step is None else "code already used"
         record_event(
-            "auth.mfa", actor=user, outcome=Outcome.FAILED, object_type="user",
-            object_id=user.id, reason=reason,
+            "auth.mfa",
+            actor=user,
+            outcome=Outcome.FAILED,
+            object_type="user",
+            object_id=user.id,
+            reason=reason,
         )
         register_failure(user, f"MFA {reason}")
         if user.locked:
@@ -246,7 +275,10 @@ def _complete_sign_in(session: UserSession) -> None:
     user.failed_login_count = 0
     user.first_failed_login_at = None
     record_event(
-        "auth.login", actor=user, object_type="session", object_id=session.id,
+        "auth.login",
+        actor=user,
+        object_type="session",
+        object_id=session.id,
         detail={"factors": ["password", "totp"]},
     )
     db.session.flush()

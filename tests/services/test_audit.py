@@ -1,0 +1,99 @@
+"""The hash-chained audit trail detects edited, deleted, inserted and truncated events."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from app.extensions import db
+from app.models import AuditChainHead, AuditEvent, Outcome
+from app.services.audit import event_hash, record_event, verify_chain
+
+
+@pytest.fixture
+def chain(app, make_user):
+    actor = make_user()
+    for n in range(1, 6):
+        record_event("test.action", actor=actor, object_type="thing", object_id=n, detail={"n": n})
+    db.session.commit()
+    return actor
+
+
+def test_intact_chain_verifies(chain):
+    report = verify_chain()
+    assert report.ok and report.events_checked == 5 and report.head_seq == 5
+
+
+def test_events_link_to_their_predecessor(chain):
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    for before, after in itertools.pairwise(events):
+        assert after.prev_hash == before.hash
+    assert all(event_hash(e) == e.hash for e in events)
+    assert events[0].actor_agency == "HOME"
+
+
+def test_edited_event_is_named(chain):
+    db.session.execute(text("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 3"))
+    db.session.commit()
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 3 and "changed" in report.problem
+
+
+def test_deleted_event_is_named(chain):
+    db.session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
+    db.session.commit()
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 2 and "removed" in report.problem
+
+
+def test_inserted_event_is_detected(chain):
+    """A forged event slipped in at 3, renumbering the rest, breaks the links after it."""
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).all()
+    for event in events:
+        if event.seq >= 3:
+            db.session.execute(
+                update(AuditEvent).where(AuditEvent.seq == event.seq).values(seq=event.seq + 1)
+            )
+    db.session.commit()
+    db.session.expunge_all()
+    second = db.session.get(AuditEvent, 2)
+    forged = AuditEvent(
+        seq=3,
+        occurred_at=second.occurred_at,
+        actor_username="intruder",
+        action="test.action",
+        outcome=Outcome.SUCCESS,
+        detail="{}",
+        prev_hash=second.hash,
+    )
+    forged.hash = event_hash(forged)  # a perfectly self-consistent forgery
+    db.session.add(forged)
+    db.session.commit()
+    report = verify_chain()
+    assert not report.ok and report.first_bad_seq == 4
+
+
+def test_truncated_tail_is_detected_by_the_head(chain):
+    db.session.execute(delete(AuditEvent).where(AuditEvent.seq >= 4))
+    db.session.commit()
+    report = verify_chain()
+    assert not report.ok and "removed from the end" in report.problem
+    assert db.session.get(AuditChainHead, 1).last_seq == 5
+
+
+def test_detail_never_carries_secrets(app):
+    with pytest.raises(ValueError, match="secrets"):
+        record_event("x", actor=None, detail={"password": "hunter2"})
+
+
+def test_cli_verify_exit_codes(chain, runner):
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "intact: 5 events" in ok.output
+    db.session.execute(text("UPDATE audit_event SET action = 'other' WHERE seq = 4"))
+    db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "event 4" in broken.output
