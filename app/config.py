@@ -46,6 +46,23 @@ class Config:
     TRUSTED_HOSTS: list[str] | None = None
     PROXY_FIX = False  # set true behind a TLS-terminating reverse proxy
 
+    # Face matching (see README "Measured" for where these numbers come from).
+    FACE_DETECTOR_UPSAMPLE = 1
+    FACE_CNN_FALLBACK = True
+    GALLERY_JITTERS = 0
+    GALLERY_FLIP = True
+    PROBE_JITTERS = 0
+    PROBE_FLIP = True
+    SEARCH_STRATEGY = "auto"  # auto | exact | annoy
+    EXACT_SEARCH_MAX_GALLERY = 2_000_000
+    ANNOY_N_TREES = 50
+    ANNOY_SEARCH_K = 500_000
+    INDEX_VERSIONS_KEPT = 3
+    INDEX_REBUILD_HOUR = 2
+    INDEX_REBUILD_MINUTE = 0
+    SCHEDULER_TIMEZONE = "America/Los_Angeles"
+    INDEX_MAX_AGE_HOURS = 26  # a nightly rebuild older than this is overdue
+
     UNIT_NAME = "Cal-ID / Facial Recognition Unit"
     UNIT_CONTACT = "frunit@example.invalid"
     DATA_MARKING = "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE"

@@ -10,15 +10,21 @@ from app.models.accounts import (
     UserSession,
 )
 from app.models.audit import AuditChainHead, AuditEvent, Outcome
+from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
 
 __all__ = [
     "Agency",
     "AuditChainHead",
     "AuditEvent",
+    "Booking",
+    "BuildOutcome",
     "CertificationProvider",
+    "FaceTemplate",
+    "IndexBuild",
     "LoginAttempt",
     "Outcome",
     "Role",
+    "Subject",
     "TrainingCertification",
     "User",
     "UserSession",

@@ -1,0 +1,264 @@
+"""``flask gallery ...``, ``flask index ...``, ``flask search ...`` and ``flask scheduler``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+
+from app.cli import cli_actor
+from app.extensions import db
+from app.matching.images import ImageError, load_image
+from app.models import Outcome
+from app.services import gallery as gallery_service
+from app.services import matching
+from app.services.audit import record_event
+from app.services.errors import ServiceError
+
+gallery_cli = AppGroup("gallery", help="The mugshot gallery.")
+index_cli = AppGroup("index", help="The search index.")
+
+EXIT_UNREADABLE = 2
+EXIT_NO_FACE = 3
+
+
+@gallery_cli.command("import")
+@click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--no-index", is_flag=True, help="Do not rebuild the index afterwards.")
+@click.option("--workers", type=int, default=None, help="Processes for embedding (default: all cores).")
+def import_command(manifest: Path, no_index: bool, workers: int | None):
+    """Enroll booking photos listed in MANIFEST.csv
+    (image,booking_number,name,dob,sid,main_number,cdl,booking_date)."""
+    cli_actor()
+    try:
+        summary = gallery_service.import_manifest(
+            manifest, actor=None, workers=workers, progress=gallery_service.progress_bar
+        )
+    except ServiceError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message) from None
+    click.echo(
+        f"Enrolled {summary.enrolled}, skipped as already enrolled {summary.skipped}, "
+        f"rejected {len(summary.rejected)}."
+    )
+    for rejection in summary.rejected:
+        number = f" ({rejection.booking_number})" if rejection.booking_number else ""
+        click.echo(f"  line {rejection.line}{number}: {rejection.reason}")
+    if not no_index and summary.enrolled:
+        _rebuild("gallery import")
+
+
+@gallery_cli.command("seal")
+@click.argument("booking_number")
+@click.option("--reference", required=True, help="The sealing order or notice reference.")
+def seal_command(booking_number: str, reference: str):
+    """Seal a booking: it leaves every search at once."""
+    cli_actor()
+    try:
+        booking = gallery_service.get_booking(booking_number)
+        gallery_service.seal_booking(booking, reference=reference, actor=None)
+    except ServiceError as err:
+        db.session.rollback()
+        raise click.ClickException(err.message) from None
+    db.session.commit()
+    click.echo(f"Sealed booking {booking_number} (reference {reference}); it is excluded from searches.")
+
+
+def _rebuild(triggered_by: str) -> None:
+    try:
+        build = matching.rebuild_index(triggered_by=triggered_by)
+    except ServiceError as err:
+        raise click.ClickException(err.message) from None
+    click.echo(
+        f"Index version {build.version} built: {build.template_count} templates "
+        f"in {build.duration_seconds:.1f} s."
+    )
+
+
+@index_cli.command("rebuild")
+def rebuild_command():
+    """Build a new index version now and switch to it."""
+    cli_actor()
+    _rebuild("cli")
+
+
+@index_cli.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def status_command(as_json: bool):
+    """Version, template count, age, and whether a rebuild is overdue."""
+    status = matching.index_status()
+    if as_json:
+        click.echo(json.dumps(status.as_dict()))
+        return
+    if status.version is None:
+        click.echo(f"No usable index: {status.problem}. Searches scan the gallery exactly.")
+    else:
+        hours = status.age.total_seconds() / 3600 if status.age else 0
+        click.echo(
+            f"Index version {status.version}: {status.template_count} templates, built "
+            f"{status.built_at:%Y-%m-%d %H:%M} UTC ({hours:.1f} h ago)."
+        )
+        if status.enrolled_since_build:
+            click.echo(f"{status.enrolled_since_build} templates enrolled since; searches scan them exactly.")
+        if status.problem:
+            click.echo(f"Problem: {status.problem}")
+    click.echo(f"Searchable templates: {status.searchable_templates}.")
+    if status.last_failure:
+        click.echo(
+            f"Last rebuild FAILED (version {status.last_failure.version}): {status.last_failure.error}"
+        )
+    click.echo("Rebuild OVERDUE." if status.overdue else "Rebuild up to date.")
+
+
+@click.command("search")
+@click.argument("probes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--top", "top_k", default=matching.DEFAULT_TOP_K, show_default=True, type=int, help="K, at most 50."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per probe, one per line.")
+@click.option(
+    "--reason", default="operator command-line search", show_default=True, help="Audited justification."
+)
+def search_command(probes: tuple[Path, ...], top_k: int, as_json: bool, reason: str):
+    """Search each PROBE_IMAGE against the gallery (1:N); candidates are investigative leads only."""
+    cli_actor()
+    if not 1 <= top_k <= matching.MAX_TOP_K:
+        raise click.BadParameter(f"must be between 1 and {matching.MAX_TOP_K}", param_hint="--top")
+    worst = 0
+    for probe in probes:
+        outcome, code = _search_one(probe, top_k, reason)
+        worst = max(worst, code)
+        if as_json:
+            click.echo(json.dumps(outcome))
+        else:
+            _print_human(outcome)
+    db.session.commit()
+    sys.exit(worst)
+
+
+def _search_one(probe: Path, top_k: int, reason: str) -> tuple[dict, int]:
+    try:
+        data = probe.read_bytes()
+        image = load_image(data)
+    except OSError as exc:
+        return {
+            "probe": str(probe),
+            "error": f"cannot read the file ({exc.strerror})",
+            "code": EXIT_UNREADABLE,
+        }, 2
+    except ImageError as exc:
+        return {"probe": str(probe), "error": exc.message, "code": EXIT_UNREADABLE}, EXIT_UNREADABLE
+    faces = matching.describe_probe(image.pixels)
+    sha256 = hashlib.sha256(data).hexdigest()
+    if not faces:
+        record_event(
+            "search.cli",
+            actor=None,
+            outcome=Outcome.FAILED,
+            object_type="probe",
+            object_id=sha256[:16],
+            reason=reason,
+            detail={"probe_sha256": sha256, "error": "no face"},
+        )
+        return {
+            "probe": str(probe),
+            "error": "no face found in the probe",
+            "code": EXIT_NO_FACE,
+        }, EXIT_NO_FACE
+    result = matching.search_descriptor(faces[0].descriptor, top_k)
+    outcome = {
+        "probe": str(probe),
+        "index_version": result.index_version,
+        "candidates": [c.as_json() for c in result.candidates],
+    }
+    notes = list(result.notes)
+    if len(faces) > 1:
+        notes.insert(0, f"{len(faces)} faces found; searched the largest.")
+    if notes:
+        outcome["notes"] = notes
+    record_event(
+        "search.cli",
+        actor=None,
+        object_type="probe",
+        object_id=sha256[:16],
+        reason=reason,
+        detail={
+            "probe_sha256": sha256,
+            "top_k": top_k,
+            "index_version": result.index_version,
+            "mode": result.mode,
+            "faces": len(faces),
+            "candidates": [c.booking_number for c in result.candidates],
+        },
+    )
+    return outcome, 0
+
+
+def _print_human(outcome: dict) -> None:
+    click.echo(f"Probe {outcome['probe']}")
+    if "error" in outcome:
+        click.echo(f"  refused: {outcome['error']}")
+        return
+    for note in outcome.get("notes", []):
+        click.echo(f"  note: {note}")
+    click.echo(f"  index version {outcome['index_version']} — investigative leads only, not identifications")
+    for rank, candidate in enumerate(outcome["candidates"], start=1):
+        click.echo(
+            f"  {rank:>2}. booking {candidate['booking_number']:<16} score {candidate['score']:>5.1f}"
+            f"  distance {candidate['distance']:.4f}"
+        )
+
+
+DEMO_FIXTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "faces"
+
+
+@gallery_cli.command("demo")
+def demo_command():
+    """Enroll the fixture photos as a small demo gallery (made-up records) if it is empty."""
+    import csv
+    import tempfile
+
+    from sqlalchemy import func, select
+
+    from app.models import Booking
+
+    cli_actor()
+    if db.session.scalar(select(func.count(Booking.id))):
+        click.echo("The gallery is not empty; no demo records added.")
+        return
+    if not (DEMO_FIXTURES / "manifest.csv").exists():
+        raise click.ClickException(f"Fixture photos not found in {DEMO_FIXTURES}.")
+    with (DEMO_FIXTURES / "manifest.csv").open() as handle:
+        rows = [r for r in csv.DictReader(handle) if r["faces_detected"] == "1" and ";" not in r["identity"]]
+    first_photo: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r["file"]):
+        if not row["file"].startswith("special/") or row["file"].startswith("special/distractor__"):
+            first_photo.setdefault(row["identity"], row["file"])
+    with tempfile.TemporaryDirectory() as scratch:
+        manifest = Path(scratch) / "demo-gallery.csv"
+        with manifest.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(gallery_service.MANIFEST_COLUMNS)
+            for n, (_identity, file) in enumerate(sorted(first_photo.items()), start=1):
+                writer.writerow(
+                    [
+                        str(DEMO_FIXTURES / file),
+                        f"DEMO-2026-{n:05d}",
+                        f"Demo Subject {n:02d}",
+                        f"19{60 + n:02d}-0{1 + n % 9}-{10 + n:02d}",
+                        f"DEMO{n:06d}",
+                        f"M{n:07d}",
+                        f"D{n:07d}",
+                        f"2025-{1 + n % 12:02d}-15",
+                    ]
+                )
+        summary = gallery_service.import_manifest(manifest, actor=None, workers=1)
+    click.echo(f"Demo gallery: enrolled {summary.enrolled} made-up booking records from the fixture photos.")
+    for rejection in summary.rejected:
+        click.echo(f"  line {rejection.line}: {rejection.reason}")
+    if summary.enrolled:
+        _rebuild("demo gallery")

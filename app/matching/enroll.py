@@ -1,0 +1,66 @@
+"""Describing one gallery photo; runs in worker processes, so it takes and returns plain data."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.matching.faces import EngineSettings, FaceEngine
+from app.matching.images import ImageError, load_image
+
+
+@dataclass(frozen=True)
+class PhotoEmbedding:
+    """The outcome for one photo: either ``error`` (a code and a message) or the template."""
+
+    path: str
+    sha256: str | None = None
+    format: str | None = None
+    descriptor: bytes | None = None  # 128 little-endian float32
+    detector: str | None = None
+    quality: dict | None = None
+    box: tuple[int, int, int, int] | None = None
+    error_code: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+_engines: dict[EngineSettings, FaceEngine] = {}
+
+
+def embed_photo(path: str, settings: EngineSettings) -> PhotoEmbedding:
+    """Load, find exactly one face, describe it. Never raises for a bad photo."""
+    engine = _engines.setdefault(settings, FaceEngine(settings))
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return PhotoEmbedding(path, error_code="unreadable", error=f"unreadable file ({exc.strerror})")
+    sha256 = hashlib.sha256(data).hexdigest()
+    try:
+        image = load_image(data)
+    except ImageError as exc:
+        return PhotoEmbedding(path, sha256=sha256, error_code=exc.code, error=exc.message)
+    faces = engine.analyze(image.pixels)
+    if not faces:
+        return PhotoEmbedding(path, sha256=sha256, error_code="no_face", error="no face found")
+    if len(faces) > 1:
+        return PhotoEmbedding(
+            path,
+            sha256=sha256,
+            error_code="several_faces",
+            error=f"{len(faces)} faces found; a booking photo must show one person",
+        )
+    face = faces[0]
+    return PhotoEmbedding(
+        path,
+        sha256=sha256,
+        format=image.format,
+        descriptor=face.descriptor.astype("<f4").tobytes(),
+        detector=face.detector,
+        quality=face.quality.as_dict(),
+        box=face.box,
+    )

@@ -1,0 +1,244 @@
+"""Detection, landmarks, aligned chips, 128-d descriptors and quality figures (dlib).
+
+Follows dlib's own example order: load the detector, shape predictor and recogniser once
+per process (lazily), then loop.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+MODEL_ID = "dlib_face_recognition_resnet_model_v1"
+# dlib's published same-person threshold for this model: pairs closer than 0.6 are
+# judged the same person (99.38% on LFW pairs).
+SAME_PERSON_DISTANCE = 0.6
+CHIP_SIZE = 150  # the recogniser's input size
+CHIP_PADDING = 0.25  # dlib's default; the network was trained on chips cut this way
+CNN_MAX_SIDE = 640  # the mmod detector is slow on a CPU (~3 s here at 640 px): it looks at a downscaled copy
+
+_models_lock = threading.Lock()
+_models: dict[str, object] = {}
+
+
+def model_path(name: str) -> Path:
+    """Path of one of dlib's model files shipped by ``face_recognition_models``."""
+    return Path(str(resources.files("face_recognition_models") / "models" / name))
+
+
+def _model(key: str):
+    """Load a dlib model on first use; every later call in the process reuses it."""
+    if key in _models:
+        return _models[key]
+    with _models_lock:
+        if key not in _models:
+            import dlib
+
+            loaders = {
+                "hog": lambda: dlib.get_frontal_face_detector(),
+                "cnn": lambda: dlib.cnn_face_detection_model_v1(
+                    str(model_path("mmod_human_face_detector.dat"))
+                ),
+                "shape5": lambda: dlib.shape_predictor(
+                    str(model_path("shape_predictor_5_face_landmarks.dat"))
+                ),
+                "recognizer": lambda: dlib.face_recognition_model_v1(
+                    str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
+                ),
+            }
+            _models[key] = loaders[key]()
+    return _models[key]
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    face_width_px: float
+    inter_eye_px: float
+    sharpness: float  # variance of the Laplacian on the grey chip
+    yaw_deg: float  # estimated from the nose's offset between the eyes
+    roll_deg: float  # tilt of the line between the eyes
+    brightness: float  # mean grey level of the chip, 0-255
+    contrast: float  # standard deviation of the chip's grey levels
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Face:
+    box: tuple[int, int, int, int]  # left, top, right, bottom in image pixels
+    detector: str  # "hog" or "cnn"
+    landmarks: list[tuple[float, float]]  # dlib's 5 points
+    quality: FaceQuality
+    descriptor: np.ndarray | None = None  # 128 float32
+    chip: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        return self.box[2] - self.box[0]
+
+    @property
+    def area(self) -> int:
+        return self.width * (self.box[3] - self.box[1])
+
+    @property
+    def eye_centres(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        return eye_centres(self.landmarks)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    upsample: int = 1  # HOG upsampling: 1 finds faces down to about 40 px wide
+    cnn_fallback: bool = True
+    jitters: int = 0  # extra jittered passes averaged into the descriptor (0: one pass)
+    flip: bool = False  # also describe the mirrored chip and average (test-time augmentation)
+
+
+def eye_centres(points: list[tuple[float, float]]) -> tuple[tuple[float, float], tuple[float, float]]:
+    # dlib's 5-point model: 0-1 one eye's corners, 2-3 the other's, 4 below the nose.
+    first = ((points[0][0] + points[1][0]) / 2, (points[0][1] + points[1][1]) / 2)
+    second = ((points[2][0] + points[3][0]) / 2, (points[2][1] + points[3][1]) / 2)
+    return (first, second) if first[0] < second[0] else (second, first)
+
+
+def _quality(points: list[tuple[float, float]], box, chip: np.ndarray) -> FaceQuality:
+    (lx, ly), (rx, ry) = eye_centres(points)
+    inter_eye = math.hypot(rx - lx, ry - ly)
+    roll = math.degrees(math.atan2(ry - ly, rx - lx))
+    # Nose offset from the eyes' midpoint, measured along the eye line: about 0 when frontal.
+    mid_x, mid_y = (lx + rx) / 2, (ly + ry) / 2
+    nose_x, nose_y = points[4]
+    ux, uy = (rx - lx) / max(inter_eye, 1e-6), (ry - ly) / max(inter_eye, 1e-6)
+    offset = (nose_x - mid_x) * ux + (nose_y - mid_y) * uy
+    # The nose tip sits roughly 0.6 inter-eye distances in front of the eye plane.
+    yaw = math.degrees(math.asin(max(-1.0, min(1.0, offset / (0.6 * max(inter_eye, 1e-6))))))
+    grey = chip.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    laplacian = -4 * grey[1:-1, 1:-1] + grey[:-2, 1:-1] + grey[2:, 1:-1] + grey[1:-1, :-2] + grey[1:-1, 2:]
+    return FaceQuality(
+        face_width_px=float(box[2] - box[0]),
+        inter_eye_px=inter_eye,
+        sharpness=float(laplacian.var()),
+        yaw_deg=yaw,
+        roll_deg=roll,
+        brightness=float(grey.mean()),
+        contrast=float(grey.std()),
+    )
+
+
+class FaceEngine:
+    """Finds faces in an RGB array and describes them."""
+
+    def __init__(self, settings: EngineSettings | None = None) -> None:
+        self.settings = settings or EngineSettings()
+
+    def detect(self, rgb: np.ndarray, detector: str = "auto") -> list[tuple[tuple[int, int, int, int], str]]:
+        """Face boxes, largest first. ``detector``: "auto" (HOG, then CNN if none), "hog", "cnn"."""
+        boxes: list[tuple[tuple[int, int, int, int], str]] = []
+        if detector in ("auto", "hog"):
+            for rect in _model("hog")(rgb, self.settings.upsample):
+                boxes.append(((rect.left(), rect.top(), rect.right(), rect.bottom()), "hog"))
+        if detector == "cnn" or (detector == "auto" and not boxes and self.settings.cnn_fallback):
+            boxes = self._detect_cnn(rgb)
+        h, w = rgb.shape[:2]
+        clipped = [((max(0, x0), max(0, y0), min(w, x1), min(h, y1)), d) for (x0, y0, x1, y1), d in boxes]
+        return sorted(
+            [(b, d) for b, d in clipped if b[2] > b[0] and b[3] > b[1]],
+            key=lambda item: (item[0][2] - item[0][0]) * (item[0][3] - item[0][1]),
+            reverse=True,
+        )
+
+    def _detect_cnn(self, rgb: np.ndarray) -> list[tuple[tuple[int, int, int, int], str]]:
+        scale = min(1.0, CNN_MAX_SIDE / max(rgb.shape[:2]))
+        small = rgb
+        if scale < 1.0:
+            from PIL import Image
+
+            size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+            small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
+        found = _model("cnn")(small, 0)  # upsampling would cost 4-5x more
+        return [
+            (
+                (
+                    round(d.rect.left() / scale),
+                    round(d.rect.top() / scale),
+                    round(d.rect.right() / scale),
+                    round(d.rect.bottom() / scale),
+                ),
+                "cnn",
+            )
+            for d in found
+        ]
+
+    def shape(self, rgb: np.ndarray, box: tuple[int, int, int, int]):
+        import dlib
+
+        return _model("shape5")(rgb, dlib.rectangle(*box))
+
+    def shape_from_eyes(self, box, left_eye, right_eye, nose):
+        """A 5-point shape from eye centres placed by hand (when detection fails)."""
+        import dlib
+
+        (lx, ly), (rx, ry) = left_eye, right_eye
+        half = 0.18 * math.hypot(rx - lx, ry - ly)
+        points = [
+            dlib.point(round(rx + half), round(ry)),
+            dlib.point(round(rx - half), round(ry)),
+            dlib.point(round(lx - half), round(ly)),
+            dlib.point(round(lx + half), round(ly)),
+            dlib.point(round(nose[0]), round(nose[1])),
+        ]
+        return dlib.full_object_detection(dlib.rectangle(*box), points)
+
+    def chip(self, rgb: np.ndarray, shape) -> np.ndarray:
+        import dlib
+
+        return dlib.get_face_chip(rgb, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+    def describe_chip(
+        self, chip: np.ndarray, jitters: int | None = None, flip: bool | None = None
+    ) -> np.ndarray:
+        """The 128-d descriptor of an aligned chip (averaged over jitters and the mirror)."""
+        jitters = self.settings.jitters if jitters is None else jitters
+        flip = self.settings.flip if flip is None else flip
+        recognizer = _model("recognizer")
+        chips = [np.ascontiguousarray(chip)]
+        if flip:
+            chips.append(np.ascontiguousarray(chip[:, ::-1]))
+        vectors = [
+            np.asarray(v, dtype=np.float32) for v in recognizer.compute_face_descriptor(chips, jitters)
+        ]
+        return np.mean(vectors, axis=0).astype(np.float32)
+
+    def analyze(
+        self,
+        rgb: np.ndarray,
+        *,
+        detector: str = "auto",
+        describe: bool = True,
+        max_faces: int | None = None,
+        keep_chip: bool = False,
+    ) -> list[Face]:
+        """Every face in the photo (largest first), with landmarks, quality and descriptor."""
+        faces = []
+        for box, used in self.detect(rgb, detector)[:max_faces]:
+            faces.append(self.face_from_shape(rgb, self.shape(rgb, box), box, used, describe, keep_chip))
+        return faces
+
+    def face_from_shape(
+        self, rgb, shape, box, detector: str, describe: bool = True, keep_chip: bool = False
+    ) -> Face:
+        points = [(float(p.x), float(p.y)) for p in shape.parts()]
+        chip = self.chip(rgb, shape)
+        return Face(
+            box=tuple(int(v) for v in box),
+            detector=detector,
+            landmarks=points,
+            quality=_quality(points, box, chip),
+            descriptor=self.describe_chip(chip) if describe else None,
+            chip=chip if keep_chip else None,
+        )

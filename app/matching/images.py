@@ -1,0 +1,127 @@
+"""Loading photos: only real image formats (decided from the bytes), EXIF orientation
+applied, RGB out, and decompression bombs refused before they are decoded."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Formats a camera, phone or scanner produces; decided by Pillow from the content.
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF"})
+DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: above any real probe or booking photo
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+class ImageError(Exception):
+    """A photo that cannot be used, with a message a person can act on."""
+
+    code = "image_error"
+    exit_code = 2
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UnreadableImageError(ImageError):
+    code = "unreadable"
+
+
+class NotAnImageError(ImageError):
+    code = "not_an_image"
+
+
+class UnsupportedFormatError(ImageError):
+    code = "unsupported_format"
+
+
+class ImageTooLargeError(ImageError):
+    code = "too_large"
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    pixels: np.ndarray  # H x W x 3, uint8, RGB, upright
+    format: str
+    width: int
+    height: int
+    exif_orientation: int  # 1 when none; the transpose has been applied
+
+    @property
+    def pil(self) -> Image.Image:
+        return Image.fromarray(self.pixels)
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ImageTooLargeError(
+                f"The file is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
+            )
+        return path.read_bytes()
+    except ImageTooLargeError:
+        raise
+    except FileNotFoundError as exc:
+        raise UnreadableImageError(f"The file {path.name} does not exist.") from exc
+    except OSError as exc:
+        raise UnreadableImageError(f"The file {path.name} cannot be read ({exc.strerror}).") from exc
+
+
+def load_image(
+    data: bytes | Path,
+    *,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LoadedImage:
+    """Decode ``data`` into an upright RGB array, or raise an ``ImageError``."""
+    if isinstance(data, Path):
+        data = read_bytes(data, max_bytes)
+    if len(data) == 0:
+        raise NotAnImageError("The file is empty.")
+    if len(data) > max_bytes:
+        raise ImageTooLargeError(
+            f"The file is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB."
+        )
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its own limit and twice it; here any excess is an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            image_format = image.format or "unknown"
+            if image_format not in ALLOWED_FORMATS:
+                raise UnsupportedFormatError(
+                    f"{image_format} images are not accepted; use JPEG, PNG or TIFF."
+                )
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageTooLargeError(
+                    f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+                    f"the limit is {max_pixels / 1e6:.0f} MP."
+                )
+            image.load()
+            orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1
+            upright = ImageOps.exif_transpose(image)
+            rgb = upright.convert("RGB") if upright.mode != "RGB" else upright
+            pixels = np.asarray(rgb, dtype=np.uint8).copy()
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError("The image declares more pixels than the portal will decode.") from exc
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError("The file is not an image in a format the portal reads.") from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        # Truncated or corrupt data surfaces as OSError ("image file is truncated") and kin.
+        raise UnreadableImageError(f"The image is damaged and cannot be decoded ({exc}).") from exc
+    return LoadedImage(
+        pixels=pixels,
+        format=image_format,
+        width=pixels.shape[1],
+        height=pixels.shape[0],
+        exif_orientation=int(orientation) if isinstance(orientation, int) else 1,
+    )

@@ -1,0 +1,252 @@
+"""The search index: versioned files built together, switched atomically, memory-mapped.
+
+Layout under the index folder::
+
+    current.json           {"version": 7, "directory": "v000007"} (replaced atomically)
+    v000007/manifest.json  parameters, counts, the SHA-256 of every file
+    v000007/annoy.ann      Annoy forest, metric "euclidean" (dlib's distance), fixed seed
+    v000007/ids.npy        item i of the forest is template ids[i] (Annoy ids are dense)
+    v000007/vectors.npy    the same descriptors, float32, for exact scans and re-ranking
+    v000007/norms.npy      their squared norms (exact scan via one matrix-vector product)
+
+A build writes a new folder and only then points ``current.json`` at it, so a search never
+sees a half-written index and a failed build leaves the previous one serving. Every process
+memory-maps the current version and notices a new one by the pointer file's change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+DIMENSIONS = 128
+METRIC = "euclidean"
+DEFAULT_SEED = 20_260_101
+POINTER = "current.json"
+
+
+class IndexUnavailable(Exception):
+    """The index is missing or damaged; callers fall back to an exact scan of the database."""
+
+
+@dataclass(frozen=True)
+class BuildParameters:
+    n_trees: int = 50
+    seed: int = DEFAULT_SEED
+    metric: str = METRIC
+
+    def as_dict(self) -> dict:
+        return {"n_trees": self.n_trees, "seed": self.seed, "metric": self.metric}
+
+
+@dataclass(frozen=True)
+class IndexManifest:
+    version: int
+    directory: str
+    count: int
+    max_template_id: int
+    parameters: dict
+    model_id: str
+    built_at: str
+    files: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> IndexManifest:
+        return cls(**json.loads(path.read_text()))
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def squared_distances(vectors: np.ndarray, norms: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """||v - q||^2 for every row, with one BLAS matrix-vector product."""
+    query = np.asarray(query, dtype=np.float32)
+    result = norms - 2.0 * (vectors @ query) + float(query @ query)
+    np.maximum(result, 0.0, out=result)
+    return result
+
+
+def exact_top_k(
+    vectors: np.ndarray, norms: np.ndarray, query: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices and distances of the k nearest rows, nearest first."""
+    if len(vectors) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    squared = squared_distances(vectors, norms, query)
+    k = min(k, len(squared))
+    part = np.argpartition(squared, k - 1)[:k] if k < len(squared) else np.arange(len(squared))
+    order = part[np.lexsort((part, squared[part]))]  # ties broken by row, so results are stable
+    return order.astype(np.int64), np.sqrt(squared[order]).astype(np.float32)
+
+
+class LoadedIndex:
+    """One built version, memory-mapped."""
+
+    def __init__(self, root: Path, manifest: IndexManifest, verify: bool = True) -> None:
+        from annoy import AnnoyIndex
+
+        self.manifest = manifest
+        self.version = manifest.version
+        directory = root / manifest.directory
+        try:
+            if verify:
+                for name, expected in manifest.files.items():
+                    if sha256_file(directory / name) != expected:
+                        raise IndexUnavailable(f"index file {name} of version {manifest.version} is damaged")
+            self.ids = np.load(directory / "ids.npy", mmap_mode="r")
+            self.vectors = np.load(directory / "vectors.npy", mmap_mode="r")
+            self.norms = np.load(directory / "norms.npy", mmap_mode="r")
+            self.annoy = AnnoyIndex(DIMENSIONS, manifest.parameters.get("metric", METRIC))
+            self.annoy.load(str(directory / "annoy.ann"))  # memory-mapped by Annoy itself
+        except IndexUnavailable:
+            raise
+        except (OSError, ValueError) as exc:
+            raise IndexUnavailable(f"index version {manifest.version} cannot be opened: {exc}") from exc
+        if not (len(self.ids) == len(self.vectors) == self.annoy.get_n_items() == manifest.count):
+            raise IndexUnavailable(f"index version {manifest.version} has inconsistent files")
+
+    def search_exact(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        rows, distances = exact_top_k(self.vectors, self.norms, query, k)
+        return np.asarray(self.ids)[rows], distances
+
+    def search_annoy(self, query: np.ndarray, k: int, search_k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.manifest.count == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        rows, _ = self.annoy.get_nns_by_vector(query.tolist(), k, search_k=search_k, include_distances=True)
+        rows = np.asarray(rows, dtype=np.int64)
+        # Re-rank on the float32 vectors: Annoy's own distances are rounded differently.
+        vectors = np.asarray(self.vectors[rows])
+        distances = np.sqrt(np.maximum(((vectors - query) ** 2).sum(axis=1), 0)).astype(np.float32)
+        order = np.lexsort((rows, distances))
+        return np.asarray(self.ids)[rows[order]], distances[order]
+
+    def close(self) -> None:
+        self.annoy.unload()
+
+
+class IndexStore:
+    """The index folder: builds versions, switches the pointer, opens the current one."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._cached: tuple[int, LoadedIndex] | None = None  # (pointer mtime_ns, index)
+
+    @property
+    def pointer(self) -> Path:
+        return self.root / POINTER
+
+    def current_manifest(self) -> IndexManifest | None:
+        try:
+            pointer = json.loads(self.pointer.read_text())
+            return IndexManifest.read(self.root / pointer["directory"] / "manifest.json")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise IndexUnavailable(f"the index pointer or manifest is damaged: {exc}") from exc
+
+    def open_current(self) -> LoadedIndex | None:
+        """The current version (cached per process until the pointer changes), or None
+        if no index was ever built. Raises IndexUnavailable if it is damaged."""
+        try:
+            mtime = self.pointer.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+        with self._lock:
+            if self._cached and self._cached[0] == mtime:
+                return self._cached[1]
+            manifest = self.current_manifest()
+            if manifest is None:
+                return None
+            loaded = LoadedIndex(self.root, manifest)
+            self._cached = (mtime, loaded)
+            return loaded
+
+    def build(
+        self,
+        *,
+        version: int,
+        template_ids: np.ndarray,
+        vectors: np.ndarray,
+        model_id: str,
+        parameters: BuildParameters,
+        built_at: str,
+        n_jobs: int = -1,
+    ) -> IndexManifest:
+        """Write version ``version`` into its own folder and switch to it.
+
+        Anything that fails before the switch leaves the previous version serving.
+        """
+        from annoy import AnnoyIndex
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        directory_name = f"v{version:06d}"
+        staging = self.root / f".{directory_name}.building"
+        final = self.root / directory_name
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        try:
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
+            ids = np.asarray(template_ids, dtype=np.int64)
+            np.save(staging / "ids.npy", ids)
+            np.save(staging / "vectors.npy", vectors)
+            np.save(staging / "norms.npy", np.einsum("ij,ij->i", vectors, vectors).astype(np.float32))
+            forest = AnnoyIndex(DIMENSIONS, parameters.metric)
+            forest.set_seed(parameters.seed)
+            for item, vector in enumerate(vectors):
+                forest.add_item(item, vector)
+            forest.build(parameters.n_trees, n_jobs=n_jobs)
+            forest.save(str(staging / "annoy.ann"))
+            forest.unload()
+            files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
+            manifest = IndexManifest(
+                version=version,
+                directory=directory_name,
+                count=len(ids),
+                max_template_id=int(ids.max()) if len(ids) else 0,
+                parameters=parameters.as_dict(),
+                model_id=model_id,
+                built_at=built_at,
+                files=files,
+            )
+            _atomic_write(staging / "manifest.json", json.dumps(manifest.__dict__, indent=2))
+            shutil.rmtree(final, ignore_errors=True)
+            os.replace(staging, final)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _atomic_write(self.pointer, json.dumps({"version": version, "directory": directory_name}))
+        return manifest
+
+    def prune(self, keep: int = 3) -> list[str]:
+        """Remove all but the newest ``keep`` versions (never the current one)."""
+        current = self.current_manifest()
+        versions = sorted(p for p in self.root.glob("v??????") if p.is_dir())
+        removed = []
+        for path in versions[:-keep]:
+            if current and path.name == current.directory:
+                continue
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+        return removed

@@ -1,0 +1,68 @@
+"""Scheduled jobs, run by one dedicated process (``flask --app wsgi scheduler``).
+
+APScheduler's job stores cannot be shared between processes, so no web worker ever starts
+a scheduler; the rebuild is guarded by a file lock anyway (``rebuild_lock``), so a CLI
+rebuild and the nightly one can never overlap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from app.clock import utcnow
+from app.services.audit import set_audit_source
+
+log = logging.getLogger(__name__)
+HEARTBEAT_FILE = "scheduler-heartbeat.json"
+
+
+def nightly_index_rebuild(app: Flask) -> None:
+    from app.services.errors import ServiceError
+    from app.services.matching import rebuild_index
+
+    with app.app_context():
+        set_audit_source("scheduler", system_actor="scheduler")
+        try:
+            build = rebuild_index(triggered_by="scheduler")
+            log.info("index version %s built (%s templates)", build.version, build.template_count)
+        except ServiceError as err:
+            log.error("nightly index rebuild failed: %s", err.message)
+
+
+def heartbeat(app: Flask) -> None:
+    """Lets the portal warn when the scheduler is not running."""
+    path = Path(app.instance_path) / HEARTBEAT_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"at": utcnow().isoformat()}))
+    temporary.replace(path)
+
+
+def build_scheduler(app: Flask, blocking: bool = True):
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    timezone = app.config["SCHEDULER_TIMEZONE"]
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone)
+    scheduler.add_job(
+        nightly_index_rebuild,
+        CronTrigger(
+            hour=app.config["INDEX_REBUILD_HOUR"],
+            minute=app.config["INDEX_REBUILD_MINUTE"],
+            timezone=timezone,
+        ),
+        args=[app],
+        id="nightly-index-rebuild",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        heartbeat, IntervalTrigger(minutes=1), args=[app], id="heartbeat", next_run_time=utcnow()
+    )
+    return scheduler
