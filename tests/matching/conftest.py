@@ -1,0 +1,82 @@
+"""A gallery enrolled once per test session from the fixture photos, copied for each test."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from app.services.gallery import MANIFEST_COLUMNS, import_manifest
+from app.services.matching import rebuild_index
+
+FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+
+
+def fixture_rows() -> list[dict]:
+    with (FACES / "manifest.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def identity_photos() -> dict[str, list[str]]:
+    """Single-face photos of people with at least two photos, by identity."""
+    photos: dict[str, list[str]] = {}
+    for row in fixture_rows():
+        if not row["file"].startswith("special/"):
+            photos.setdefault(row["identity"], []).append(row["file"])
+    return {k: sorted(v) for k, v in photos.items()}
+
+
+def distractors() -> list[str]:
+    return sorted(r["file"] for r in fixture_rows() if r["file"].startswith("special/distractor__"))
+
+
+def booking_number_for(identity: str) -> str:
+    return f"BK-{identity.upper()}"
+
+
+def write_manifest(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(MANIFEST_COLUMNS)
+        writer.writerows(rows)
+    return path
+
+
+def gallery_row(file: str, booking_number: str, name: str) -> list[str]:
+    return [str(FACES / file), booking_number, name, "1970-01-02", "", "", "", "2024-05-06"]
+
+
+@pytest.fixture(scope="session")
+def enrolled_instance(tmp_path_factory, migrated_database) -> Path:
+    """First photo of each identity plus the distractors, enrolled (2 processes) and indexed."""
+    root = tmp_path_factory.mktemp("enrolled-instance")
+    shutil.copy(migrated_database, root / "leaddesk.sqlite3")
+    rows = [gallery_row(files[0], booking_number_for(i), i) for i, files in identity_photos().items()]
+    rows += [gallery_row(f, f"BK-DISTRACTOR-{n}", Path(f).stem) for n, f in enumerate(distractors())]
+    manifest = write_manifest(tmp_path_factory.mktemp("manifest") / "gallery.csv", rows)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEADDESK_INSTANCE_PATH", str(root))
+        app = create_app("testing")
+        with app.app_context():
+            summary = import_manifest(manifest, actor=None, workers=2)
+            assert summary.enrolled == len(rows) and not summary.rejected, summary
+            rebuild_index(triggered_by="tests")
+            db.session.remove()
+            db.engine.dispose()
+    return root
+
+
+@pytest.fixture
+def gallery_app(tmp_path, monkeypatch, enrolled_instance, clock):
+    instance = tmp_path / "instance"
+    shutil.copytree(enrolled_instance, instance)
+    monkeypatch.setenv("LEADDESK_INSTANCE_PATH", str(instance))
+    app = create_app("testing")
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()

@@ -1,0 +1,77 @@
+"""The dlib pipeline on real photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.matching.faces import EngineSettings, FaceEngine, model_path
+from app.matching.images import load_image
+
+FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "descriptors"
+
+
+@pytest.fixture(scope="module")
+def engine() -> FaceEngine:
+    return FaceEngine(EngineSettings(flip=False))
+
+
+def faces_in(engine: FaceEngine, name: str, **kwargs):
+    return engine.analyze(load_image(FACES / name).pixels, **kwargs)
+
+
+def test_models_come_from_the_package():
+    assert model_path("dlib_face_recognition_resnet_model_v1.dat").stat().st_size > 20_000_000
+
+
+def test_descriptor_is_stable_across_runs(engine):
+    first = faces_in(engine, "john_simm__1.jpg")[0].descriptor
+    second = faces_in(FaceEngine(EngineSettings(flip=False)), "john_simm__1.jpg")[0].descriptor
+    assert first.shape == (128,) and first.dtype == np.float32
+    assert np.array_equal(first, second)
+    reference = np.load(REFERENCE / "john_simm__1.plain.npy")
+    assert np.abs(first - reference).max() < 1e-4
+
+
+def test_same_person_close_different_people_far(engine):
+    obama_1 = faces_in(engine, "barack_obama__1.jpg")[0].descriptor
+    obama_2 = faces_in(engine, "barack_obama__2.jpg")[0].descriptor
+    biden = faces_in(engine, "joe_biden__1.jpg")[0].descriptor
+    assert np.linalg.norm(obama_1 - obama_2) < 0.6 < np.linalg.norm(obama_1 - biden)
+
+
+def test_face_counts(engine):
+    assert len(faces_in(engine, "special/multi__eva_longoria_bradley_cooper.jpg", describe=False)) == 2
+    assert faces_in(engine, "special/noface__street_cars.jpg", describe=False) == []
+    grey = faces_in(engine, "special/grayscale__grace_hopper.jpg")
+    assert len(grey) == 1 and grey[0].descriptor is not None
+
+
+def test_exif_orientation_matters(engine):
+    from PIL import Image
+
+    with Image.open(FACES / "special" / "exif_orientation6__grace_hopper.jpg") as raw:
+        sideways = np.asarray(raw.convert("RGB"))
+    assert engine.detect(sideways, "hog") == []
+    assert len(faces_in(engine, "special/exif_orientation6__grace_hopper.jpg")) == 1
+
+
+def test_quality_figures(engine):
+    sharp = faces_in(engine, "barack_obama__1.jpg")[0].quality
+    low = faces_in(engine, "special/lowres__barack_obama.jpg")[0].quality
+    assert sharp.face_width_px > 3 * low.face_width_px
+    assert sharp.inter_eye_px > 80 and abs(sharp.yaw_deg) < 10 and abs(sharp.roll_deg) < 10
+    assert 0 < sharp.brightness < 255 and sharp.contrast > 10 and sharp.sharpness > 0
+
+
+def test_several_faces_come_largest_first(engine):
+    faces = faces_in(engine, "special/multi__barack_obama_joe_biden.jpg", describe=False)
+    assert faces[0].area >= faces[1].area
+
+
+def test_cnn_detector_on_request(engine):
+    faces = faces_in(engine, "john_simm__1.jpg", detector="cnn", describe=False)
+    assert len(faces) == 1 and faces[0].detector == "cnn"

@@ -1,0 +1,288 @@
+"""Enrollment, 1:N search, sealing and the index life cycle, on real photos."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.matching.images import load_image
+from app.models import AuditEvent, Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.services import gallery, matching
+from app.services.errors import ServiceError
+from tests.matching.conftest import (
+    FACES,
+    booking_number_for,
+    gallery_row,
+    identity_photos,
+    write_manifest,
+)
+
+
+def search_file(name: str, top_k: int = 20) -> matching.SearchResult:
+    faces = matching.describe_probe(load_image(FACES / name).pixels)
+    return matching.search_descriptor(faces[0].descriptor, top_k)
+
+
+def test_every_other_photo_finds_its_identity_at_rank_1(gallery_app):
+    misses = []
+    probes = 0
+    for identity, files in identity_photos().items():
+        for file in files[1:]:
+            probes += 1
+            result = search_file(file)
+            assert result.mode == "index" and result.index_version == 1
+            if result.candidates[0].booking_number != booking_number_for(identity):
+                misses.append((file, [c.booking_number for c in result.candidates[:3]]))
+    assert probes >= 20
+    assert misses == []
+
+
+def test_candidates_are_ranked_and_scored(gallery_app):
+    result = search_file("barack_obama__2.jpg", top_k=5)
+    assert [c.rank for c in result.candidates] == [1, 2, 3, 4, 5]
+    distances = [c.distance for c in result.candidates]
+    assert distances == sorted(distances)
+    assert result.candidates[0].score > 50 > result.candidates[1].score
+    with pytest.raises(ServiceError):
+        matching.search_descriptor(result.candidates and load_probe_vector("barack_obama__2.jpg"), 51)
+
+
+def load_probe_vector(name: str):
+    return matching.describe_probe(load_image(FACES / name).pixels)[0].descriptor
+
+
+def test_import_reports_each_bad_row(gallery_app, tmp_path):
+    junk = tmp_path / "junk.jpg"
+    junk.write_text("this is not a photo")
+    rows = [
+        gallery_row("rose_leslie__2.jpg", "NEW-1", "Good Row"),
+        gallery_row("special/noface_grayscale__table_objects.jpg", "NEW-2", "No Face"),
+        gallery_row("special/multi__eva_longoria_bradley_cooper.jpg", "NEW-3", "Two Faces"),
+        gallery_row("special/corrupt__truncated.jpg", "NEW-4", "Corrupt"),
+        [str(junk), "NEW-5", "Not An Image", "", "", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "NEW-6", "Bad Date", "1970-13-45", "", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "", "No Number", "", "", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "NEW-1", "Repeated", "", "", "", "", ""],
+        [str(tmp_path / "missing.jpg"), "NEW-7", "Missing File", "", "", "", "", ""],
+    ]
+    manifest = write_manifest(tmp_path / "batch.csv", rows)
+    before = db.session.scalar(select(func.count(Booking.id)))
+    summary = gallery.import_manifest(manifest, actor=None, workers=1)
+    assert summary.enrolled == 1 and summary.skipped == 0
+    reasons = {r.line: r.reason for r in summary.rejected}
+    assert "no face" in reasons[3]
+    assert "2 faces" in reasons[4]
+    assert "damaged" in reasons[5]
+    assert "not an image" in reasons[6]
+    assert "bad date" in reasons[7]
+    assert "missing booking number" in reasons[8]
+    assert "repeated" in reasons[9]
+    assert "unreadable" in reasons[10]
+    assert db.session.scalar(select(func.count(Booking.id))) == before + 1
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "gallery.import")).all()[-1]
+    assert json.loads(event.detail)["enrolled"] == 1
+    again = gallery.import_manifest(manifest, actor=None, workers=1)
+    assert again.enrolled == 0 and again.skipped == 1
+    assert db.session.scalar(select(func.count(Booking.id))) == before + 1
+
+
+def test_manifest_header_is_checked(gallery_app, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("photo,number\nx.jpg,1\n")
+    with pytest.raises(ServiceError, match="lacks the column"):
+        gallery.import_manifest(bad, actor=None)
+
+
+def test_interrupted_import_leaves_whole_records(gallery_app, tmp_path, monkeypatch):
+    rows = [gallery_row(f"john_simm__{n}.jpg", f"INT-{n}", f"Interrupted {n}") for n in (2, 3)]
+    rows.append(gallery_row("john_lennon__2.jpg", "INT-9", "Interrupted 9"))
+    manifest = write_manifest(tmp_path / "interrupted.csv", rows)
+    monkeypatch.setattr(gallery, "COMMIT_EVERY", 1)
+    real_store = gallery._store_photo
+    calls = {"n": 0}
+
+    def store_then_die(row, embedding):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real_store(row, embedding)
+
+    monkeypatch.setattr(gallery, "_store_photo", store_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        gallery.import_manifest(manifest, actor=None, workers=1)
+    db.session.rollback()
+    numbers = set(
+        db.session.scalars(select(Booking.booking_number).where(Booking.booking_number.like("INT-%")))
+    )
+    assert numbers == {"INT-2", "INT-3"}
+    orphans = db.session.scalar(select(func.count(Booking.id)).where(~Booking.templates.any()))
+    assert orphans == 0
+    monkeypatch.setattr(gallery, "_store_photo", real_store)
+    resumed = gallery.import_manifest(manifest, actor=None, workers=1)
+    assert (resumed.enrolled, resumed.skipped) == (1, 2)
+
+
+def test_record_enrolled_after_build_is_found(gallery_app, tmp_path):
+    manifest = write_manifest(tmp_path / "late.csv", [gallery_row("john_lennon__2.jpg", "LATE-1", "Late")])
+    gallery.import_manifest(manifest, actor=None, workers=1)
+    result = search_file("john_lennon__2.jpg", top_k=3)
+    assert result.index_version == 1
+    assert result.candidates[0].booking_number == "LATE-1"
+    assert result.candidates[0].distance < 0.05
+
+
+def test_sealed_record_is_never_returned(gallery_app, runner_for):
+    target = booking_number_for("kit_harington")
+    assert search_file("kit_harington__2.jpeg").candidates[0].booking_number == target
+    result = runner_for(gallery_app).invoke(args=["gallery", "seal", target, "--reference", "PC 851.91 #42"])
+    assert result.exit_code == 0, result.output
+    found = [c.booking_number for c in search_file("kit_harington__2.jpeg", top_k=50).candidates]
+    assert target not in found and len(found) > 0
+    matching.rebuild_index(triggered_by="tests")
+    found = [c.booking_number for c in search_file("kit_harington__2.jpeg", top_k=50).candidates]
+    assert target not in found
+    sealed = db.session.scalar(select(Booking).where(Booking.booking_number == target))
+    assert sealed.seal_reference == "PC 851.91 #42" and sealed.sealed_at is not None
+    again = runner_for(gallery_app).invoke(args=["gallery", "seal", target, "--reference", "x"])
+    assert again.exit_code != 0 and "already sealed" in again.output
+
+
+def test_failed_build_leaves_previous_index_serving(gallery_app, monkeypatch):
+    import app.matching.index as index_module
+
+    def disk_full(path):  # fails after the forest and vectors are written, before the switch
+        raise OSError(28, "No space left on device (disk full while building)")
+
+    monkeypatch.setattr(index_module, "sha256_file", disk_full)
+    with pytest.raises(ServiceError, match="failed"):
+        matching.rebuild_index(triggered_by="tests")
+    monkeypatch.undo()
+    failed = db.session.scalar(select(IndexBuild).order_by(IndexBuild.version.desc()))
+    assert failed.outcome is BuildOutcome.FAILED and "disk full" in failed.error
+    result = search_file("john_simm__2.jpg", top_k=3)
+    assert result.index_version == 1 and result.mode == "index"
+    assert result.candidates[0].booking_number == booking_number_for("john_simm")
+    status = matching.index_status()
+    assert status.version == 1 and status.last_failure.version == failed.version
+    assert not list(Path(gallery_app.instance_path, "index").glob(".*building"))
+
+
+def test_damaged_index_falls_back_to_exact_scan(gallery_app):
+    index_dir = Path(gallery_app.instance_path) / "index" / "v000001"
+    data = bytearray((index_dir / "annoy.ann").read_bytes())
+    data[100:200] = bytes(100)
+    (index_dir / "annoy.ann").write_bytes(bytes(data))
+    result = search_file("john_simm__2.jpg", top_k=3)
+    assert result.mode == "exact-fallback" and result.index_version is None
+    assert "damaged" in result.notes[0]
+    assert result.candidates[0].booking_number == booking_number_for("john_simm")
+    assert "damaged" in matching.index_status().problem
+
+
+def test_rebuild_switches_versions_and_workers_notice(gallery_app):
+    store = matching.index_store()
+    assert store.open_current().version == 1
+    build = matching.rebuild_index(triggered_by="tests")
+    assert build.version == 2 and build.outcome is BuildOutcome.SUCCEEDED
+    assert store.open_current().version == 2
+    assert search_file("john_simm__2.jpg").index_version == 2
+    templates = db.session.scalar(select(func.count(FaceTemplate.id)))
+    assert build.template_count == templates
+
+
+def test_subjects_share_bookings_by_sid(gallery_app, tmp_path):
+    rows = [
+        [
+            str(FACES / "eric_clapton__2.jpg"),
+            "SID-A",
+            "Same Person",
+            "1945-03-30",
+            "SID123",
+            "",
+            "",
+            "2020-01-01",
+        ],
+        [
+            str(FACES / "john_lennon__2.jpg"),
+            "SID-B",
+            "Same Person",
+            "1945-03-30",
+            "SID123",
+            "",
+            "",
+            "2021-01-01",
+        ],
+    ]
+    gallery.import_manifest(write_manifest(tmp_path / "sid.csv", rows), actor=None, workers=1)
+    subject = db.session.scalar(select(Subject).where(Subject.sid == "SID123"))
+    assert [b.booking_number for b in subject.bookings] == ["SID-A", "SID-B"]
+
+
+@pytest.fixture
+def runner_for():
+    return lambda app: app.test_cli_runner()
+
+
+def test_search_cli_json_contract(gallery_app, runner_for):
+    runner = runner_for(gallery_app)
+    result = runner.invoke(
+        args=[
+            "search",
+            str(FACES / "john_simm__2.jpg"),
+            str(FACES / "special/multi__barack_obama_joe_biden.jpg"),
+            "--top",
+            "3",
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert len(lines) == 2
+    first = lines[0]
+    assert first["probe"].endswith("john_simm__2.jpg") and first["index_version"] == 1
+    assert len(first["candidates"]) == 3
+    assert set(first["candidates"][0]) == {"booking_number", "distance", "score"}
+    assert first["candidates"][0]["booking_number"] == booking_number_for("john_simm")
+    assert "largest" in lines[1]["notes"][0]
+
+
+def test_search_cli_exit_codes(gallery_app, runner_for):
+    runner = runner_for(gallery_app)
+    no_face = runner.invoke(
+        args=["search", str(FACES / "special/noface_grayscale__table_objects.jpg"), "--json"]
+    )
+    assert no_face.exit_code == 3
+    assert json.loads(no_face.output)["code"] == 3 and "error" in json.loads(no_face.output)
+    mixed = runner.invoke(
+        args=[
+            "search",
+            str(FACES / "special/corrupt__truncated.jpg"),
+            str(FACES / "john_simm__2.jpg"),
+            "--json",
+        ]
+    )
+    assert mixed.exit_code == 2
+    assert json.loads(mixed.output.splitlines()[0])["code"] == 2
+    both = runner.invoke(
+        args=[
+            "search",
+            str(FACES / "special/corrupt__truncated.jpg"),
+            str(FACES / "special/noface_grayscale__table_objects.jpg"),
+            "--json",
+        ]
+    )
+    assert both.exit_code == 3
+    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search.cli")).all()
+    assert len(audited) >= 3
+
+
+def test_index_status_cli(gallery_app, runner_for):
+    result = runner_for(gallery_app).invoke(args=["index", "status", "--json"])
+    status = json.loads(result.output)
+    assert status["version"] == 1 and status["overdue"] is False and status["template_count"] > 10
+    text = runner_for(gallery_app).invoke(args=["index", "status"]).output
+    assert "Index version 1" in text and "up to date" in text

@@ -1,0 +1,104 @@
+"""Loading photos: format from the content, EXIF orientation, limits, typed errors."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.matching.images import (
+    ImageTooLargeError,
+    NotAnImageError,
+    UnreadableImageError,
+    UnsupportedFormatError,
+    load_image,
+)
+
+FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+
+
+def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def pixel_flood_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_jpeg_png_tiff_load_as_rgb():
+    source = Image.new("RGB", (40, 30), (200, 10, 10))
+    for fmt in ("JPEG", "PNG", "TIFF"):
+        loaded = load_image(encode(source, fmt))
+        assert loaded.format == fmt and loaded.pixels.shape == (30, 40, 3) and loaded.pixels.dtype == np.uint8
+
+
+def test_format_is_decided_by_content_not_name(tmp_path):
+    disguised = tmp_path / "photo.jpg"
+    disguised.write_bytes(encode(Image.new("RGB", (8, 8)), "PNG"))
+    assert load_image(disguised).format == "PNG"
+    text = tmp_path / "notes.jpg"
+    text.write_bytes(b"<html><script>alert(1)</script></html>")
+    with pytest.raises(NotAnImageError):
+        load_image(text)
+
+
+def test_other_formats_are_refused():
+    with pytest.raises(UnsupportedFormatError, match="GIF"):
+        load_image(encode(Image.new("RGB", (8, 8)), "GIF"))
+    with pytest.raises(UnsupportedFormatError):
+        load_image(encode(Image.new("RGB", (8, 8)), "BMP"))
+
+
+def test_empty_and_truncated_files():
+    with pytest.raises(NotAnImageError, match="empty"):
+        load_image(b"")
+    with pytest.raises(UnreadableImageError, match="truncated"):
+        load_image(FACES / "special" / "corrupt__truncated.jpg")
+    whole = encode(Image.new("RGB", (64, 64), (1, 2, 3)), "PNG")
+    with pytest.raises(UnreadableImageError):
+        load_image(whole[: len(whole) // 2])
+
+
+def test_decompression_bomb_is_refused_before_decoding():
+    with pytest.raises(ImageTooLargeError, match="pixels"):
+        load_image(pixel_flood_png(100_000, 100_000))
+    with pytest.raises(ImageTooLargeError):
+        load_image(encode(Image.new("RGB", (300, 300)), "PNG"), max_pixels=200 * 200)
+
+
+def test_byte_limit():
+    with pytest.raises(ImageTooLargeError, match="MB"):
+        load_image(b"\xff\xd8" + b"\0" * 2_000_000, max_bytes=1_000_000)
+
+
+def test_exif_orientation_is_applied():
+    with Image.open(FACES / "special" / "exif_orientation6__grace_hopper.jpg") as raw:
+        raw_size = raw.size
+    upright = load_image(FACES / "special" / "exif_orientation6__grace_hopper.jpg")
+    assert upright.exif_orientation == 6
+    assert (upright.width, upright.height) == (raw_size[1], raw_size[0])
+
+
+def test_grey_and_rgba_become_rgb():
+    grey = load_image(FACES / "special" / "grayscale__grace_hopper.jpg")
+    assert grey.pixels.shape[2] == 3
+    rgba = load_image(FACES / "alex_lacamoire__3.png")
+    assert rgba.format == "PNG" and rgba.pixels.shape[2] == 3
