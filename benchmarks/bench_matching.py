@@ -71,7 +71,8 @@ def bench_enroll(lfw: Path) -> None:
     photos = [ROOT / "tests/fixtures/faces/barack_obama__1.jpg", sorted(lfw.glob("*/*.jpg"))[0]]
     engine.analyze(load_image(photos[1]).pixels)  # load the models before timing
     print(
-        "| photo | pixels | decode ms | detection ms | landmarks ms | descriptor ms (1 pass) | descriptor ms (+mirror) |"
+        "| photo | pixels | decode ms | detection ms | landmarks ms "
+        "| descriptor ms (1 pass) | descriptor ms (+mirror) |"
     )
     print("|---|---|---|---|---|---|---|")
     for photo in photos:
@@ -280,12 +281,13 @@ def bench_search(data: dict, sizes: list[int], queries: int) -> None:
     model = identity_model(data)
     rng = np.random.default_rng(7)
     heading("Synthetic descriptors against real ones")
-    vectors, labels, centres = synthetic_gallery(model, 20_000, rng)
+    vectors, labels, _ = synthetic_gallery(model, 20_000, rng)
     same = [np.linalg.norm(vectors[a] - vectors[b]) for a, b in zip(*_same_pairs(labels, rng), strict=True)]
     a, b = rng.integers(0, len(vectors), (2, 20_000))
     different = np.linalg.norm(vectors[a] - vectors[b], axis=1)[labels[a] != labels[b]]
     print(
-        f"- synthetic: same-person distance median {np.median(same):.3f}, under 0.6: {np.mean(np.array(same) < 0.6):.3f}; "
+        f"- synthetic: same-person distance median {np.median(same):.3f}, "
+        f"under 0.6: {np.mean(np.array(same) < 0.6):.3f}; "
         f"different-person under 0.6: 1 in {1 / max(np.mean(different < 0.6), 1e-9):.0f}"
     )
     real = (data["plain"] + data["mirrored"]) / 2
