@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev lint format clean
+.PHONY: run test install install-dev lint format clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,11 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
-	@echo "LeadDesk on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) gallery demo
+	@echo "LeadDesk on http://$(HOST):$(PORT)/ with the scheduler beside it (Ctrl-C stops both)"
+	@$(FLASK) scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -39,6 +42,9 @@ format: install-dev
 
 test: install-dev lint
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_matching.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
