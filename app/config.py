@@ -53,8 +53,10 @@ class Config:
     GALLERY_FLIP = True
     PROBE_JITTERS = 0
     PROBE_FLIP = True
-    SEARCH_STRATEGY = "auto"  # auto | exact | annoy
-    EXACT_SEARCH_MAX_GALLERY = 2_000_000
+    SEARCH_STRATEGY = "auto"  # auto | exact | two-stage | annoy
+    EXACT_SEARCH_MAX_GALLERY = 200_000
+    TWO_STAGE_SHORTLIST = 1000
+    INDEX_REDUCED_DIMS = 32
     ANNOY_N_TREES = 50
     ANNOY_SEARCH_K = 500_000
     INDEX_VERSIONS_KEPT = 3

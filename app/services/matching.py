@@ -75,7 +75,7 @@ class SearchResult:
     candidates: list[Candidate]
     index_version: int | None
     mode: str  # "index" | "exact-fallback" | "empty"
-    strategy: str  # how the indexed part was searched: "exact" or "annoy"
+    strategy: str  # how the indexed part was searched: "exact", "two-stage" or "annoy"
     notes: list[str] = field(default_factory=list)
 
 
@@ -101,14 +101,23 @@ def _searchable_templates(where) -> list[tuple[int, bytes]]:
     return [(row[0], row[1]) for row in db.session.execute(stmt)]
 
 
-def search_strategy(gallery_size: int) -> tuple[str, int]:
-    """How to search the indexed part, from the measured figures (see README, "Measured")."""
+def search_strategy(gallery_size: int) -> str:
+    """How to search the indexed part, from the measured figures (README, "Measured"):
+    an exact scan for small galleries, the two-stage scan above ``EXACT_SEARCH_MAX_GALLERY``.
+    """
     config = current_app.config
     if config["SEARCH_STRATEGY"] != "auto":
-        return config["SEARCH_STRATEGY"], int(config["ANNOY_SEARCH_K"])
-    if gallery_size <= int(config["EXACT_SEARCH_MAX_GALLERY"]):
-        return "exact", 0
-    return "annoy", int(config["ANNOY_SEARCH_K"])
+        return config["SEARCH_STRATEGY"]
+    return "exact" if gallery_size <= int(config["EXACT_SEARCH_MAX_GALLERY"]) else "two-stage"
+
+
+def _search_index(loaded, query: np.ndarray, fetch: int, strategy: str):
+    config = current_app.config
+    if strategy == "annoy":
+        return loaded.search_annoy(query, fetch, int(config["ANNOY_SEARCH_K"]))
+    if strategy == "two-stage":
+        return loaded.search_two_stage(query, fetch, int(config["TWO_STAGE_SHORTLIST"]))
+    return loaded.search_exact(query, fetch)
 
 
 def search_descriptor(query: np.ndarray, top_k: int = DEFAULT_TOP_K) -> SearchResult:
@@ -133,11 +142,8 @@ def search_descriptor(query: np.ndarray, top_k: int = DEFAULT_TOP_K) -> SearchRe
     if loaded is not None:
         # Over-fetch by the number of records sealed since the build, then drop them.
         fetch = top_k + len(sealed)
-        strategy, search_k = search_strategy(loaded.manifest.count)
-        if strategy == "annoy":
-            found.append(loaded.search_annoy(query, fetch, search_k))
-        else:
-            found.append(loaded.search_exact(query, fetch))
+        strategy = search_strategy(loaded.manifest.count)
+        found.append(_search_index(loaded, query, fetch, strategy))
         newer = _searchable_templates(FaceTemplate.id > loaded.manifest.max_template_id)
         if newer:
             found.append(_scan(*_vectors_of(newer), query, top_k))
@@ -211,7 +217,9 @@ def rebuild_index(*, triggered_by: str, parameters: BuildParameters | None = Non
     On failure the build is recorded as failed and the previous version keeps serving.
     """
     config = current_app.config
-    parameters = parameters or BuildParameters(n_trees=int(config["ANNOY_N_TREES"]))
+    parameters = parameters or BuildParameters(
+        n_trees=int(config["ANNOY_N_TREES"]), reduced_dims=int(config["INDEX_REDUCED_DIMS"])
+    )
     store = index_store()
     with rebuild_lock(store.root):
         version = (db.session.scalar(select(func.max(IndexBuild.version))) or 0) + 1

@@ -286,3 +286,37 @@ def test_index_status_cli(gallery_app, runner_for):
     assert status["version"] == 1 and status["overdue"] is False and status["template_count"] > 10
     text = runner_for(gallery_app).invoke(args=["index", "status"]).output
     assert "Index version 1" in text and "up to date" in text
+
+
+@pytest.mark.parametrize("strategy", ["exact", "two-stage", "annoy"])
+def test_every_strategy_finds_the_same_mate(gallery_app, strategy):
+    gallery_app.config["SEARCH_STRATEGY"] = strategy
+    result = search_file("steve_wozniak__2.jpg", top_k=5)
+    assert result.strategy == strategy
+    assert result.candidates[0].booking_number == booking_number_for("steve_wozniak")
+
+
+def test_rebuilds_never_overlap(gallery_app):
+    from app.services.matching import index_store, rebuild_lock
+
+    with rebuild_lock(index_store().root), pytest.raises(ServiceError, match="already running"):
+        matching.rebuild_index(triggered_by="tests")
+
+
+def test_scheduler_runs_the_nightly_rebuild_once(gallery_app):
+    from app.scheduler import build_scheduler, nightly_index_rebuild
+
+    scheduler = build_scheduler(gallery_app, blocking=False)
+    job = scheduler.get_job("nightly-index-rebuild")
+    assert job.max_instances == 1 and "hour='2'" in str(job.trigger)
+    nightly_index_rebuild(gallery_app)
+    latest = db.session.scalar(select(IndexBuild).order_by(IndexBuild.version.desc()))
+    assert latest.version == 2 and latest.triggered_by == "scheduler"
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "index.rebuild")).all()[-1]
+    assert event.actor_username == "scheduler"
+
+
+def test_index_status_reports_overdue(gallery_app, clock):
+    assert not matching.index_status().overdue
+    clock.advance(hours=27)
+    assert matching.index_status().overdue
