@@ -43,6 +43,8 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-bounded) session
     MAX_CONTENT_LENGTH = 220 * 1024 * 1024  # 10 images x 20 MB plus form overhead
+    MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024  # text fields; files stream to disk
+    MAX_IMAGE_PIXELS = 50_000_000  # anything larger is refused as a decompression bomb
     TRUSTED_HOSTS: list[str] | None = None
     PROXY_FIX = False  # set true behind a TLS-terminating reverse proxy
 

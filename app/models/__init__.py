@@ -11,6 +11,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.models.requests import ProbeImage, RequestMessage, RequestStatus, SearchRequest
 
 __all__ = [
     "Agency",
@@ -23,7 +24,11 @@ __all__ = [
     "IndexBuild",
     "LoginAttempt",
     "Outcome",
+    "ProbeImage",
+    "RequestMessage",
+    "RequestStatus",
     "Role",
+    "SearchRequest",
     "Subject",
     "TrainingCertification",
     "User",

@@ -1,0 +1,3 @@
+from app.blueprints.requests.routes import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,1 @@
+"""PDF documents (fpdf2): the filled request form, reports, audits. Pure: no Flask."""

@@ -1,0 +1,89 @@
+"""The shared page frame of every LeadDesk PDF: embedded Unicode font, markings on every page,
+page X of Y, and deterministic output (same inputs, same bytes)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONT_DIR = Path(__file__).resolve().parents[1] / "static" / "fonts"
+FONT = "DejaVu"
+MARKING = "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE"
+LEAD_LINE = "Investigative lead only — not a positive identification"
+# Fixed document dates keep output byte-identical for identical inputs.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+class LeadDeskPDF(FPDF):
+    def __init__(self, *, unit_name: str, document_id: str, title: str, lead_line: bool = True) -> None:
+        super().__init__(orientation="P", unit="mm", format="Letter")
+        self.unit_name = unit_name
+        self.document_id = document_id
+        self.lead_line = lead_line
+        self.add_font(FONT, "", str(FONT_DIR / "DejaVuSans.ttf"))
+        self.add_font(FONT, "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+        self.set_title(title)
+        self.set_author(unit_name)
+        self.set_creator("LeadDesk")
+        self.set_creation_date(EPOCH)
+        self.set_auto_page_break(auto=True, margin=24)
+        self.set_margins(18, 26, 18)
+        self.alias_nb_pages()
+
+    def header(self) -> None:
+        self.set_y(8)
+        self.set_font(FONT, "B", 8)
+        self.set_text_color(75, 46, 131)
+        self.cell(0, 4, MARKING, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_text_color(0, 0, 0)
+        self.set_font(FONT, "", 8)
+        self.cell(0, 4, f"{self.unit_name}  ·  {self.document_id}", align="C", new_x="LMARGIN", new_y="NEXT")
+        self.set_y(26)
+
+    def footer(self) -> None:
+        self.set_y(-18)
+        self.set_font(FONT, "", 7.5)
+        if self.lead_line:
+            self.cell(0, 4, LEAD_LINE, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.cell(
+            0,
+            4,
+            f"{self.document_id}  ·  Page {self.page_no()} of {{nb}}",
+            align="C",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.set_font(FONT, "B", 8)
+        self.set_text_color(75, 46, 131)
+        self.cell(0, 4, MARKING, align="C")
+        self.set_text_color(0, 0, 0)
+
+    # --- helpers used by the documents -------------------------------------------------
+
+    def heading(self, text: str, size: float = 13) -> None:
+        self.set_font(FONT, "B", size)
+        self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1)
+
+    def field(self, label: str, value: str | None, label_width: float = 58) -> None:
+        self.set_font(FONT, "B", 9)
+        y = self.get_y()
+        self.multi_cell(label_width, 5.5, label, new_x="RIGHT", new_y="TOP")
+        self.set_font(FONT, "", 9.5)
+        self.multi_cell(0, 5.5, value if value else "—", new_x="LMARGIN", new_y="NEXT")
+        self.set_y(max(self.get_y(), y + 5.5) + 0.8)
+
+    def paragraph(self, text: str, size: float = 9, bold: bool = False) -> None:
+        self.set_font(FONT, "B" if bold else "", size)
+        self.multi_cell(0, 4.8, text, new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
+
+    def rule(self) -> None:
+        self.set_draw_color(170, 170, 170)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(2)
+
+    def render(self) -> bytes:
+        return bytes(self.output())

@@ -1,0 +1,84 @@
+"""The filled *Facial Recognition Search Request* as a PDF, with the seed form's fields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.documents.base import LeadDeskPDF
+
+
+@dataclass(frozen=True)
+class RequestFormData:
+    unit_name: str
+    tracking_number: str
+    agency: str
+    requester_name: str
+    requester_phone: str
+    requester_email: str
+    case_number: str
+    reason: str
+    purpose: str
+    situation: str
+    reasonable_suspicion: str
+    crime_type: str
+    person_condition: str
+    image_source: str
+    legally_obtained: str
+    image_taken: str
+    extracted_from_video: bool | None
+    image_names: list[str]
+    affirmation: str
+    first_amendment_notice: str
+    signature: str
+    printed_name: str
+    signed_at: datetime | None
+    submitted_on: date | None
+
+
+def render_request_form(data: RequestFormData) -> bytes:
+    pdf = LeadDeskPDF(
+        unit_name=data.unit_name,
+        document_id=data.tracking_number,
+        title=f"Facial Recognition Search Request {data.tracking_number}",
+        lead_line=False,
+    )
+    pdf.add_page()
+    pdf.heading("Facial Recognition Search Request", 15)
+    pdf.paragraph(f"Attention {data.unit_name} Staff:")
+    pdf.paragraph(
+        "Please assist our agency's investigation by conducting a facial recognition search of the "
+        "attached image(s) in the Los Angeles County Digital Mugshot System and any searchable "
+        "repositories through the California Facial Recognition Interconnect (CAFRI)."
+    )
+    pdf.paragraph(data.affirmation, bold=True)
+    pdf.rule()
+    pdf.field("Tracking number", data.tracking_number)
+    pdf.field("Requesting Agency", data.agency)
+    pdf.field("Requester Name", data.requester_name)
+    pdf.field("Requester Phone Number", data.requester_phone)
+    pdf.field("Requester Email", data.requester_email)
+    pdf.field("Case/File Number", data.case_number)
+    pdf.field("Reason for search", data.reason)
+    pdf.field("Source image obtained from", data.image_source)
+    yes_no = {True: "Yes", False: "No", None: "—"}[data.extracted_from_video]
+    pdf.field("Image extracted from video?", yes_no)
+    pdf.field("Number of Images attached", str(len(data.image_names)))
+    pdf.rule()
+    pdf.heading("Justification", 11)
+    pdf.field("Purpose", data.purpose)
+    pdf.field("Situation description", data.situation)
+    pdf.field("Circumstances amounting to reasonable suspicion", data.reasonable_suspicion)
+    pdf.field("File class / crime type", data.crime_type)
+    pdf.field("Known condition of the person", data.person_condition)
+    pdf.field("How the image was legally obtained", data.legally_obtained)
+    pdf.field("Date and place taken", data.image_taken)
+    pdf.field("Images", "\n".join(f"{n}. {name}" for n, name in enumerate(data.image_names, 1)))
+    pdf.paragraph(data.first_amendment_notice, size=8)
+    pdf.rule()
+    pdf.field("Requestor Signature", f"/s/ {data.signature}" if data.signature else "")
+    signed = data.signed_at.strftime("%Y-%m-%d %H:%M UTC") if data.signed_at else ""
+    pdf.field("Signed electronically", signed)
+    pdf.field("Printed Name", data.printed_name)
+    pdf.field("Date", data.submitted_on.isoformat() if data.submitted_on else "")
+    return pdf.render()

@@ -1,0 +1,162 @@
+"""Facial Recognition Search Requests from outside agencies, their probe images and
+the questions and answers exchanged about them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models.accounts import Agency, User
+from app.models.types import UTCDateTime
+
+
+def _enum(cls: type[enum.Enum], name: str, length: int = 24) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class RequestStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    NEEDS_INFO = "needs_info"  # returned to the requester with a question
+    REJECTED = "rejected"  # out of policy
+    LEAD_ISSUED = "lead_issued"
+    NO_MATCH = "no_match"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+
+STATUS_LABELS = {
+    RequestStatus.DRAFT: "Draft",
+    RequestStatus.SUBMITTED: "Submitted",
+    RequestStatus.IN_REVIEW: "In review",
+    RequestStatus.NEEDS_INFO: "Returned for more information",
+    RequestStatus.REJECTED: "Rejected as out of policy",
+    RequestStatus.LEAD_ISSUED: "Lead issued",
+    RequestStatus.NO_MATCH: "No possible match",
+    RequestStatus.WITHDRAWN: "Withdrawn",
+}
+
+
+class SearchRequest(db.Model):
+    __tablename__ = "search_request"
+    __table_args__ = (Index("ix_search_request_agency_status", "agency_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    status: Mapped[RequestStatus] = mapped_column(
+        _enum(RequestStatus, "request_status"), default=RequestStatus.DRAFT
+    )
+    urgent: Mapped[bool] = mapped_column(default=False)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+
+    # The seed form's fields.
+    requester_name: Mapped[str] = mapped_column(String(200), default="")
+    requester_phone: Mapped[str] = mapped_column(String(40), default="")
+    requester_email: Mapped[str] = mapped_column(String(254), default="")
+    case_number: Mapped[str] = mapped_column(String(60), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    image_source: Mapped[str] = mapped_column(String(40), default="")
+    image_source_other: Mapped[str] = mapped_column(String(200), default="")
+    extracted_from_video: Mapped[bool | None] = mapped_column()
+
+    # The justification the policy's audit section asks for.
+    purpose: Mapped[str] = mapped_column(String(40), default="")
+    situation: Mapped[str] = mapped_column(Text, default="")
+    reasonable_suspicion: Mapped[str] = mapped_column(Text, default="")
+    crime_type: Mapped[str] = mapped_column(String(40), default="")
+    crime_type_other: Mapped[str] = mapped_column(String(200), default="")
+    person_condition: Mapped[str] = mapped_column(Text, default="")
+    legally_obtained: Mapped[str] = mapped_column(Text, default="")
+    image_taken_on: Mapped[date | None] = mapped_column(Date)
+    image_taken_place: Mapped[str] = mapped_column(String(200), default="")
+
+    # Affirmation and e-signature.
+    affirmed: Mapped[bool] = mapped_column(default=False)
+    signature: Mapped[str] = mapped_column(String(200), default="")
+    printed_name: Mapped[str] = mapped_column(String(200), default="")
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # First Amendment screening: terms found in the justification (JSON list), if any.
+    first_amendment_terms: Mapped[str | None] = mapped_column(Text)
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_clause: Mapped[str | None] = mapped_column(Text)
+    rejection_note: Mapped[str | None] = mapped_column(Text)
+
+    agency: Mapped[Agency] = relationship()
+    requester: Mapped[User] = relationship()
+    images: Mapped[list[ProbeImage]] = relationship(
+        back_populates="request", order_by="ProbeImage.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[RequestMessage]] = relationship(
+        back_populates="request", order_by="RequestMessage.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.first_amendment_terms)
+
+    @property
+    def open_question(self) -> RequestMessage | None:
+        questions = [m for m in self.messages if m.kind == "question" and m.answered_by_id is None]
+        return questions[-1] if questions else None
+
+
+class ProbeImage(db.Model):
+    """An uploaded probe photo: original bytes kept unchanged, a clean copy for display."""
+
+    __tablename__ = "probe_image"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(200))  # sanitised, for display only
+    original_path: Mapped[str] = mapped_column(String(300))  # relative to the instance folder
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_bytes: Mapped[int] = mapped_column()
+    format: Mapped[str] = mapped_column(String(10))
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    exif_orientation: Mapped[int] = mapped_column(default=1)
+    display_path: Mapped[str] = mapped_column(String(300))  # re-encoded, EXIF stripped
+    faces_found: Mapped[int] = mapped_column(default=0)
+    face_boxes: Mapped[str] = mapped_column(Text, default="[]")  # JSON, in display pixels
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+
+    request: Mapped[SearchRequest] = relationship(back_populates="images")
+
+
+class RequestMessage(db.Model):
+    """A reviewer's question to the requester, or the requester's answer."""
+
+    __tablename__ = "request_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # question | answer
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
+
+    request: Mapped[SearchRequest] = relationship(back_populates="messages")
+    author: Mapped[User] = relationship()

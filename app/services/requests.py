@@ -1,0 +1,356 @@
+"""The requester's side: drafts, probe uploads, submission under the policy, follow-up."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image
+from sqlalchemy import func, select
+from werkzeug.utils import secure_filename
+
+from app.clock import utcnow
+from app.extensions import db
+from app.matching.images import ImageError, load_image
+from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
+from app.services import policy
+from app.services.audit import record_event
+from app.services.errors import ServiceError
+
+MAX_IMAGES = 10
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+FACE_CHECK_MAX_SIDE = 1600  # faces are counted on a copy this size: seconds, not minutes
+
+# Draft fields a requester types, with their column length limits (None: text).
+TEXT_FIELDS = {
+    "requester_name": 200,
+    "requester_phone": 40,
+    "requester_email": 254,
+    "case_number": 60,
+    "reason": None,
+    "image_source": 40,
+    "image_source_other": 200,
+    "purpose": 40,
+    "situation": None,
+    "reasonable_suspicion": None,
+    "crime_type": 40,
+    "crime_type_other": 200,
+    "person_condition": None,
+    "legally_obtained": None,
+    "image_taken_place": 200,
+    "signature": 200,
+    "printed_name": 200,
+}
+
+
+class PolicyRefusal(ServiceError):
+    def __init__(self, violations: list[policy.Violation]) -> None:
+        super().__init__("The request cannot be submitted: " + "; ".join(v.message for v in violations))
+        self.violations = violations
+
+
+@dataclass(frozen=True)
+class DraftFields:
+    values: dict[str, str]
+    extracted_from_video: bool | None
+    image_taken_on: date | None
+    affirmed: bool
+
+
+def new_draft(*, requester: User) -> SearchRequest:
+    draft = SearchRequest(
+        agency=requester.agency,
+        requester=requester,
+        status=RequestStatus.DRAFT,
+        requester_name=requester.full_name,
+        requester_email=requester.email or "",
+        requester_phone=requester.phone or "",
+        printed_name=requester.full_name,
+    )
+    db.session.add(draft)
+    db.session.flush()
+    record_event("request.draft_create", actor=requester, object_type="request", object_id=draft.id)
+    return draft
+
+
+def save_draft(draft: SearchRequest, fields: DraftFields, *, actor: User) -> None:
+    """Keep what was typed, whatever it is: nothing typed is ever lost to an error."""
+    _require_editable(draft, actor)
+    for name, limit in TEXT_FIELDS.items():
+        value = (fields.values.get(name) or "").strip()
+        setattr(draft, name, value[:limit] if limit else value)
+    draft.extracted_from_video = fields.extracted_from_video
+    draft.image_taken_on = fields.image_taken_on
+    draft.affirmed = fields.affirmed
+    db.session.flush()
+
+
+def _require_editable(draft: SearchRequest, actor: User) -> None:
+    if draft.status is not RequestStatus.DRAFT or draft.requester_id != actor.id:
+        raise ServiceError("Only your own draft requests can be edited.")
+
+
+def _probe_dir(request: SearchRequest) -> Path:
+    return Path(current_app.instance_path) / "probes" / f"{request.id:08d}"
+
+
+def _safe_name(filename: str | None) -> str:
+    cleaned = secure_filename(filename or "") or "upload"
+    return cleaned[-120:]
+
+
+def _count_faces(pixels) -> list[list[int]]:
+    from app.services.matching import probe_engine
+
+    height, width = pixels.shape[:2]
+    scale = min(1.0, FACE_CHECK_MAX_SIDE / max(height, width))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        import numpy as np
+
+        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+    boxes = probe_engine().detect(pixels)
+    return [[round(v / scale) for v in box] for box, _ in boxes]
+
+
+def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
+    """Store one upload: refused with a message (and nothing kept) unless it is a real photo."""
+    _require_editable(draft, actor)
+    name = _safe_name(filename)
+    if len(draft.images) >= MAX_IMAGES:
+        raise ServiceError(f"{name}: a request carries at most {MAX_IMAGES} images.")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ServiceError(f"{name}: the file is {len(data) / 1e6:.1f} MB; the limit is 20 MB per image.")
+    try:
+        image = load_image(
+            data, max_pixels=int(current_app.config["MAX_IMAGE_PIXELS"]), max_bytes=MAX_IMAGE_BYTES
+        )
+    except ImageError as exc:
+        raise ServiceError(f"{name}: {exc.message}") from exc
+    sha256 = hashlib.sha256(data).hexdigest()
+    if any(existing.original_sha256 == sha256 for existing in draft.images):
+        raise ServiceError(f"{name}: this image is already attached.")
+    boxes = _count_faces(image.pixels)
+    directory = _probe_dir(draft)
+    directory.mkdir(parents=True, exist_ok=True)
+    extension = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif"}[image.format]
+    original = directory / f"{sha256}-original.{extension}"
+    display = directory / f"{sha256}-display.jpg"
+    written: list[Path] = []
+    try:
+        _write_atomically(original, data)
+        written.append(original)
+        buffer = io.BytesIO()
+        # A fresh encode from the upright pixels: no EXIF (GPS, device), nothing hidden.
+        Image.fromarray(image.pixels).save(buffer, "JPEG", quality=92)
+        _write_atomically(display, buffer.getvalue())
+        written.append(display)
+        probe = ProbeImage(
+            request=draft,
+            original_name=name,
+            original_path=str(original.relative_to(current_app.instance_path)),
+            original_sha256=sha256,
+            original_bytes=len(data),
+            format=image.format,
+            width=image.width,
+            height=image.height,
+            exif_orientation=image.exif_orientation,
+            display_path=str(display.relative_to(current_app.instance_path)),
+            faces_found=len(boxes),
+            face_boxes=json.dumps(boxes),
+            uploaded_by_id=actor.id,
+        )
+        db.session.add(probe)
+        db.session.flush()
+    except Exception:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    record_event(
+        "request.image_upload",
+        actor=actor,
+        object_type="request",
+        object_id=draft.id,
+        detail={"image_id": probe.id, "sha256": sha256, "faces": len(boxes), "format": image.format},
+    )
+    return probe
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) -> None:
+    _require_editable(draft, actor)
+    if image.request_id != draft.id:
+        raise ServiceError("That image belongs to another request.")
+    for relative in (image.original_path, image.display_path):
+        (Path(current_app.instance_path) / relative).unlink(missing_ok=True)
+    draft.images.remove(image)
+    db.session.flush()
+    record_event(
+        "request.image_remove",
+        actor=actor,
+        object_type="request",
+        object_id=draft.id,
+        detail={"sha256": image.original_sha256},
+    )
+
+
+def justification_of(request: SearchRequest) -> str:
+    """The justification as one text, for audit events."""
+    parts = [
+        f"purpose: {policy.PURPOSES.get(request.purpose, request.purpose)}",
+        f"case: {request.case_number or '-'}",
+        f"crime type: {policy.CRIME_TYPES.get(request.crime_type, request.crime_type)}"
+        + (f" ({request.crime_type_other})" if request.crime_type == "other" else ""),
+        f"reason: {request.reason}",
+    ]
+    return "; ".join(parts)
+
+
+def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
+    """Apply the policy; on success the draft becomes a submitted request with a number.
+
+    A refusal is audited (with the clause) and raised as ``PolicyRefusal``; the draft stays.
+    """
+    _require_editable(draft, actor)
+    violations = policy.check_request(
+        purpose=draft.purpose,
+        image_source=draft.image_source,
+        image_source_other=draft.image_source_other,
+        case_number=draft.case_number,
+        reason=draft.reason,
+        situation=draft.situation,
+        reasonable_suspicion=draft.reasonable_suspicion,
+        crime_type=draft.crime_type,
+        crime_type_other=draft.crime_type_other,
+        person_condition=draft.person_condition,
+        legally_obtained=draft.legally_obtained,
+        affirmed=draft.affirmed,
+        signature=draft.signature,
+        signer_full_name=actor.full_name,
+        extracted_from_video=draft.extracted_from_video,
+    )
+    if not draft.images:
+        violations.append(
+            policy.Violation("images", "Attach at least one image (at most ten).", policy.CLAUSE_LEGAL_SOURCE)
+        )
+    if len(draft.printed_name.strip()) < 2:
+        violations.append(policy.Violation("printed_name", "Print your name.", policy.CLAUSE_AFFIRMATION))
+    if violations:
+        record_event(
+            "request.refused",
+            actor=actor,
+            outcome=Outcome.DENIED,
+            object_type="request",
+            object_id=draft.id,
+            reason=justification_of(draft),
+            detail={"violations": [[v.field, v.clause] for v in violations]},
+        )
+        raise PolicyRefusal(violations)
+    now = utcnow()
+    terms = policy.first_amendment_terms(draft.reason, draft.situation, draft.reasonable_suspicion)
+    draft.first_amendment_terms = json.dumps(terms) if terms else None
+    draft.urgent = draft.purpose == policy.IMMINENT_THREAT
+    draft.signed_at = now
+    draft.submitted_at = now
+    draft.status = RequestStatus.SUBMITTED
+    draft.tracking_number = _next_tracking_number(now.year)
+    db.session.flush()
+    record_event(
+        "request.submit",
+        actor=actor,
+        object_type="request",
+        object_id=draft.id,
+        reason=justification_of(draft),
+        detail={
+            "tracking_number": draft.tracking_number,
+            "images": len(draft.images),
+            "urgent": draft.urgent,
+            "first_amendment_terms": terms,
+            "image_source": draft.image_source,
+        },
+    )
+    return draft
+
+
+def _next_tracking_number(year: int) -> str:
+    prefix = f"FR-{year}-"
+    highest = db.session.scalar(
+        select(func.max(SearchRequest.tracking_number)).where(
+            SearchRequest.tracking_number.like(prefix + "%")
+        )
+    )
+    number = int(highest.removeprefix(prefix)) + 1 if highest else 1
+    return f"{prefix}{number:06d}"
+
+
+def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> None:
+    if request.status is not RequestStatus.SUBMITTED:
+        raise ServiceError("Only a request that no reviewer has taken yet can be withdrawn.")
+    if request.agency_id != actor.agency_id:
+        raise ServiceError("Only the requesting agency can withdraw a request.")
+    request.status = RequestStatus.WITHDRAWN
+    request.closed_at = utcnow()
+    db.session.flush()
+    record_event(
+        "request.withdraw",
+        actor=actor,
+        object_type="request",
+        object_id=request.id,
+        reason=reason.strip() or "withdrawn by the requester",
+        detail={"tracking_number": request.tracking_number},
+    )
+
+
+def answer_question(request: SearchRequest, *, actor: User, body: str) -> RequestMessage:
+    question = request.open_question
+    if request.status is not RequestStatus.NEEDS_INFO or question is None:
+        raise ServiceError("There is no open question on this request.")
+    if len(body.strip()) < 5:
+        raise ServiceError("Write an answer.", field="body")
+    answer = RequestMessage(request=request, author_id=actor.id, kind="answer", body=body.strip())
+    db.session.add(answer)
+    db.session.flush()
+    question.answered_by_id = answer.id
+    request.status = RequestStatus.IN_REVIEW
+    db.session.flush()
+    record_event(
+        "request.answer",
+        actor=actor,
+        object_type="request",
+        object_id=request.id,
+        detail={"tracking_number": request.tracking_number, "question_id": question.id},
+    )
+    return answer
+
+
+def agency_requests(user: User) -> list[SearchRequest]:
+    """The agency's requests, newest first; drafts only the user's own."""
+    stmt = (
+        select(SearchRequest)
+        .where(SearchRequest.agency_id == user.agency_id)
+        .where((SearchRequest.status != RequestStatus.DRAFT) | (SearchRequest.requester_id == user.id))
+        .order_by(SearchRequest.created_at.desc(), SearchRequest.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+def record_view(request: SearchRequest, *, actor: User, what: str = "request.view", **detail) -> None:
+    record_event(
+        what,
+        actor=actor,
+        object_type="request",
+        object_id=request.id,
+        reason=justification_of(request),
+        detail={"tracking_number": request.tracking_number, **detail},
+    )
