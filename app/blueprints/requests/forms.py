@@ -12,13 +12,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.services import policy
 
 
-def _choices(mapping: dict[str, str], prompt: str) -> list[tuple[str, str]]:
-    return [("", prompt), *mapping.items()]
+def _choices(mapping: dict[str, str], prompt: str | None = None) -> list[SelectChoice]:
+    options = [SelectChoice(value, label) for value, label in mapping.items()]
+    return [SelectChoice("", prompt), *options] if prompt else options
 
 
 class SearchRequestForm(FlaskForm):
@@ -31,9 +33,7 @@ class SearchRequestForm(FlaskForm):
         description="Required unless the purpose is an identification.",
     )
     reason = TextAreaField("Reason for search", description="What the search is for, in a few sentences.")
-    purpose = RadioField(
-        "Purpose of the search", choices=list(policy.PURPOSES.items()), validate_choice=False
-    )
+    purpose = RadioField("Purpose of the search", choices=_choices(policy.PURPOSES), validate_choice=False)
     situation = TextAreaField("Situation description")
     reasonable_suspicion = TextAreaField(
         "Circumstances amounting to reasonable suspicion",
@@ -55,7 +55,7 @@ class SearchRequestForm(FlaskForm):
     image_taken_on = DateField("Date the image was taken (if known)", validators=[Optional()])
     image_taken_place = StringField("Place the image was taken (if known)", validators=[Length(max=200)])
     extracted_from_video = RadioField(
-        "Image extracted from video?", choices=[("yes", "Yes"), ("no", "No")], validate_choice=False
+        "Image extracted from video?", choices=_choices({"yes": "Yes", "no": "No"}), validate_choice=False
     )
     images = MultipleFileField(
         "Images",
