@@ -11,8 +11,17 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+try:  # HEIC/HEIF (phones) through the pillow-heif plugin, when installed
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    _HEIF = {"HEIF"}
+except ImportError:  # pragma: no cover - the plugin is in requirements.txt
+    _HEIF = set()
+
 # Formats a camera, phone or scanner produces; decided by Pillow from the content.
-ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF"})
+ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF", *_HEIF})
+FILE_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif", "HEIF": "heic"}
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: above any real probe or booking photo
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
@@ -96,7 +105,7 @@ def load_image(
             image_format = image.format or "unknown"
             if image_format not in ALLOWED_FORMATS:
                 raise UnsupportedFormatError(
-                    f"{image_format} images are not accepted; use JPEG, PNG or TIFF."
+                    f"{image_format} images are not accepted; use JPEG, PNG, TIFF or HEIC."
                 )
             width, height = image.size
             if width * height > max_pixels:

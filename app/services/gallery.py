@@ -21,6 +21,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.matching.enroll import PhotoEmbedding, embed_photo
 from app.matching.faces import MODEL_ID
+from app.matching.images import FILE_EXTENSIONS
 from app.models import Booking, FaceTemplate, Outcome, Subject, User
 from app.services.audit import record_event
 from app.services.errors import NotFound, ServiceError
@@ -178,7 +179,7 @@ def _store_photo(row: ManifestRow, embedding: PhotoEmbedding) -> str:
     data = row.image.read_bytes()
     if hashlib.sha256(data).hexdigest() != embedding.sha256:
         raise ValueError("the file changed while it was being enrolled")
-    extension = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif"}[embedding.format]
+    extension = FILE_EXTENSIONS[embedding.format]
     relative = Path("gallery") / embedding.sha256[:2] / f"{embedding.sha256}.{extension}"
     target = Path(current_app.instance_path) / relative
     if not target.exists():

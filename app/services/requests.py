@@ -17,7 +17,7 @@ from werkzeug.utils import secure_filename
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.images import ImageError, load_image
+from app.matching.images import FILE_EXTENSIONS, ImageError, load_image
 from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
 from app.services import policy
 from app.services.audit import record_event
@@ -139,7 +139,7 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
     boxes = _count_faces(image.pixels)
     directory = _probe_dir(draft)
     directory.mkdir(parents=True, exist_ok=True)
-    extension = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif"}[image.format]
+    extension = FILE_EXTENSIONS[image.format]
     original = directory / f"{sha256}-original.{extension}"
     display = directory / f"{sha256}-display.jpg"
     written: list[Path] = []

@@ -50,6 +50,10 @@ def test_jpeg_png_tiff_load_as_rgb():
         assert loaded.format == fmt and loaded.pixels.shape == (30, 40, 3) and loaded.pixels.dtype == np.uint8
 
 
+def test_heic_from_phones():
+    assert load_image(encode(Image.new("RGB", (32, 24), (5, 100, 5)), "HEIF")).format == "HEIF"
+
+
 def test_format_is_decided_by_content_not_name(tmp_path):
     disguised = tmp_path / "photo.jpg"
     disguised.write_bytes(encode(Image.new("RGB", (8, 8)), "PNG"))

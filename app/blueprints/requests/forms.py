@@ -59,8 +59,8 @@ class SearchRequestForm(FlaskForm):
     )
     images = MultipleFileField(
         "Images",
-        description="1 to 10 photos: JPEG, PNG or TIFF, at most 20 MB each.",
-        render_kw={"accept": "image/jpeg,image/png,image/tiff"},
+        description="1 to 10 photos: JPEG, PNG, TIFF or HEIC, at most 20 MB each.",
+        render_kw={"accept": "image/jpeg,image/png,image/tiff,image/heic,image/heif"},
     )
     affirmed = BooleanField(policy.AFFIRMATION)
     signature = StringField(
