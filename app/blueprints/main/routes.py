@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, Role, TrainingCertification, User
+from app.models import Agency, RequestStatus, Role, TrainingCertification, User
 from app.security.access import get_for_agency_or_404, public, signed_in
 from app.services.accounts import search_eligibility
+from app.services.requests import agency_requests
 
 bp = Blueprint("main", __name__)
 
@@ -36,6 +37,9 @@ def index():
         }
     if user.role is Role.REVIEWER:
         context["eligibility"] = search_eligibility(user)
+    if user.role is Role.REQUESTER:
+        submitted = [r for r in agency_requests(user) if r.status is not RequestStatus.DRAFT]
+        context["recent_requests"] = submitted[:10]
     return render_template("main/index.html", **context)
 
 
