@@ -45,11 +45,17 @@ def test_database_url_switches_engine(instance_path, monkeypatch):
 
 
 def test_create_app_stays_cheap(instance_path):
+    """A fresh interpreter: building the app loads no face models and starts no scheduler."""
+    import subprocess
     import sys
 
-    create_app("testing")
-    assert "dlib" not in sys.modules
-    assert "apscheduler.schedulers.background" not in sys.modules
+    probe = (
+        "import sys, threading; from app import create_app; create_app('testing'); "
+        "print(sorted(m for m in ('dlib', 'annoy', 'apscheduler.schedulers.base') if m in sys.modules), "
+        "threading.active_count())"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["[]", "1"]
 
 
 def test_migrations_match_models(app):
