@@ -11,7 +11,16 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
-from app.models.requests import ProbeImage, RequestMessage, RequestStatus, SearchRequest
+from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
+from app.models.review import (
+    CandidateExamination,
+    Conclusion,
+    DecisionOutcome,
+    FaceSearch,
+    ProbeWork,
+    ReviewAssignment,
+    ReviewDecision,
+)
 
 __all__ = [
     "Agency",
@@ -19,14 +28,22 @@ __all__ = [
     "AuditEvent",
     "Booking",
     "BuildOutcome",
+    "CandidateExamination",
     "CertificationProvider",
+    "Conclusion",
+    "DecisionOutcome",
+    "FaceSearch",
     "FaceTemplate",
     "IndexBuild",
     "LoginAttempt",
     "Outcome",
     "ProbeImage",
+    "ProbeWork",
     "RequestMessage",
     "RequestStatus",
+    "ReviewAssignment",
+    "ReviewDecision",
+    "ReviewState",
     "Role",
     "SearchRequest",
     "Subject",

@@ -41,6 +41,20 @@ class RequestStatus(enum.StrEnum):
         return STATUS_LABELS[self]
 
 
+class ReviewState(enum.StrEnum):
+    NEW = "new"
+    CLAIMED = "claimed"
+    AWAITING_INFO = "awaiting_info"
+    AWAITING_VERIFICATION = "awaiting_verification"
+    DISPUTED = "disputed"  # first and second review disagree: an admin assigns a third
+    VERIFIED = "verified"  # ready for report issuance
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
 STATUS_LABELS = {
     RequestStatus.DRAFT: "Draft",
     RequestStatus.SUBMITTED: "Submitted",
@@ -63,6 +77,9 @@ class SearchRequest(db.Model):
         _enum(RequestStatus, "request_status"), default=RequestStatus.DRAFT
     )
     urgent: Mapped[bool] = mapped_column(default=False)
+    review_state: Mapped[ReviewState] = mapped_column(
+        _enum(ReviewState, "review_state"), default=ReviewState.NEW
+    )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
 

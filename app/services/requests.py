@@ -18,7 +18,7 @@ from werkzeug.utils import secure_filename
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.images import FILE_EXTENSIONS, ImageError, load_image
-from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
+from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest, User
 from app.services import policy
 from app.services.audit import record_event
 from app.services.errors import ServiceError
@@ -323,6 +323,8 @@ def answer_question(request: SearchRequest, *, actor: User, body: str) -> Reques
     db.session.flush()
     question.answered_by_id = answer.id
     request.status = RequestStatus.IN_REVIEW
+    if request.review_state is ReviewState.AWAITING_INFO:
+        request.review_state = ReviewState.CLAIMED  # back to the reviewer who asked
     db.session.flush()
     record_event(
         "request.answer",

@@ -1,0 +1,165 @@
+"""The facial reviewer's work on a request: claims, probe processing, searches, candidate
+examinations (FISWG checklist and conclusion), decisions and blind verification."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.clock import utcnow
+from app.extensions import db
+from app.models.accounts import User
+from app.models.gallery import Booking
+from app.models.requests import ProbeImage, SearchRequest
+from app.models.types import UTCDateTime
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=24,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Conclusion(enum.StrEnum):
+    VIABLE_LEAD = "viable_lead"
+    NOT_A_LEAD = "not_a_lead"
+    INCONCLUSIVE = "inconclusive"
+
+    @property
+    def label(self) -> str:
+        return {
+            "viable_lead": "Viable investigative lead",
+            "not_a_lead": "Not a lead",
+            "inconclusive": "Inconclusive",
+        }[self.value]
+
+
+class DecisionOutcome(enum.StrEnum):
+    LEAD = "lead"
+    NO_MATCH = "no_match"
+
+
+class ReviewAssignment(db.Model):
+    """Who works a request, in which capacity; one open primary claim at a time."""
+
+    __tablename__ = "review_assignment"
+    __table_args__ = (Index("ix_review_assignment_request_role", "request_id", "capacity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    capacity: Mapped[str] = mapped_column(String(16))  # primary | verifier | third
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    reviewer: Mapped[User] = relationship(foreign_keys=[reviewer_id])
+
+
+class ProbeWork(db.Model):
+    """A reviewer's handling of one probe image: suitability, chosen face, processing chain."""
+
+    __tablename__ = "probe_work"
+    __table_args__ = (UniqueConstraint("probe_image_id", "reviewer_id", name="uq_probe_work_probe_reviewer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    probe_image_id: Mapped[int] = mapped_column(ForeignKey("probe_image.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    steps: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {op, params}, in order
+    face_index: Mapped[int] = mapped_column(default=0)
+    manual_eyes: Mapped[str | None] = mapped_column(Text)  # JSON [[x, y], [x, y]] on the processed image
+    suitability: Mapped[str | None] = mapped_column(String(16))  # suitable | marginal | unsuitable
+    suitability_reasons: Mapped[str] = mapped_column(Text, default="[]")
+    quality: Mapped[str | None] = mapped_column(Text)  # JSON FaceQuality of the chosen face
+    processed_path: Mapped[str | None] = mapped_column(String(300))
+    processed_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    probe: Mapped[ProbeImage] = relationship()
+
+    @property
+    def step_list(self) -> list[dict]:
+        return json.loads(self.steps or "[]")
+
+
+class FaceSearch(db.Model):
+    """One 1:N search, recorded so it can be re-run to the same list."""
+
+    __tablename__ = "face_search"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    justification: Mapped[str] = mapped_column(Text)
+    probes: Mapped[str] = mapped_column(
+        Text
+    )  # JSON [{probe_image_id, steps, face_index, manual_eyes, sha256}]
+    top_k: Mapped[int] = mapped_column()
+    index_version: Mapped[int | None] = mapped_column()
+    model_id: Mapped[str] = mapped_column(String(64))
+    strategy: Mapped[str] = mapped_column(String(16))
+    fusion: Mapped[str | None] = mapped_column(String(32))
+    results: Mapped[str] = mapped_column(
+        Text
+    )  # JSON [{rank, booking_id, template_id, distance, score, found_by}]
+
+    request: Mapped[SearchRequest] = relationship()
+    reviewer: Mapped[User] = relationship()
+
+    @property
+    def result_list(self) -> list[dict]:
+        return json.loads(self.results)
+
+
+class CandidateExamination(db.Model):
+    """A reviewer's one-to-one comparison of a candidate: FISWG checklist and conclusion."""
+
+    __tablename__ = "candidate_examination"
+    __table_args__ = (UniqueConstraint("search_id", "booking_id", "reviewer_id", name="uq_examination"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    search_id: Mapped[int] = mapped_column(ForeignKey("face_search.id"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    rank: Mapped[int] = mapped_column()
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    checklist: Mapped[str] = mapped_column(Text, default="{}")  # JSON {feature: {mark, note}}
+    conclusion: Mapped[Conclusion | None] = mapped_column(_enum(Conclusion, "conclusion"))
+    note: Mapped[str | None] = mapped_column(Text)
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    search: Mapped[FaceSearch] = relationship()
+    booking: Mapped[Booking] = relationship()
+
+
+class ReviewDecision(db.Model):
+    """A reviewer's closing of a search: an investigative lead (one candidate) or no match.
+
+    ``capacity`` says whose: the first reviewer, the blind verifier, or a third reviewer.
+    """
+
+    __tablename__ = "review_decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    capacity: Mapped[str] = mapped_column(String(16))  # primary | verifier | third
+    outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome, "decision_outcome"))
+    search_id: Mapped[int | None] = mapped_column(ForeignKey("face_search.id"))
+    lead_booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    examination_id: Mapped[int | None] = mapped_column(ForeignKey("candidate_examination.id"))
+    comments: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+    lead_booking: Mapped[Booking | None] = relationship()
