@@ -116,10 +116,12 @@ def register_blueprints(app: Flask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.requests import bp as requests_bp
+    from app.blueprints.review import bp as review_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(requests_bp, url_prefix="/requests")
+    app.register_blueprint(review_bp, url_prefix="/review")
 
 
 def register_commands(app: Flask) -> None:

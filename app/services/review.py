@@ -456,12 +456,52 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
     return search
 
 
-def _require_holder_or_verifier(request: SearchRequest, reviewer: User) -> str:
+def capacity_of(request: SearchRequest, reviewer: User) -> str | None:
+    """In which capacity ``reviewer`` currently works the request, if any."""
     for capacity in ("primary", "verifier", "third"):
         assignment = current_assignment(request, capacity)
         if assignment and assignment.reviewer_id == reviewer.id:
             return capacity
-    raise PermissionDenied("You do not hold this request.")
+    return None
+
+
+def _require_holder_or_verifier(request: SearchRequest, reviewer: User) -> str:
+    capacity = capacity_of(request, reviewer)
+    if capacity is None:
+        raise PermissionDenied("You do not hold this request.")
+    return capacity
+
+
+def record_view_for_review(request: SearchRequest, *, actor: User) -> None:
+    record_event(
+        "review.view",
+        actor=actor,
+        object_type="request",
+        object_id=request.id,
+        reason=justification_of(request),
+        detail={"tracking_number": request.tracking_number},
+    )
+
+
+def examinations_in(search: FaceSearch, reviewer: User) -> list[CandidateExamination]:
+    return list(
+        db.session.scalars(
+            select(CandidateExamination).where(
+                CandidateExamination.search_id == search.id, CandidateExamination.reviewer_id == reviewer.id
+            )
+        )
+    )
+
+
+def examinations_of(request: SearchRequest, reviewer: User) -> list[CandidateExamination]:
+    return list(
+        db.session.scalars(
+            select(CandidateExamination)
+            .join(FaceSearch)
+            .where(FaceSearch.request_id == request.id, CandidateExamination.reviewer_id == reviewer.id)
+            .order_by(CandidateExamination.id)
+        )
+    )
 
 
 # --- examinations -------------------------------------------------------------------------------

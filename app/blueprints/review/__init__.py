@@ -1,0 +1,3 @@
+from app.blueprints.review.routes import bp
+
+__all__ = ["bp"]
