@@ -375,15 +375,36 @@ def _save_processed(work: ProbeWork, prepared: PreparedProbe) -> None:
 FUSION_RULE = "min-distance"  # measured on the LFW dev set: see README "Measured"
 
 
-def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork], top_k: int) -> FaceSearch:
-    """Search one probe, or several photos of the same person fused into one list."""
-    require_certified(reviewer)
-    _require_holder_or_verifier(request, reviewer)
-    if not works:
-        raise ServiceError("Choose at least one probe to search.")
-    per_probe = []
-    recorded = []
-    for work in works:
+def _probe_spec(work: ProbeWork) -> dict:
+    return {
+        "probe_image_id": work.probe_image_id,
+        "probe_sha256": work.probe.original_sha256,
+        "steps": work.step_list,
+        "face_index": work.face_index,
+        "manual_eyes": json.loads(work.manual_eyes) if work.manual_eyes else None,
+    }
+
+
+def work_from_spec(spec: dict) -> ProbeWork:
+    """A throw-away ProbeWork carrying a recorded chain (never added to the session)."""
+    probe = db.session.get(ProbeImage, spec["probe_image_id"])
+    if probe is None or probe.original_sha256 != spec["probe_sha256"]:
+        raise ServiceError("The recorded probe is no longer available unchanged.")
+    return ProbeWork(
+        probe=probe,
+        steps=json.dumps(spec["steps"]),
+        face_index=spec["face_index"],
+        manual_eyes=json.dumps(spec["manual_eyes"]) if spec["manual_eyes"] else None,
+    )
+
+
+def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str]:
+    """Search each probe; fuse into one list (each booking at its best distance)."""
+    fused: dict[int, dict] = {}
+    versions: set[int | None] = set()
+    strategy = "exact"
+    for spec in specs:
+        work = work_from_spec(spec)
         prepared = prepare(work)
         if prepared.chosen is None:
             raise ServiceError(
@@ -391,18 +412,8 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
                 "crop, rotate or place the eyes by hand."
             )
         result = search_descriptor(prepared.chosen.descriptor, top_k)
-        per_probe.append((work, result))
-        recorded.append(
-            {
-                "probe_image_id": work.probe_image_id,
-                "probe_sha256": work.probe.original_sha256,
-                "steps": work.step_list,
-                "face_index": work.face_index,
-                "manual_eyes": json.loads(work.manual_eyes) if work.manual_eyes else None,
-            }
-        )
-    fused: dict[int, dict] = {}
-    for work, result in per_probe:
+        versions.add(result.index_version)
+        strategy = result.strategy
         for candidate in result.candidates:
             entry = fused.setdefault(
                 candidate.booking_id,
@@ -414,7 +425,7 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
                     "found_by": [],
                 },
             )
-            entry["found_by"].append(work.probe_image_id)
+            entry["found_by"].append(spec["probe_image_id"])
             if candidate.distance < entry["distance"]:
                 entry.update(
                     distance=candidate.distance, score=candidate.score, template_id=candidate.template_id
@@ -423,16 +434,28 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
     for rank, entry in enumerate(ranked, start=1):
         entry["rank"] = rank
         entry["distance"] = round(float(entry["distance"]), 6)
-    versions = {r.index_version for _, r in per_probe}
+    return ranked, versions, strategy
+
+
+def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork], top_k: int) -> FaceSearch:
+    """Search one probe, or several photos of the same person fused into one list."""
+    require_certified(reviewer)
+    _require_holder_or_verifier(request, reviewer)
+    if not works:
+        raise ServiceError("Choose at least one probe to search.")
+    if not 1 <= top_k <= 50:
+        raise ServiceError("K must be between 1 and 50.", field="top_k")
+    specs = [_probe_spec(work) for work in works]
+    ranked, versions, strategy = _fused_search(specs, top_k)
     search = FaceSearch(
         request_id=request.id,
         reviewer_id=reviewer.id,
         justification=justification_of(request),
-        probes=json.dumps(recorded),
+        probes=json.dumps(specs),
         top_k=top_k,
         index_version=versions.pop() if len(versions) == 1 else None,
         model_id=MODEL_ID,
-        strategy=per_probe[0][1].strategy,
+        strategy=strategy,
         fusion=FUSION_RULE if len(works) > 1 else None,
         results=json.dumps(ranked),
     )
@@ -454,6 +477,12 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
         },
     )
     return search
+
+
+def rerun_search(search: FaceSearch) -> list[dict]:
+    """The candidate list the recorded probes, chains and K give now (for audits and tests)."""
+    ranked, _, _ = _fused_search(json.loads(search.probes), search.top_k)
+    return ranked
 
 
 def capacity_of(request: SearchRequest, reviewer: User) -> str | None:

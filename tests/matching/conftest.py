@@ -12,6 +12,7 @@ from app import create_app
 from app.extensions import db
 from app.services.gallery import MANIFEST_COLUMNS, import_manifest
 from app.services.matching import rebuild_index
+from tests.conftest import IsolatedClient
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 
@@ -76,6 +77,7 @@ def gallery_app(tmp_path, monkeypatch, enrolled_instance, clock):
     shutil.copytree(enrolled_instance, instance)
     monkeypatch.setenv("LEADDESK_INSTANCE_PATH", str(instance))
     app = create_app("testing")
+    app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
