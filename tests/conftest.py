@@ -21,6 +21,8 @@ from app.extensions import db
 from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
 from app.services import mfa
 
+pytest_plugins = ["tests.gallery"]  # the enrolled-gallery fixtures
+
 TEST_PASSWORD = "correct horse battery staple 42"
 # Pre-hashed with few iterations: the stored hash names its own cost, so checks stay fast.
 TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")

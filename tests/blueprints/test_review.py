@@ -23,7 +23,7 @@ from app.models import (
 from app.services import review as review_service
 from app.services.errors import PermissionDenied, ServiceError
 from tests.blueprints.test_requests import photo, submit, valid_form
-from tests.matching.conftest import booking_number_for, enrolled_instance, gallery_app  # noqa: F401
+from tests.gallery import booking_number_for
 
 
 @pytest.fixture

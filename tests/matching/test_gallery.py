@@ -13,7 +13,7 @@ from app.matching.images import load_image
 from app.models import AuditEvent, Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
 from app.services import gallery, matching
 from app.services.errors import ServiceError
-from tests.matching.conftest import (
+from tests.gallery import (
     FACES,
     booking_number_for,
     gallery_row,

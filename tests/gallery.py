@@ -1,4 +1,4 @@
-"""A gallery enrolled once per test session from the fixture photos, copied for each test."""
+"""Fixtures: a gallery enrolled once per test session from the fixture photos, copied for each test."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from app.services.gallery import MANIFEST_COLUMNS, import_manifest
 from app.services.matching import rebuild_index
 from tests.conftest import IsolatedClient
 
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+FACES = Path(__file__).resolve().parent / "fixtures" / "faces"
 
 
 def fixture_rows() -> list[dict]:
