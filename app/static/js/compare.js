@@ -12,7 +12,7 @@
     var t = "translate(" + state.x + "px," + state.y + "px) scale(" + state.scale + ")";
     stages.forEach(function (s) { s.style.transform = t; });
     var value = Number(mix.value) / 100;
-    var candidate = root.querySelector(".candidate .stage");
+    var candidate = root.querySelector(".pane-candidate .stage");
     candidate.style.opacity = state.mode === "overlay" ? String(value) : "";
     candidate.style.clipPath = state.mode === "curtain" ? "inset(0 0 0 " + (value * 100) + "%)" : "";
   }
@@ -25,10 +25,10 @@
       var shown = false;
       state.flicker = setInterval(function () {
         shown = !shown;
-        root.querySelector(".candidate .stage").style.visibility = shown ? "visible" : "hidden";
+        root.querySelector(".pane-candidate .stage").style.visibility = shown ? "visible" : "hidden";
       }, 600);
     } else {
-      root.querySelector(".candidate .stage").style.visibility = "";
+      root.querySelector(".pane-candidate .stage").style.visibility = "";
     }
     apply();
   }
@@ -64,7 +64,7 @@
   var landmarks = JSON.parse(root.getAttribute("data-landmarks") || "{}");
   var ns = "http://www.w3.org/2000/svg";
   ["probe", "candidate"].forEach(function (which) {
-    var svg = root.querySelector("." + which + " svg.marks");
+    var svg = root.querySelector(".pane-" + which + " svg.marks");
     (landmarks[which] || []).forEach(function (point) {
       var dot = document.createElementNS(ns, "circle");
       dot.setAttribute("cx", point[0]);
