@@ -6,12 +6,12 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, str_enum
 
 
 class Role(enum.StrEnum):
@@ -23,18 +23,6 @@ class Role(enum.StrEnum):
 class CertificationProvider(enum.StrEnum):
     FBI = "FBI"
     LACRIS = "LACRIS"
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings (no native ENUM type) so new values need no ALTER TYPE.
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=16,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
 
 
 class Agency(db.Model):
@@ -63,7 +51,7 @@ class User(UserMixin, db.Model):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    role: Mapped[Role] = mapped_column(str_enum(Role, "role", 16))
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     active: Mapped[bool] = mapped_column(default=True)
     deactivated_reason: Mapped[str | None] = mapped_column(Text)
@@ -109,7 +97,7 @@ class TrainingCertification(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    provider: Mapped[CertificationProvider] = mapped_column(_enum(CertificationProvider, "provider"))
+    provider: Mapped[CertificationProvider] = mapped_column(str_enum(CertificationProvider, "provider", 16))
     certificate_number: Mapped[str] = mapped_column(String(64))
     completed_on: Mapped[date] = mapped_column(Date)
     expires_on: Mapped[date] = mapped_column(Date)

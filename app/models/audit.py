@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, str_enum
 
 
 class Outcome(enum.StrEnum):
@@ -41,15 +41,7 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(64), index=True)
     object_type: Mapped[str | None] = mapped_column(String(40))
     object_id: Mapped[str | None] = mapped_column(String(64))
-    outcome: Mapped[Outcome] = mapped_column(
-        Enum(
-            Outcome,
-            name="outcome",
-            native_enum=False,
-            length=10,
-            values_callable=lambda members: [m.value for m in members],
-        )
-    )
+    outcome: Mapped[Outcome] = mapped_column(str_enum(Outcome, "outcome", 10))
     reason: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))

@@ -6,12 +6,12 @@ import enum
 from datetime import date, datetime
 
 import numpy as np
-from sqlalchemy import Date, Enum, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models.types import UTCDateTime
+from app.models.types import UTCDateTime, str_enum
 
 
 class Subject(db.Model):
@@ -89,13 +89,7 @@ class IndexBuild(db.Model):
     duration_seconds: Mapped[float | None] = mapped_column()
     file: Mapped[str | None] = mapped_column(String(300))
     outcome: Mapped[BuildOutcome] = mapped_column(
-        Enum(
-            BuildOutcome,
-            name="build_outcome",
-            native_enum=False,
-            length=10,
-            values_callable=lambda members: [m.value for m in members],
-        ),
+        str_enum(BuildOutcome, "build_outcome", 10),
         default=BuildOutcome.RUNNING,
     )
     error: Mapped[str | None] = mapped_column(Text)

@@ -6,24 +6,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models.accounts import Agency, User
-from app.models.types import UTCDateTime
-
-
-def _enum(cls: type[enum.Enum], name: str, length: int = 24) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
+from app.models.types import UTCDateTime, str_enum
 
 
 class RequestStatus(enum.StrEnum):
@@ -74,11 +63,11 @@ class SearchRequest(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     tracking_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus, "request_status"), default=RequestStatus.DRAFT
+        str_enum(RequestStatus, "request_status"), default=RequestStatus.DRAFT
     )
     urgent: Mapped[bool] = mapped_column(default=False)
     review_state: Mapped[ReviewState] = mapped_column(
-        _enum(ReviewState, "review_state"), default=ReviewState.NEW
+        str_enum(ReviewState, "review_state"), default=ReviewState.NEW
     )
     agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)

@@ -7,7 +7,7 @@ import enum
 import json
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -15,18 +15,7 @@ from app.extensions import db
 from app.models.accounts import User
 from app.models.gallery import Booking
 from app.models.requests import ProbeImage, SearchRequest
-from app.models.types import UTCDateTime
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=24,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
+from app.models.types import UTCDateTime, str_enum
 
 
 class Conclusion(enum.StrEnum):
@@ -134,7 +123,7 @@ class CandidateExamination(db.Model):
     rank: Mapped[int] = mapped_column()
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     checklist: Mapped[str] = mapped_column(Text, default="{}")  # JSON {feature: {mark, note}}
-    conclusion: Mapped[Conclusion | None] = mapped_column(_enum(Conclusion, "conclusion"))
+    conclusion: Mapped[Conclusion | None] = mapped_column(str_enum(Conclusion, "conclusion"))
     note: Mapped[str | None] = mapped_column(Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -154,7 +143,7 @@ class ReviewDecision(db.Model):
     request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     capacity: Mapped[str] = mapped_column(String(16))  # primary | verifier | third
-    outcome: Mapped[DecisionOutcome] = mapped_column(_enum(DecisionOutcome, "decision_outcome"))
+    outcome: Mapped[DecisionOutcome] = mapped_column(str_enum(DecisionOutcome, "decision_outcome"))
     search_id: Mapped[int | None] = mapped_column(ForeignKey("face_search.id"))
     lead_booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
     examination_id: Mapped[int | None] = mapped_column(ForeignKey("candidate_examination.id"))

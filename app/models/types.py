@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.types import TypeDecorator
+
+
+def str_enum(cls: type[enum.Enum], name: str, length: int = 24) -> Enum:
+    """A Python enum stored as its plain string value.
+
+    No native ENUM type, so adding a value never needs an ALTER TYPE on PostgreSQL.
+    """
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 class UTCDateTime(TypeDecorator):
