@@ -51,6 +51,7 @@ class Config:
     # Face matching (see README "Measured" for where these numbers come from).
     FACE_DETECTOR_UPSAMPLE = 1
     FACE_CNN_FALLBACK = True
+    FACE_LANDMARKS = 68  # 68-point alignment (5 is dlib's smaller model)
     GALLERY_JITTERS = 0
     GALLERY_FLIP = True
     PROBE_JITTERS = 0

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.matching.enroll import embed_photo  # noqa: E402
-from app.matching.faces import EngineSettings, FaceEngine  # noqa: E402
+from app.matching.faces import PLAIN_SETTINGS, EngineSettings, FaceEngine  # noqa: E402
 from app.matching.images import load_image  # noqa: E402
 from app.matching.index import (  # noqa: E402
     BuildParameters,
@@ -50,8 +50,8 @@ from app.matching.index import (  # noqa: E402
     LoadedIndex,
 )
 
-PLAIN = EngineSettings(flip=False)
-CHOSEN = EngineSettings(flip=True)
+PLAIN = PLAIN_SETTINGS  # HOG, 5 landmarks, one pass
+CHOSEN = EngineSettings()  # what LeadDesk uses: 68 landmarks, mirror-averaged, cut-off faces ignored
 
 
 def heading(text: str) -> None:
@@ -130,19 +130,24 @@ def lfw_rows(lfw: Path) -> list[tuple[str, str, bool]]:
     return rows
 
 
-def _embed_both(path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Plain and mirrored descriptors of the largest face (one detection, one chip)."""
-    engine = _embed_both.engine = getattr(_embed_both, "engine", None) or FaceEngine(PLAIN)
+_ENGINES: dict[EngineSettings, FaceEngine] = {}
+
+
+def _embed_variants(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Plain, plain-mirrored (5 landmarks) and LeadDesk's chosen descriptor of the largest face."""
+    plain_engine = _ENGINES.setdefault(PLAIN, FaceEngine(PLAIN))
+    chosen_engine = _ENGINES.setdefault(CHOSEN, FaceEngine(CHOSEN))
     pixels = load_image(Path(path)).pixels
-    face = engine.analyze(pixels, describe=False, keep_chip=True)[0]
-    plain = engine.describe_chip(face.chip, jitters=0, flip=False)
-    mirrored = engine.describe_chip(np.ascontiguousarray(face.chip[:, ::-1]), jitters=0, flip=False)
-    return plain, mirrored
+    face = plain_engine.analyze(pixels, describe=False, keep_chip=True)[0]
+    plain = plain_engine.describe_chip(face.chip, jitters=0, flip=False)
+    mirrored = plain_engine.describe_chip(np.ascontiguousarray(face.chip[:, ::-1]), jitters=0, flip=False)
+    chosen = chosen_engine.analyze(pixels)
+    return plain, mirrored, chosen[0].descriptor if chosen else np.full(128, np.nan, np.float32)
 
 
 def lfw_descriptors(lfw: Path, cache: Path) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
-    target = cache / "lfw-dev-descriptors.npz"
+    target = cache / "lfw-dev-descriptors-v2.npz"
     rows = lfw_rows(lfw)
     if target.exists():
         data = np.load(target)
@@ -150,7 +155,7 @@ def lfw_descriptors(lfw: Path, cache: Path) -> dict:
             return dict(data)
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=get_context("spawn")) as pool:
-        out = list(pool.map(_embed_both, [str(lfw / f) for f, _, _ in rows], chunksize=16))
+        out = list(pool.map(_embed_variants, [str(lfw / f) for f, _, _ in rows], chunksize=16))
     print(f"(embedded {len(rows)} LFW photos in {time.perf_counter() - start:.0f} s)")
     data = {
         "files": np.array([f for f, _, _ in rows]),
@@ -158,6 +163,7 @@ def lfw_descriptors(lfw: Path, cache: Path) -> dict:
         "distractor": np.array([d for _, _, d in rows]),
         "plain": np.stack([o[0] for o in out]),
         "mirrored": np.stack([o[1] for o in out]),
+        "chosen": np.stack([o[2] for o in out]),
     }
     np.savez(target, **data)
     return data
@@ -228,6 +234,15 @@ def bench_accuracy(lfw: Path, cache: Path) -> dict:
         variants.append(
             (f"mirror-averaged + hub normalisation (k={k}, beta={beta})", averaged, averaged, (k, beta))
         )
+    chosen = data["chosen"]
+    variants.append(
+        (
+            "LeadDesk: 68 landmarks, mirror-averaged, cut-off faces ignored (CNN fallback)",
+            chosen,
+            chosen,
+            None,
+        )
+    )
     for name, gallery_source, probe_source, hub in variants:
         adjust = None
         if hub is not None:
@@ -236,7 +251,7 @@ def bench_accuracy(lfw: Path, cache: Path) -> dict:
             gallery_source[gallery], gallery_identities, probe_source[probe_rows], probe_identities, adjust
         )
         print(f"| {name} | {r1:.3f} | {r20:.3f} |")
-    bench_fusion(data, averaged)
+    bench_fusion(data, chosen)
     return data
 
 
@@ -281,7 +296,7 @@ def bench_fusion(data: dict, vectors: np.ndarray) -> None:
 
 def identity_model(data: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and Cholesky factors of the between- and within-identity covariances."""
-    vectors = (data["plain"] + data["mirrored"]) / 2
+    vectors = data["chosen"]
     groups = collections.defaultdict(list)
     for i, (identity, distractor) in enumerate(zip(data["identities"], data["distractor"], strict=True)):
         if not distractor:
@@ -327,7 +342,7 @@ def bench_search(data: dict, sizes: list[int], queries: int) -> None:
         f"under 0.6: {np.mean(np.array(same) < 0.6):.3f}; "
         f"different-person under 0.6: 1 in {1 / max(np.mean(different < 0.6), 1e-9):.0f}"
     )
-    real = (data["plain"] + data["mirrored"]) / 2
+    real = data["chosen"]
     d = real[data["distractor"]]
     rd = np.linalg.norm(d[:1000] - d[1000:2000], axis=1)
     print(f"- LFW (real): different-person under 0.6: 1 in {1 / max(np.mean(rd < 0.6), 1e-9):.0f}")

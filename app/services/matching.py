@@ -35,6 +35,7 @@ def engine_settings(config: Mapping, role: str) -> EngineSettings:
         cnn_fallback=bool(config["FACE_CNN_FALLBACK"]),
         jitters=int(config[f"{prefix}_JITTERS"]),
         flip=bool(config[f"{prefix}_FLIP"]),
+        landmarks=int(config["FACE_LANDMARKS"]),
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.matching.faces import EngineSettings, FaceEngine, model_path
+from app.matching.faces import PLAIN_SETTINGS, EngineSettings, FaceEngine, model_path
 from app.matching.images import load_image
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
@@ -16,7 +16,7 @@ REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "descriptors"
 
 @pytest.fixture(scope="module")
 def engine() -> FaceEngine:
-    return FaceEngine(EngineSettings(flip=False))
+    return FaceEngine(EngineSettings())  # the production pipeline
 
 
 def faces_in(engine: FaceEngine, name: str, **kwargs):
@@ -29,11 +29,20 @@ def test_models_come_from_the_package():
 
 def test_descriptor_is_stable_across_runs(engine):
     first = faces_in(engine, "john_simm__1.jpg")[0].descriptor
-    second = faces_in(FaceEngine(EngineSettings(flip=False)), "john_simm__1.jpg")[0].descriptor
+    second = faces_in(FaceEngine(EngineSettings()), "john_simm__1.jpg")[0].descriptor
     assert first.shape == (128,) and first.dtype == np.float32
     assert np.array_equal(first, second)
-    reference = np.load(REFERENCE / "john_simm__1.plain.npy")
+    reference = np.load(REFERENCE / "john_simm__1.npy")  # recorded with dlib-bin 20.0.1
     assert np.abs(first - reference).max() < 1e-4
+    plain = faces_in(FaceEngine(PLAIN_SETTINGS), "john_simm__1.jpg")[0].descriptor
+    assert np.abs(plain - np.load(REFERENCE / "john_simm__1.plain.npy")).max() < 1e-4
+
+
+def test_truncated_faces_are_ignored():
+    from app.matching.faces import truncated_share
+
+    assert truncated_share((-15, 49, 43, 101), 150, 150) > 0.2
+    assert truncated_share((10, 10, 60, 60), 150, 150) == 0
 
 
 def test_same_person_close_different_people_far(engine):
