@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_ID = "dlib_face_recognition_resnet_model_v1"
+RECOGNIZER = "dlib_face_recognition_resnet_model_v1"
 # dlib's published same-person threshold for this model: pairs closer than 0.6 are
 # judged the same person (99.38% on LFW pairs).
 SAME_PERSON_DISTANCE = 0.6
@@ -103,6 +103,11 @@ class EngineSettings:
     flip: bool = True  # also describe the mirrored chip and average (test-time augmentation)
     landmarks: int = 68  # 68-point alignment measured better than 5-point (README, "Measured")
     drop_truncated: bool = True  # ignore faces cut by the border (then try the CNN detector)
+
+    @property
+    def model_id(self) -> str:
+        """The recogniser plus how its input is prepared: templates made differently never mix."""
+        return f"{RECOGNIZER};align={self.landmarks}" + (";mirror" if self.flip else "")
 
 
 # The "plain" pipeline the benchmark compares against: HOG, 5 landmarks, one pass.

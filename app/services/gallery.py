@@ -20,7 +20,6 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.enroll import PhotoEmbedding, embed_photo
-from app.matching.faces import MODEL_ID
 from app.matching.images import FILE_EXTENSIONS
 from app.models import Booking, FaceTemplate, Outcome, Subject, User
 from app.services.audit import record_event
@@ -218,7 +217,7 @@ def _enroll(row: ManifestRow, embedding: PhotoEmbedding) -> None:
         FaceTemplate(
             booking=booking,
             descriptor=embedding.descriptor,
-            model_id=MODEL_ID,
+            model_id=engine_settings(current_app.config, role="gallery").model_id,
             detector=embedding.detector,
             quality=json.dumps(embedding.quality, sort_keys=True),
             face_box=json.dumps(list(embedding.box)),

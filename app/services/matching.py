@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.faces import MODEL_ID, EngineSettings, Face, FaceEngine
+from app.matching.faces import EngineSettings, Face, FaceEngine
 from app.matching.index import BuildParameters, IndexStore, IndexUnavailable, exact_top_k
 from app.matching.scoring import similarity_score
 from app.models import Booking, BuildOutcome, FaceTemplate, IndexBuild, Outcome
@@ -37,6 +37,11 @@ def engine_settings(config: Mapping, role: str) -> EngineSettings:
         flip=bool(config[f"{prefix}_FLIP"]),
         landmarks=int(config["FACE_LANDMARKS"]),
     )
+
+
+def gallery_model_id() -> str:
+    """Which templates a search compares with: those made the way the gallery makes them."""
+    return engine_settings(current_app.config, role="gallery").model_id
 
 
 def probe_engine() -> FaceEngine:
@@ -96,7 +101,7 @@ def _searchable_templates(where) -> list[tuple[int, bytes]]:
     stmt = (
         select(FaceTemplate.id, FaceTemplate.descriptor)
         .join(Booking)
-        .where(Booking.sealed.is_(False), FaceTemplate.model_id == MODEL_ID, where)
+        .where(Booking.sealed.is_(False), FaceTemplate.model_id == gallery_model_id(), where)
         .order_by(FaceTemplate.id)
     )
     return [(row[0], row[1]) for row in db.session.execute(stmt)]
@@ -239,7 +244,7 @@ def rebuild_index(*, triggered_by: str, parameters: BuildParameters | None = Non
                 version=version,
                 template_ids=ids,
                 vectors=vectors,
-                model_id=MODEL_ID,
+                model_id=gallery_model_id(),
                 parameters=parameters,
                 built_at=utcnow().isoformat(),
             )

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.faces import MODEL_ID, Face, FaceQuality
+from app.matching.faces import Face, FaceQuality
 from app.matching.images import load_image
 from app.matching.processing import ProcessingError, apply_steps
 from app.matching.suitability import assess
@@ -41,7 +41,7 @@ from app.models import (
 from app.services.accounts import search_eligibility
 from app.services.audit import record_event
 from app.services.errors import PermissionDenied, ServiceError
-from app.services.matching import probe_engine, search_descriptor
+from app.services.matching import gallery_model_id, probe_engine, search_descriptor
 from app.services.requests import justification_of
 
 FISWG_FEATURES = (
@@ -454,7 +454,7 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
         probes=json.dumps(specs),
         top_k=top_k,
         index_version=versions.pop() if len(versions) == 1 else None,
-        model_id=MODEL_ID,
+        model_id=gallery_model_id(),
         strategy=strategy,
         fusion=FUSION_RULE if len(works) > 1 else None,
         results=json.dumps(ranked),
@@ -472,7 +472,7 @@ def run_search(request: SearchRequest, *, reviewer: User, works: list[ProbeWork]
             "probes": len(works),
             "top_k": top_k,
             "index_version": search.index_version,
-            "model_id": MODEL_ID,
+            "model_id": search.model_id,
             "candidates": len(ranked),
         },
     )
