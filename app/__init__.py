@@ -115,6 +115,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.auth import bp as auth_bp
     from app.blueprints.main import bp as main_bp
+    from app.blueprints.reports import bp as reports_bp
     from app.blueprints.requests import bp as requests_bp
     from app.blueprints.review import bp as review_bp
 
@@ -122,6 +123,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(requests_bp, url_prefix="/requests")
     app.register_blueprint(review_bp, url_prefix="/review")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
 
 
 def register_commands(app: Flask) -> None:

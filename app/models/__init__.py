@@ -11,6 +11,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.models.reports import LeadOutcome, Report
 from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
 from app.models.review import (
     CandidateExamination,
@@ -35,10 +36,12 @@ __all__ = [
     "FaceSearch",
     "FaceTemplate",
     "IndexBuild",
+    "LeadOutcome",
     "LoginAttempt",
     "Outcome",
     "ProbeImage",
     "ProbeWork",
+    "Report",
     "RequestMessage",
     "RequestStatus",
     "ReviewAssignment",

@@ -316,6 +316,9 @@ def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> Boo
         reason=reference,
         detail={"booking_number": booking.booking_number},
     )
+    from app.services.reports import flag_reports_for_sealed  # reports build on the gallery
+
+    flag_reports_for_sealed(booking, actor=actor)
     return booking
 
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Agency, RequestStatus, Role, TrainingCertification, User
 from app.security.access import get_for_agency_or_404, public, signed_in
 from app.services.accounts import search_eligibility
+from app.services.reports import notices_for_agency
 from app.services.requests import agency_requests
 
 bp = Blueprint("main", __name__)
@@ -40,6 +41,7 @@ def index():
     if user.role is Role.REQUESTER:
         submitted = [r for r in agency_requests(user) if r.status is not RequestStatus.DRAFT]
         context["recent_requests"] = submitted[:10]
+        context["seal_notices"] = notices_for_agency(user.agency_id)
     return render_template("main/index.html", **context)
 
 

@@ -14,6 +14,7 @@ from app.security.access import get_for_agency_or_404, requester_required, roles
 from app.services import policy
 from app.services import requests as service
 from app.services.errors import ServiceError
+from app.services.reports import reports_for
 
 from .forms import AnswerForm, SearchRequestForm, WithdrawForm
 
@@ -150,6 +151,7 @@ def detail(request_id: int):
         policy=policy,
         withdraw_form=WithdrawForm(),
         answer_form=AnswerForm(),
+        reports=reports_for(search_request),
     )
 
 

@@ -42,6 +42,7 @@ from app.services import policy
 from app.services import review as service
 from app.services.accounts import search_eligibility
 from app.services.errors import ServiceError
+from app.services.reports import reports_for
 
 from .forms import (
     ActionForm,
@@ -158,6 +159,7 @@ def workspace(request_id: int):
         search_form=SearchForm(),
         decision_form=DecisionForm(),
         eligibility=search_eligibility(current_user) if current_user.role is Role.REVIEWER else None,
+        reports=reports_for(search_request),
         lead_notice=True,
     )
 

@@ -1,0 +1,3 @@
+from app.blueprints.reports.routes import bp
+
+__all__ = ["bp"]

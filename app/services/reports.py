@@ -1,0 +1,419 @@
+"""Issuing Manual Search Reports, corrections, delivery, lead outcomes, sealed records."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+from flask import current_app
+from PIL import Image
+from sqlalchemy import func, select
+
+from app.clock import utcnow
+from app.documents.report import ReportData, render_report
+from app.extensions import db
+from app.matching.images import load_image
+from app.matching.processing import describe_step
+from app.models import (
+    Booking,
+    DecisionOutcome,
+    FaceSearch,
+    LeadOutcome,
+    Outcome,
+    Report,
+    RequestStatus,
+    ReviewDecision,
+    ReviewState,
+    Role,
+    SearchRequest,
+    User,
+)
+from app.services.audit import record_event
+from app.services.errors import PermissionDenied, ServiceError
+from app.services.review import decisions
+
+REPORT_IMAGE_SIDE = 600  # pixels: sharp on paper, small in the PDF
+
+
+def final_decision(request: SearchRequest) -> ReviewDecision:
+    """The decision a report states: the verified one (or the third reviewer's)."""
+    made = decisions(request)
+    third = [d for d in made if d.capacity == "third"]
+    if third:
+        return third[-1]
+    verifier = [d for d in made if d.capacity == "verifier"]
+    if not verifier:
+        raise ServiceError("The request has no verified decision yet.")
+    return verifier[-1]
+
+
+def _jpeg(data_or_path: bytes | Path) -> bytes:
+    """A bounded, re-encoded copy of a photo for the PDF (the same input gives the same bytes)."""
+    image = load_image(data_or_path).pil
+    image.thumbnail((REPORT_IMAGE_SIDE, REPORT_IMAGE_SIDE))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88, optimize=False)
+    return buffer.getvalue()
+
+
+def _processed_probe(search: FaceSearch, probe_id: int) -> tuple[bytes, list[str]]:
+    from app.services.review import prepare, work_from_spec
+
+    spec = next(p for p in json.loads(search.probes) if p["probe_image_id"] == probe_id)
+    prepared = prepare(work_from_spec(spec))
+    buffer = io.BytesIO()
+    Image.fromarray(prepared.pixels).save(buffer, "PNG")
+    return _jpeg(buffer.getvalue()), [describe_step(s) for s in spec["steps"]]
+
+
+def _name(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    return user.full_name if user else "—"
+
+
+def build_report_data(
+    request: SearchRequest,
+    decision: ReviewDecision,
+    *,
+    report_number: str,
+    version: int,
+    issued_on: str,
+    comments: str,
+    supersedes: Report | None = None,
+    correction_reason: str | None = None,
+) -> ReportData:
+    config = current_app.config
+    made = decisions(request)
+    primary = next(d for d in made if d.capacity == "primary")
+    checkers = [d for d in made if d.capacity in ("verifier", "third")]
+    search = db.session.get(FaceSearch, decision.search_id) if decision.search_id else None
+    entries = search.result_list if search else []
+    common = {
+        "unit_name": config["UNIT_NAME"],
+        "unit_contact": config["UNIT_CONTACT"],
+        "owner_agency": config.get("UNIT_AGENCY_NAME") or config["UNIT_NAME"],
+        "report_number": report_number,
+        "version": version,
+        "case_number": request.tracking_number,
+        "submitted_by": f"{request.requester_name} "
+        f"({request.requester_email or request.requester_phone or '—'})",
+        "date_searched": search.created_at.strftime("%Y-%m-%d") if search else "—",
+        "investigating_agency": request.agency.name,
+        "face_reviewer": _name(primary.reviewer_id),
+        "verifying_reviewer": ", ".join(_name(d.reviewer_id) for d in checkers) or "—",
+        "agency_case_number": request.case_number,
+        "issued_on": issued_on,
+        "comments": comments,
+        "candidate_list_size": len(entries),
+        "model_id": search.model_id if search else "—",
+        "index_version": str(search.index_version) if search and search.index_version else "—",
+        "supersedes": supersedes.report_number if supersedes else None,
+        "correction_reason": correction_reason,
+        "logo": _logo(),
+    }
+    if decision.outcome is DecisionOutcome.NO_MATCH:
+        steps = [describe_step(s) for p in json.loads(search.probes) for s in p["steps"]] if search else []
+        return ReportData(kind="no_match", processing_steps=steps, **common)
+    booking = db.session.get(Booking, decision.lead_booking_id)
+    entry = next(e for e in entries if e["booking_id"] == booking.id)
+    probe_id = entry["found_by"][0]
+    probe_jpeg, steps = _processed_probe(search, probe_id)
+    subject = booking.subject
+    recent = max(subject.bookings, key=lambda b: (b.booking_date or b.created_at.date(), b.id))
+    return ReportData(
+        kind="lead",
+        probe_image=probe_jpeg,
+        lead_image=_jpeg(Path(current_app.instance_path, booking.photo_path)),
+        name=subject.name,
+        date_of_birth=subject.date_of_birth.isoformat() if subject.date_of_birth else "—",
+        cdl=subject.cdl or "—",
+        main_number=subject.main_number or "—",
+        sid=subject.sid or "—",
+        booking_number=recent.booking_number,
+        lead_rank=entry["rank"],
+        processing_steps=steps,
+        **common,
+    )
+
+
+def _logo() -> bytes | None:
+    logo = current_app.config.get("REPORT_LOGO")
+    if not logo:
+        return None
+    path = Path(logo) if os.path.isabs(logo) else Path(current_app.instance_path, logo)
+    return path.read_bytes() if path.exists() else None
+
+
+def _store(pdf: bytes) -> tuple[str, str]:
+    sha = hashlib.sha256(pdf).hexdigest()
+    directory = Path(current_app.instance_path, "reports")
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{sha}.pdf"
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(pdf)
+    os.replace(temporary, target)
+    os.chmod(target, 0o440)  # issued reports are never rewritten
+    return str(target.relative_to(current_app.instance_path)), sha
+
+
+def _require_issuer(actor: User) -> None:
+    if actor.role not in (Role.REVIEWER, Role.ADMIN):
+        raise PermissionDenied("Only reviewers and administrators issue reports.")
+
+
+def issue_report(request: SearchRequest, *, actor: User, comments: str = "") -> Report:
+    """Issue the report for a verified request: numbered, stored with its hash, immutable."""
+    _require_issuer(actor)
+    if request.review_state is not ReviewState.VERIFIED:
+        raise ServiceError("A report is issued only after the decision has been verified.")
+    decision = final_decision(request)
+    number = f"{request.tracking_number}-R1"
+    issued_at = utcnow()
+    data = build_report_data(
+        request,
+        decision,
+        report_number=number,
+        version=1,
+        issued_on=issued_at.strftime("%Y-%m-%d"),
+        comments=comments.strip(),
+    )
+    report = _save(request, decision, data, actor=actor, issued_at=issued_at, comments=comments)
+    request.review_state = ReviewState.CLOSED
+    request.status = RequestStatus.LEAD_ISSUED if data.kind == "lead" else RequestStatus.NO_MATCH
+    request.closed_at = issued_at
+    db.session.flush()
+    record_event(
+        "report.issue",
+        actor=actor,
+        object_type="report",
+        object_id=report.id,
+        detail={
+            "report_number": number,
+            "sha256": report.sha256,
+            "kind": data.kind,
+            "request": request.tracking_number,
+        },
+    )
+    return report
+
+
+def _save(
+    request,
+    decision,
+    data: ReportData,
+    *,
+    actor: User,
+    issued_at,
+    comments: str,
+    supersedes: Report | None = None,
+    reason: str | None = None,
+) -> Report:
+    pdf = render_report(data)
+    path, sha = _store(pdf)
+    report = Report(
+        report_number=data.report_number,
+        request_id=request.id,
+        version=data.version,
+        kind=data.kind,
+        decision_id=decision.id,
+        lead_booking_id=decision.lead_booking_id if data.kind == "lead" else None,
+        file_path=path,
+        sha256=sha,
+        size_bytes=len(pdf),
+        issued_by_id=actor.id,
+        issued_at=issued_at,
+        comments=comments.strip() or None,
+        supersedes_id=supersedes.id if supersedes else None,
+        correction_reason=reason,
+    )
+    db.session.add(report)
+    db.session.flush()
+    return report
+
+
+def correct_report(report: Report, *, actor: User, reason: str, comments: str) -> Report:
+    """A correction is a new version; the old one stays on record, marked superseded."""
+    _require_issuer(actor)
+    if report.superseded:
+        raise ServiceError("Correct the current version of the report.")
+    if len(reason.strip()) < 5:
+        raise ServiceError("Say why the report is corrected.", field="reason")
+    decision = db.session.get(ReviewDecision, report.decision_id)
+    version = report.version + 1
+    number = f"{report.request.tracking_number}-R{version}"
+    issued_at = utcnow()
+    data = build_report_data(
+        report.request,
+        decision,
+        report_number=number,
+        version=version,
+        issued_on=issued_at.strftime("%Y-%m-%d"),
+        comments=comments.strip(),
+        supersedes=report,
+        correction_reason=reason.strip(),
+    )
+    new = _save(
+        report.request,
+        decision,
+        data,
+        actor=actor,
+        issued_at=issued_at,
+        comments=comments,
+        supersedes=report,
+        reason=reason.strip(),
+    )
+    report.superseded_at = issued_at
+    db.session.flush()
+    record_event(
+        "report.correct",
+        actor=actor,
+        object_type="report",
+        object_id=new.id,
+        reason=reason.strip(),
+        detail={"report_number": number, "supersedes": report.report_number, "sha256": new.sha256},
+    )
+    return new
+
+
+def reports_for(request: SearchRequest) -> list[Report]:
+    return list(
+        db.session.scalars(select(Report).where(Report.request_id == request.id).order_by(Report.version))
+    )
+
+
+def read_report(report: Report, *, actor: User) -> bytes:
+    """The stored PDF, checked against its recorded hash; every read is audited."""
+    if report.withheld:
+        raise PermissionDenied("This report named a sealed record and its destruction was confirmed.")
+    if report.superseded and actor.role is Role.REQUESTER:
+        raise PermissionDenied("This version was superseded; download the current one.")
+    data = Path(current_app.instance_path, report.file_path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != report.sha256:
+        record_event(
+            "report.download",
+            actor=actor,
+            outcome=Outcome.FAILED,
+            object_type="report",
+            object_id=report.id,
+            reason="stored file does not match its recorded hash",
+        )
+        raise ServiceError("The stored report file does not match its record; the unit has been alerted.")
+    record_event(
+        "report.download",
+        actor=actor,
+        object_type="report",
+        object_id=report.id,
+        reason=report.request.case_number or None,
+        detail={"report_number": report.report_number, "sha256": report.sha256},
+    )
+    return data
+
+
+def check_copy(data: bytes, *, actor: User) -> tuple[str, Report | None]:
+    """Compare a PDF someone holds with the record."""
+    sha = hashlib.sha256(data).hexdigest()
+    report = db.session.scalar(select(Report).where(Report.sha256 == sha))
+    record_event(
+        "report.verify_copy",
+        actor=actor,
+        object_type="report",
+        object_id=report.id if report else None,
+        outcome=Outcome.SUCCESS if report else Outcome.FAILED,
+        detail={"sha256": sha, "matches": report is not None},
+    )
+    return sha, report
+
+
+def record_lead_outcome(report: Report, *, actor: User, outcome: LeadOutcome, note: str) -> None:
+    if report.kind != "lead":
+        raise ServiceError("Only an investigative lead has an outcome to report.")
+    if actor.role is not Role.REQUESTER or actor.agency_id != report.request.agency_id:
+        raise PermissionDenied("The requesting agency records what became of its lead.")
+    report.lead_outcome = LeadOutcome(outcome)
+    report.lead_outcome_note = note.strip() or None
+    report.lead_outcome_at = utcnow()
+    db.session.flush()
+    record_event(
+        "report.lead_outcome",
+        actor=actor,
+        object_type="report",
+        object_id=report.id,
+        detail={"outcome": str(outcome)},
+    )
+
+
+# --- sealed records --------------------------------------------------------------------------
+
+
+def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Report]:
+    """Every issued report that named ``booking`` as the lead gets a destroy notice."""
+    flagged = list(
+        db.session.scalars(
+            select(Report).where(Report.lead_booking_id == booking.id, Report.seal_notice_at.is_(None))
+        )
+    )
+    now = utcnow()
+    for report in flagged:
+        report.seal_notice_at = now
+        report.seal_reference = booking.seal_reference
+        record_event(
+            "report.seal_notice",
+            actor=actor,
+            object_type="report",
+            object_id=report.id,
+            reason=booking.seal_reference,
+            detail={"report_number": report.report_number, "agency": report.request.agency.code},
+        )
+    db.session.flush()
+    return flagged
+
+
+def confirm_destroyed(report: Report, *, actor: User) -> None:
+    if report.seal_notice_at is None:
+        raise ServiceError("There is no sealed-record notice on this report.")
+    if actor.role is not Role.REQUESTER or actor.agency_id != report.request.agency_id:
+        raise PermissionDenied("The agency holding the report confirms its destruction.")
+    if report.destroy_confirmed_at is not None:
+        raise ServiceError("Destruction was already confirmed.")
+    report.destroy_confirmed_at = utcnow()
+    report.destroy_confirmed_by_id = actor.id
+    db.session.flush()
+    record_event(
+        "report.destroy_confirm",
+        actor=actor,
+        object_type="report",
+        object_id=report.id,
+        reason=report.seal_reference,
+        detail={"report_number": report.report_number},
+    )
+
+
+def outstanding_seal_notices() -> list[Report]:
+    return list(
+        db.session.scalars(
+            select(Report)
+            .where(Report.seal_notice_at.is_not(None), Report.destroy_confirmed_at.is_(None))
+            .order_by(Report.seal_notice_at)
+        )
+    )
+
+
+def notices_for_agency(agency_id: int) -> list[Report]:
+    return list(
+        db.session.scalars(
+            select(Report)
+            .join(SearchRequest)
+            .where(
+                SearchRequest.agency_id == agency_id,
+                Report.seal_notice_at.is_not(None),
+                Report.destroy_confirmed_at.is_(None),
+            )
+        )
+    )
+
+
+def count_reports() -> int:
+    return db.session.scalar(select(func.count(Report.id)))
