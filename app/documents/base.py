@@ -67,7 +67,7 @@ class LeadDeskPDF(FPDF):
         self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
-    def field(self, label: str, value: str | None, label_width: float = 58) -> None:
+    def field(self, label: str, value: str | None, label_width: float = 66) -> None:
         self.set_font(FONT, "B", 9)
         y = self.get_y()
         self.multi_cell(label_width, 5.5, label, new_x="RIGHT", new_y="TOP")

@@ -1,0 +1,276 @@
+"""The Manual Search Report: content, immutability, delivery, corrections, sealed records."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.documents.report import render_report
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    Booking,
+    CandidateExamination,
+    Conclusion,
+    DecisionOutcome,
+    Report,
+    RequestStatus,
+    ReviewState,
+    Role,
+)
+from app.services import reports as report_service
+from app.services import review as review_service
+from app.services.matching import search_descriptor
+from tests.blueprints.test_review import app, people, submitted  # noqa: F401 - fixtures
+from tests.gallery import booking_number_for
+
+CHECKLIST = {f: {"mark": "similar", "note": ""} for f in review_service.FISWG_FEATURES}
+
+
+def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
+    """Drive a request to a verified decision through the services."""
+    first, second = people["first"], people["second"]
+    review_service.claim(request, reviewer=first)
+    work = review_service.probe_work(request.images[0], first)
+    if processing:
+        review_service.update_probe_work(work, reviewer=first, steps=processing)
+    search = review_service.run_search(request, reviewer=first, works=[work], top_k=20)
+    examination = None
+    if outcome is DecisionOutcome.LEAD:
+        examination = review_service.open_candidate(search, 1, reviewer=first)
+        review_service.record_examination(
+            examination, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
+        )
+    review_service.decide(request, reviewer=first, outcome=outcome, search=search, examination=examination)
+    review_service.claim_verification(request, reviewer=second)
+    mine = None
+    if outcome is DecisionOutcome.LEAD:
+        mine = review_service.open_candidate(search, 1, reviewer=second)
+        review_service.record_examination(
+            mine, reviewer=second, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
+        )
+    review_service.decide(request, reviewer=second, outcome=outcome, search=search, examination=mine)
+    db.session.commit()
+    assert request.review_state is ReviewState.VERIFIED
+    return search
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text with line breaks folded, since labels and values wrap."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())
+
+
+def image_count(data: bytes) -> int:
+    count = 0
+    for page in PdfReader(io.BytesIO(data)).pages:
+        resources = page["/Resources"]
+        if "/XObject" in resources:
+            count += sum(1 for x in resources["/XObject"].values() if x.get_object()["/Subtype"] == "/Image")
+    return count
+
+
+def test_lead_report_carries_every_field_and_marking(gallery_app, auth, client, people, submitted):
+    booking = db.session.scalar(
+        select(Booking).where(Booking.booking_number == booking_number_for("john_simm"))
+    )
+    booking.subject.name = "José Núñez-Ávila"  # accents must print
+    db.session.commit()
+    verified(submitted, people, processing=[{"op": "contrast", "factor": 1.1}])
+    report = report_service.issue_report(
+        submitted, actor=people["first"], comments="Arrested 2024 in Long Beach."
+    )
+    db.session.commit()
+    assert submitted.status is RequestStatus.LEAD_ISSUED and submitted.review_state is ReviewState.CLOSED
+    data = Path(gallery_app.instance_path, report.file_path).read_bytes()
+    text = pdf_text(data)
+    for expected in (
+        "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE",
+        "Cal-ID / Facial Recognition Unit",
+        "Manual Search Report",
+        "THIS IS NOT A POSITIVE IDENTIFICATION",
+        "NOT PROBABLE CAUSE TO ARREST",
+        "Facial Recognition Case Number",
+        submitted.tracking_number,
+        "Submitted by",
+        "Dana Whitfield",
+        "Date Searched",
+        "Investigating Agency",
+        "Harbor City PD",
+        "Face Reviewer",
+        "Riley Chen",
+        "Verifying Reviewer",
+        "Sam Ortiz",
+        "Agency Case Number",
+        "HC-2026-0042",
+        "Submitted Image (Probe)",
+        "Investigative Lead Image",
+        "deemed viable",
+        "José Núñez-Ávila",
+        "Date of Birth",
+        "1970-01-02",
+        "CDL",
+        "MAIN #",
+        "SID",
+        "Recent booking number",
+        booking_number_for("john_simm"),
+        "Arrested 2024 in Long Beach",
+        "Candidate list size",
+        "Rank of the lead",
+        "Index version",
+        "Probe processed",
+        "Contrast",
+        "Information Bulletin 13-04-CJIS",
+        "Investigative lead only",
+        "Page 1 of",
+        report.report_number,
+    ):
+        assert expected in text, expected
+    assert image_count(data) >= 2
+    assert report_service.hashlib.sha256(data).hexdigest() == report.sha256
+
+
+def test_second_render_is_byte_identical(gallery_app, people, submitted):
+    verified(submitted, people)
+    decision = report_service.final_decision(submitted)
+    args = {"report_number": "X-R1", "version": 1, "issued_on": "2026-11-22", "comments": "c"}
+    first = render_report(report_service.build_report_data(submitted, decision, **args))
+    second = render_report(report_service.build_report_data(submitted, decision, **args))
+    assert first == second
+
+
+def test_no_match_report(gallery_app, people, submitted):
+    verified(submitted, people, outcome=DecisionOutcome.NO_MATCH)
+    report = report_service.issue_report(submitted, actor=people["admin"])
+    db.session.commit()
+    text = pdf_text(Path(gallery_app.instance_path, report.file_path).read_bytes())
+    assert "did not result in a possible match in the digital mugshot repository" in text
+    assert "A new facial recognition search request form must be completed" in text
+    assert "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE" in text and "Investigative Lead Image" not in text
+    assert submitted.status is RequestStatus.NO_MATCH
+
+
+def test_report_needs_verification(people, submitted):
+    review_service.claim(submitted, reviewer=people["first"])
+    with pytest.raises(report_service.ServiceError, match="verified"):
+        report_service.issue_report(submitted, actor=people["first"])
+
+
+def test_delivery_verification_and_tampering(gallery_app, auth, client, people, submitted):
+    verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    auth.login(people["requester"])
+    page = client.get(f"/requests/{submitted.id}").get_data(as_text=True)
+    assert report.report_number in page
+    pdf = client.get(f"/reports/{report.id}/download")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.download")).all()
+    good = auth.post(
+        "/reports/verify",
+        {"pdf": (io.BytesIO(pdf.data), "copy.pdf")},
+        token_from="/reports/verify",
+        content_type="multipart/form-data",
+    )
+    assert "Authentic" in good.get_data(as_text=True)
+    tampered = bytearray(pdf.data)
+    tampered[len(tampered) // 2] ^= 0x01
+    bad = auth.post(
+        "/reports/verify",
+        {"pdf": (io.BytesIO(bytes(tampered)), "copy.pdf")},
+        token_from="/reports/verify",
+        content_type="multipart/form-data",
+    )
+    assert "No issued report has this content" in bad.get_data(as_text=True)
+    # a changed stored file is refused, not served
+    stored = Path(gallery_app.instance_path, report.file_path)
+    stored.chmod(0o640)
+    stored.write_bytes(bytes(tampered))
+    refused = client.get(f"/reports/{report.id}/download")
+    assert refused.status_code == 302
+    assert "does not match its record" in client.get(refused.headers["Location"]).get_data(as_text=True)
+
+
+def test_other_agency_cannot_see_or_download(auth, client, people, submitted, make_user, make_agency):
+    verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    auth.login(make_user(Role.REQUESTER, agency=make_agency(code="VSS")))
+    assert client.get(f"/reports/{report.id}").status_code == 404
+    assert client.get(f"/reports/{report.id}/download").status_code == 404
+    denied = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    assert denied.action == "access.denied" and denied.object_type == "report"
+
+
+def test_correction_supersedes_and_old_stays_for_admins(auth, client, people, submitted):
+    verified(submitted, people)
+    old = report_service.issue_report(submitted, actor=people["first"], comments="first")
+    new = report_service.correct_report(
+        old, actor=people["admin"], reason="Wrong comment", comments="corrected"
+    )
+    db.session.commit()
+    assert new.version == 2 and new.report_number.endswith("-R2") and old.superseded
+    assert new.sha256 != old.sha256
+    auth.login(people["requester"])
+    assert "superseded" in client.get(f"/requests/{submitted.id}").get_data(as_text=True)
+    assert client.get(f"/reports/{old.id}/download").status_code == 302  # refused with a message
+    assert client.get(f"/reports/{new.id}/download").status_code == 200
+    auth.logout()
+    auth.login(people["admin"])
+    assert client.get(f"/reports/{old.id}/download").status_code == 200
+
+
+def test_sealing_flags_exactly_the_reports_that_named_it(gallery_app, auth, client, people, submitted):
+    search = verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    lead = report.lead_booking
+    other_booking = db.session.scalar(select(Booking).where(Booking.id != lead.id))
+    auth.login(people["admin"])
+    response = auth.post(
+        "/reports/sealed",
+        {"booking_number": lead.booking_number, "reference": "PC 851.8 #77"},
+        token_from="/reports/sealed",
+    )
+    assert response.status_code == 302
+    db.session.refresh(report)
+    assert report.seal_notice_at is not None and report.seal_reference == "PC 851.8 #77"
+    assert report.request.id == submitted.id
+    assert other_booking.sealed is False
+    assert report.report_number in client.get("/reports/sealed").get_data(as_text=True)
+    # the sealed record has left every search
+    probe = review_service.prepare(review_service.work_from_spec(__import__("json").loads(search.probes)[0]))
+    found = [c.booking_id for c in search_descriptor(probe.chosen.descriptor, 50).candidates]
+    assert lead.id not in found
+    auth.logout()
+    # the agency sees the notice, confirms destruction, and the file is withheld
+    auth.login(people["requester"])
+    assert report.report_number in client.get("/").get_data(as_text=True)
+    auth.post(f"/reports/{report.id}/destroyed", {}, token_from=f"/reports/{report.id}")
+    db.session.refresh(report)
+    assert report.destroy_confirmed_by_id == people["requester"].id
+    assert client.get(f"/reports/{report.id}/download").status_code == 302
+    auth.logout()
+    auth.login(people["admin"])
+    assert (
+        report.report_number not in client.get("/reports/sealed").get_data(as_text=True).split("Awaiting")[1]
+    )
+
+
+def test_requester_records_the_lead_outcome(auth, client, people, submitted):
+    verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    auth.login(people["requester"])
+    auth.post(
+        f"/reports/{report.id}/outcome",
+        {"outcome": "corroborated", "note": "Fingerprints matched"},
+        token_from=f"/reports/{report.id}",
+    )
+    db.session.refresh(report)
+    assert report.lead_outcome.value == "corroborated" and report.lead_outcome_note == "Fingerprints matched"
+    assert db.session.scalars(select(CandidateExamination)).first() is not None
+    assert db.session.scalars(select(Report)).one().id == report.id
