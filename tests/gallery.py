@@ -7,9 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app import create_app
 from app.extensions import db
+from app.models import Role, SearchRequest
 from app.services.gallery import MANIFEST_COLUMNS, import_manifest
 from app.services.matching import rebuild_index
 from tests.conftest import IsolatedClient
@@ -82,3 +84,33 @@ def gallery_app(tmp_path, monkeypatch, enrolled_instance, clock):
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+# --- a submitted request and the people who work it (review and report tests) ---
+
+
+@pytest.fixture
+def people(gallery_app, make_user, make_agency):
+    agency = make_agency(code="HCPD", name="Harbor City PD")
+    return {
+        "requester": make_user(Role.REQUESTER, agency=agency, full_name="Dana Whitfield"),
+        "first": make_user(Role.REVIEWER, full_name="Riley Chen"),
+        "second": make_user(Role.REVIEWER, full_name="Sam Ortiz"),
+        "third": make_user(Role.REVIEWER, full_name="Kim Lee"),
+        "uncertified": make_user(Role.REVIEWER, certified=False, full_name="Pat Novak"),
+        "admin": make_user(Role.ADMIN, full_name="Alex Morgan"),
+    }
+
+
+@pytest.fixture
+def submitted(gallery_app, auth, people):
+    """A request with two other photos of the same person as the gallery's john_simm."""
+    from tests.blueprints.test_requests import photo, submit, valid_form
+
+    auth.login(people["requester"])
+    response = submit(
+        auth, valid_form(people["requester"]), [photo("john_simm__2.jpg"), photo("john_simm__3.jpg")]
+    )
+    assert response.status_code == 302
+    auth.logout()
+    return db.session.scalars(select(SearchRequest)).one()

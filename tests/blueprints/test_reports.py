@@ -25,8 +25,14 @@ from app.models import (
 from app.services import reports as report_service
 from app.services import review as review_service
 from app.services.matching import search_descriptor
-from tests.blueprints.test_review import app, people, submitted  # noqa: F401 - fixtures
 from tests.gallery import booking_number_for
+
+
+@pytest.fixture
+def app(gallery_app):
+    """These tests run against the enrolled gallery."""
+    return gallery_app
+
 
 CHECKLIST = {f: {"mark": "similar", "note": ""} for f in review_service.FISWG_FEATURES}
 

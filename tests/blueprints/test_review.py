@@ -17,7 +17,6 @@ from app.models import (
     ProbeWork,
     RequestStatus,
     ReviewState,
-    Role,
     SearchRequest,
 )
 from app.services import review as review_service
@@ -30,31 +29,6 @@ from tests.gallery import booking_number_for
 def app(gallery_app):
     """These tests run against the enrolled gallery."""
     return gallery_app
-
-
-@pytest.fixture
-def people(gallery_app, make_user, make_agency):
-    agency = make_agency(code="HCPD", name="Harbor City PD")
-    return {
-        "requester": make_user(Role.REQUESTER, agency=agency, full_name="Dana Whitfield"),
-        "first": make_user(Role.REVIEWER, full_name="Riley Chen"),
-        "second": make_user(Role.REVIEWER, full_name="Sam Ortiz"),
-        "third": make_user(Role.REVIEWER, full_name="Kim Lee"),
-        "uncertified": make_user(Role.REVIEWER, certified=False, full_name="Pat Novak"),
-        "admin": make_user(Role.ADMIN, full_name="Alex Morgan"),
-    }
-
-
-@pytest.fixture
-def submitted(gallery_app, auth, people):
-    """A request with two other photos of the same person as the gallery's john_simm."""
-    auth.login(people["requester"])
-    response = submit(
-        auth, valid_form(people["requester"]), [photo("john_simm__2.jpg"), photo("john_simm__3.jpg")]
-    )
-    assert response.status_code == 302
-    auth.logout()
-    return db.session.scalars(select(SearchRequest)).one()
 
 
 def act(auth, url, data=None, token_from=None):
