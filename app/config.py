@@ -70,6 +70,8 @@ class Config:
 
     UNIT_NAME = "Cal-ID / Facial Recognition Unit"
     UNIT_CONTACT = "frunit@example.invalid"
+    UNIT_AGENCY_NAME = "the County Sheriff's Department"  # owner of reports ("property of ...")
+    REPORT_LOGO: str | None = None  # optional image file, relative to the instance folder
     DATA_MARKING = "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE"
 
 
