@@ -65,7 +65,7 @@ def test_whole_path_lead_verified_blind(gallery_app, auth, client, people, submi
     db.session.refresh(submitted)
     assert submitted.review_state is ReviewState.CLAIMED and submitted.status is RequestStatus.IN_REVIEW
     entries = search.result_list
-    assert search.fusion == "min-distance" and search.index_version == 1 and len(entries) == 10
+    assert search.fusion == "mean-distance" and search.index_version == 1 and len(entries) == 10
     assert set(entries[0]["found_by"]) == {i.id for i in submitted.images}
     # demographics and numbers are hidden from the list and the comparison until concluded
     mate = booking_number_for("john_simm")
