@@ -33,6 +33,18 @@ def nightly_index_rebuild(app: Flask) -> None:
             log.error("nightly index rebuild failed: %s", err.message)
 
 
+def daily_account_review(app: Flask) -> None:
+    """Disable accounts unused for 90 days."""
+    from app.extensions import db
+    from app.services.admin import disable_dormant_accounts
+
+    with app.app_context():
+        set_audit_source("scheduler", system_actor="scheduler")
+        disabled = disable_dormant_accounts()
+        db.session.commit()
+        log.info("disabled %d dormant account(s)", len(disabled))
+
+
 def heartbeat(app: Flask) -> None:
     """Lets the portal warn when the scheduler is not running."""
     path = Path(app.instance_path) / HEARTBEAT_FILE
@@ -61,6 +73,14 @@ def build_scheduler(app: Flask, blocking: bool = True):
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        daily_account_review,
+        CronTrigger(hour=1, minute=30, timezone=timezone),
+        args=[app],
+        id="dormant-accounts",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(
         heartbeat, IntervalTrigger(minutes=1), args=[app], id="heartbeat", next_run_time=utcnow()

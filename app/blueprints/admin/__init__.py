@@ -1,0 +1,3 @@
+from app.blueprints.admin.routes import bp
+
+__all__ = ["bp"]
