@@ -109,12 +109,14 @@ def _searchable_templates(where) -> list[tuple[int, bytes]]:
 
 def search_strategy(gallery_size: int) -> str:
     """How to search the indexed part, from the measured figures (README, "Measured"):
-    an exact scan for small galleries, the two-stage scan above ``EXACT_SEARCH_MAX_GALLERY``.
+    exact for small galleries, the two-stage scan for middling ones, Annoy for large ones.
     """
     config = current_app.config
     if config["SEARCH_STRATEGY"] != "auto":
         return config["SEARCH_STRATEGY"]
-    return "exact" if gallery_size <= int(config["EXACT_SEARCH_MAX_GALLERY"]) else "two-stage"
+    if gallery_size <= int(config["EXACT_SEARCH_MAX_GALLERY"]):
+        return "exact"
+    return "two-stage" if gallery_size <= int(config["TWO_STAGE_MAX_GALLERY"]) else "annoy"
 
 
 def _search_index(loaded, query: np.ndarray, fetch: int, strategy: str):

@@ -320,3 +320,11 @@ def test_index_status_reports_overdue(gallery_app, clock):
     assert not matching.index_status().overdue
     clock.advance(hours=27)
     assert matching.index_status().overdue
+
+
+def test_strategy_follows_the_measured_thresholds(gallery_app):
+    from app.services.matching import search_strategy
+
+    assert search_strategy(1_000) == "exact"
+    assert search_strategy(100_000) == "two-stage"
+    assert search_strategy(1_000_000) == "annoy"
