@@ -45,6 +45,24 @@ def daily_account_review(app: Flask) -> None:
         log.info("disabled %d dormant account(s)", len(disabled))
 
 
+def monthly_audit(app: Flask) -> None:
+    """On the first of the month: the audit of the month before, then the five-year purge."""
+    from app.extensions import db
+    from app.services.errors import ServiceError
+    from app.services.oversight import generate_monthly_audit, previous_month, purge_expired_audits
+
+    with app.app_context():
+        set_audit_source("scheduler", system_actor="scheduler")
+        month = previous_month(utcnow().date())
+        try:
+            generate_monthly_audit(month, generated_by="scheduler")
+        except ServiceError as err:
+            db.session.rollback()
+            log.warning("monthly audit %s not generated: %s", month, err.message)
+        purge_expired_audits()
+        db.session.commit()
+
+
 def heartbeat(app: Flask) -> None:
     """Lets the portal warn when the scheduler is not running."""
     path = Path(app.instance_path) / HEARTBEAT_FILE
@@ -73,6 +91,15 @@ def build_scheduler(app: Flask, blocking: bool = True):
         max_instances=1,
         coalesce=True,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        monthly_audit,
+        CronTrigger(day=1, hour=3, minute=0, timezone=timezone),
+        args=[app],
+        id="monthly-audit",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=86400,
     )
     scheduler.add_job(
         daily_account_review,

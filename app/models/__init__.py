@@ -11,6 +11,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.models.oversight import AuditFlag, MonthlyAudit
 from app.models.reports import LeadOutcome, Report
 from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
 from app.models.review import (
@@ -27,6 +28,7 @@ __all__ = [
     "Agency",
     "AuditChainHead",
     "AuditEvent",
+    "AuditFlag",
     "Booking",
     "BuildOutcome",
     "CandidateExamination",
@@ -38,6 +40,7 @@ __all__ = [
     "IndexBuild",
     "LeadOutcome",
     "LoginAttempt",
+    "MonthlyAudit",
     "Outcome",
     "ProbeImage",
     "ProbeWork",

@@ -70,3 +70,7 @@ class CertificationForm(FlaskForm):
 
 class CheckForm(FlaskForm):
     """CSRF only."""
+
+
+class MonthForm(FlaskForm):
+    month = StringField("Month (YYYY-MM)", validators=[DataRequired(), Regexp(r"^\d{4}-\d{2}$")])

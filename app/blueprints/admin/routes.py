@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from datetime import datetime, time, timedelta
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, AuditEvent, Outcome, Role, TrainingCertification, User
+from app.models import Agency, AuditEvent, MonthlyAudit, Outcome, Role, TrainingCertification, User
 from app.security.access import admin_required
-from app.services import accounts
+from app.services import accounts, oversight
 from app.services import admin as service
 from app.services.audit import record_event, verify_chain
 from app.services.errors import ServiceError
 
-from .forms import AgencyForm, CertificationForm, CheckForm, ReasonForm, RoleForm, UserForm
+from .forms import AgencyForm, CertificationForm, CheckForm, MonthForm, ReasonForm, RoleForm, UserForm
 
 bp = Blueprint("admin", __name__)
 PAGE_SIZE = 50
@@ -315,3 +318,96 @@ def audit_verify():
         )
         db.session.commit()
     return render_template("admin/verify.html", report=report, form=form)
+
+
+# --- monthly audits ------------------------------------------------------------------------
+
+
+def _monthly_or_404(month: str) -> MonthlyAudit:
+    return db.session.scalar(select(MonthlyAudit).where(MonthlyAudit.month == month)) or abort(404)
+
+
+@bp.route("/monthly", methods=["GET", "POST"])
+@admin_required
+def monthly_audits():
+    form = MonthForm()
+    if form.validate_on_submit():
+        response, _ = _done(
+            lambda: oversight.generate_monthly_audit(
+                form.month.data.strip(), generated_by=current_user.username, actor=current_user
+            ),
+            f"Monthly audit {form.month.data} generated.",
+            url_for("admin.monthly_audits"),
+        )
+        return response
+    audits = db.session.scalars(select(MonthlyAudit).order_by(MonthlyAudit.month.desc())).all()
+    form.month.data = form.month.data or oversight.previous_month(utcnow().date())
+    return render_template("admin/monthly_list.html", audits=audits, form=form)
+
+
+@bp.route("/monthly/<month>")
+@admin_required
+def monthly_audit(month: str):
+    audit = _monthly_or_404(month)
+    return render_template(
+        "admin/monthly.html",
+        audit=audit,
+        rows=json.loads(audit.figures),
+        clear_form=ReasonForm(),
+        sign_form=ReasonForm(prefix="sign"),
+    )
+
+
+@bp.route("/monthly/<month>/flags/<int:flag_id>/clear", methods=["POST"])
+@admin_required
+def clear_flag(month: str, flag_id: int):
+    audit = _monthly_or_404(month)
+    flag = next((f for f in audit.flags if f.id == flag_id), None) or abort(404)
+    form = ReasonForm()
+    to = url_for("admin.monthly_audit", month=month)
+    if not form.validate_on_submit():
+        flash("A note is required to clear a flag.", "error")
+        return redirect(to)
+    return _done(
+        lambda: oversight.clear_flag(flag, actor=current_user, note=form.reason.data), "Flag cleared.", to
+    )[0]
+
+
+@bp.route("/monthly/<month>/sign-off", methods=["POST"])
+@admin_required
+def sign_off(month: str):
+    audit = _monthly_or_404(month)
+    form = ReasonForm(prefix="sign")
+    to = url_for("admin.monthly_audit", month=month)
+    if not form.validate_on_submit():
+        flash("Add a sign-off note.", "error")
+        return redirect(to)
+    return _done(
+        lambda: oversight.sign_off(audit, actor=current_user, note=form.reason.data),
+        f"Monthly audit {month} signed off.",
+        to,
+    )[0]
+
+
+@bp.route("/monthly/<month>/file.<any(pdf, csv):kind>")
+@admin_required
+def monthly_file(month: str, kind: str):
+    audit = _monthly_or_404(month)
+    path, sha = (audit.pdf_path, audit.pdf_sha256) if kind == "pdf" else (audit.csv_path, audit.csv_sha256)
+    data = (Path(current_app.instance_path) / path).read_bytes()
+    if hashlib.sha256(data).hexdigest() != sha:
+        flash("The stored file does not match its recorded SHA-256.", "error")
+        return redirect(url_for("admin.monthly_audit", month=month))
+    record_event(
+        "audit.monthly_download",
+        actor=current_user,
+        object_type="monthly_audit",
+        object_id=month,
+        detail={"kind": kind},
+    )
+    db.session.commit()
+    return Response(
+        data,
+        mimetype="application/pdf" if kind == "pdf" else "text/csv",
+        headers={"Content-Disposition": f'attachment; filename="audit-{month}.{kind}"'},
+    )
