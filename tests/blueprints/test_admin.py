@@ -166,3 +166,24 @@ def test_chain_check_page(auth, client, admin):
     db.session.commit()
     broken = auth.post("/admin/audit/verify", {})
     assert "Broken at event 2" in broken.get_data(as_text=True)
+
+
+def test_dashboard_draws_svg_and_warns_about_the_scheduler(auth, client, admin):
+    page = client.get("/admin/").get_data(as_text=True)
+    assert page.count("<svg") >= 3 and "Searches per month, by requesting agency" in page
+    assert "The scheduler is not running" in page and "rebuild is overdue" in page
+    assert "<script" not in page
+
+
+def test_transparency_exports_match_the_screen(app, auth, client, admin):
+    from app.services import transparency
+
+    rows = transparency.transparency_rows(transparency.last_months(12))
+    page = client.get("/admin/transparency").get_data(as_text=True)
+    export = client.get("/admin/transparency.csv").get_data(as_text=True)
+    exported = list(csv.DictReader(io.StringIO(export)))
+    assert [r["period"] for r in exported] == [r["period"] for r in rows]
+    assert all(r["period"] in page for r in exported)
+    assert "requests_received" in export.splitlines()[0] and "name" not in export.splitlines()[0]
+    pdf = client.get("/admin/transparency.pdf")
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")

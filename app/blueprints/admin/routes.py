@@ -19,6 +19,7 @@ from app.models import Agency, AuditEvent, MonthlyAudit, Outcome, Role, Training
 from app.security.access import admin_required
 from app.services import accounts, oversight
 from app.services import admin as service
+from app.services import reports as reports_service
 from app.services.audit import record_event, verify_chain
 from app.services.errors import ServiceError
 
@@ -410,4 +411,75 @@ def monthly_file(month: str, kind: str):
         data,
         mimetype="application/pdf" if kind == "pdf" else "text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{month}.{kind}"'},
+    )
+
+
+# --- dashboard and transparency ------------------------------------------------------------
+
+
+def _scheduler_heartbeat_age() -> timedelta | None:
+    from app.scheduler import HEARTBEAT_FILE
+
+    path = Path(current_app.instance_path, HEARTBEAT_FILE)
+    if not path.exists():
+        return None
+    beat = datetime.fromisoformat(json.loads(path.read_text())["at"])
+    return utcnow() - beat
+
+
+@bp.route("/")
+@admin_required
+def dashboard():
+    from app.charts import stacked_bars
+    from app.services import transparency
+    from app.services.matching import index_status
+
+    months = transparency.last_months(12)
+    labels = [m[2:] for m in months]
+    heartbeat = _scheduler_heartbeat_age()
+    return render_template(
+        "admin/dashboard.html",
+        by_agency=stacked_bars(
+            "Searches per month, by requesting agency", labels, transparency.searches_by(months, "agency")
+        ),
+        by_purpose=stacked_bars(
+            "Searches per month, by purpose", labels, transparency.searches_by(months, "purpose")
+        ),
+        outcomes=stacked_bars("Outcomes per month", labels, transparency.outcomes_by_month(months)),
+        lead_outcomes=transparency.lead_outcomes(),
+        index=index_status(),
+        heartbeat=heartbeat,
+        scheduler_stale=heartbeat is None or heartbeat > timedelta(minutes=5),
+        outstanding_seals=len(reports_service.outstanding_seal_notices()),
+    )
+
+
+@bp.route("/transparency")
+@admin_required
+def transparency_figures():
+    from app.services import transparency
+
+    rows = transparency.transparency_rows(transparency.last_months(12))
+    return render_template("admin/transparency.html", rows=rows, columns=transparency.TRANSPARENCY_COLUMNS)
+
+
+@bp.route("/transparency.<any(csv, pdf):kind>")
+@admin_required
+def transparency_export(kind: str):
+    from app.services import transparency
+
+    rows = transparency.transparency_rows(transparency.last_months(12))
+    if kind == "csv":
+        data, mimetype = transparency.transparency_csv(rows), "text/csv"
+    else:
+        data, mimetype = (
+            transparency.transparency_pdf(rows, current_app.config["UNIT_NAME"]),
+            "application/pdf",
+        )
+    record_event("transparency.export", actor=current_user, object_type="transparency", detail={"kind": kind})
+    db.session.commit()
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="transparency.{kind}"'},
     )
