@@ -88,6 +88,14 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+@pytest.fixture(autouse=True)
+def fresh_audit_source():
+    """CLI commands run in-process set who acts; each test starts as the plain system."""
+    from app.services.audit import set_audit_source
+
+    set_audit_source("local", system_actor="system")
+
+
 @pytest.fixture
 def app(instance_path, migrated_database, clock):
     shutil.copy(migrated_database, instance_path / "leaddesk.sqlite3")
@@ -228,3 +236,18 @@ class AuthActions:
 @pytest.fixture
 def auth(client, clock):
     return AuthActions(client, clock)
+
+
+@pytest.fixture
+def intruder(app):
+    """Someone with the database owner's rights, who can drop the append-only triggers
+    (what the hash chain and the signed checkpoints exist to catch)."""
+    from sqlalchemy import text
+
+    def drop_guards() -> None:
+        db.session.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
+        db.session.execute(text("DROP TRIGGER IF EXISTS audit_event_no_delete"))
+        db.session.commit()
+
+    drop_guards()
+    return drop_guards

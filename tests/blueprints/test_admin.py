@@ -159,7 +159,7 @@ def test_audit_browser_filters_and_csv_matches(auth, client, admin, make_user):
     assert last("audit.export").actor_id == admin.id
 
 
-def test_chain_check_page(auth, client, admin):
+def test_chain_check_page(auth, client, admin, intruder):
     ok = auth.post("/admin/audit/verify", {})
     assert "Intact" in ok.get_data(as_text=True)
     db.session.execute(text("UPDATE audit_event SET reason = 'x' WHERE seq = 2"))

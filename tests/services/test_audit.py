@@ -35,21 +35,34 @@ def test_events_link_to_their_predecessor(chain):
     assert events[0].actor_agency == "HOME"
 
 
-def test_edited_event_is_named(chain):
+def test_the_database_refuses_changes_to_audit_events(chain):
+    from sqlalchemy.exc import DatabaseError
+
+    for statement in (
+        "UPDATE audit_event SET reason = 'x' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 5",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+    assert verify_chain().ok
+
+
+def test_edited_event_is_named(chain, intruder):
     db.session.execute(text("UPDATE audit_event SET reason = 'nothing to see' WHERE seq = 3"))
     db.session.commit()
     report = verify_chain()
     assert not report.ok and report.first_bad_seq == 3 and "changed" in report.problem
 
 
-def test_deleted_event_is_named(chain):
+def test_deleted_event_is_named(chain, intruder):
     db.session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     db.session.commit()
     report = verify_chain()
     assert not report.ok and report.first_bad_seq == 2 and "removed" in report.problem
 
 
-def test_inserted_event_is_detected(chain):
+def test_inserted_event_is_detected(chain, intruder):
     """A forged event slipped in at 3, renumbering the rest, breaks the links after it."""
     events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).all()
     for event in events:
@@ -76,7 +89,7 @@ def test_inserted_event_is_detected(chain):
     assert not report.ok and report.first_bad_seq == 4
 
 
-def test_truncated_tail_is_detected_by_the_head(chain):
+def test_truncated_tail_is_detected_by_the_head(chain, intruder):
     db.session.execute(delete(AuditEvent).where(AuditEvent.seq >= 4))
     db.session.commit()
     report = verify_chain()
@@ -89,7 +102,7 @@ def test_detail_never_carries_secrets(app):
         record_event("x", actor=None, detail={"password": "hunter2"})
 
 
-def test_cli_verify_exit_codes(chain, runner):
+def test_cli_verify_exit_codes(chain, runner, intruder):
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "intact: 5 events" in ok.output
     db.session.execute(text("UPDATE audit_event SET action = 'other' WHERE seq = 4"))

@@ -144,7 +144,7 @@ def test_flags_cleared_then_signed_off(month_of_work, make_user):
     assert audit.signed_off_by_id == admin.id
 
 
-def test_checkpoint_detects_a_deleted_tail(month_of_work, runner):
+def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
     assert oversight.verify_checkpoints() == []
