@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev lint format clean bench
+.PHONY: run serve test install install-dev lint format clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ run: install
 	@$(FLASK) scheduler & scheduler=$$!; \
 	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	  $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Production: gunicorn workers plus the scheduler process, against PostgreSQL.
+# Needs LEADDESK_DATABASE_URL, LEADDESK_SECRET_KEY and LEADDESK_TRUSTED_HOSTS (see README).
+serve: install
+	@test -n "$$LEADDESK_DATABASE_URL" || { echo "Set LEADDESK_DATABASE_URL=postgresql://user@host/leaddesk"; exit 2; }
+	LEADDESK_CONFIG=production $(FLASK) db upgrade
+	@LEADDESK_CONFIG=production $(FLASK) scheduler & scheduler=$$!; \
+	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+	  LEADDESK_CONFIG=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, render_template
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
 
 from app.extensions import db
 
@@ -46,6 +46,11 @@ def _render(code: int, message: str | None = None):
 
 
 def register(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def untrusted_host(error: SecurityError):
+        # No template: building any URL for an untrusted Host would fail again.
+        return "Bad request.", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         code = error.code or 500

@@ -166,3 +166,10 @@ def test_uncertified_reviewer_told_why(auth, client, make_user, clock):
     assert "expired on" in message and "FBI-77" in message
     auth.login(reviewer)
     assert "expired on" in client.get("/").get_data(as_text=True)
+
+
+def test_untrusted_host_is_refused_plainly(app, client):
+    app.config["TRUSTED_HOSTS"] = ["leaddesk.test"]
+    assert client.get("/auth/login", headers={"Host": "leaddesk.test"}).status_code == 200
+    response = client.get("/auth/login", headers={"Host": "evil.example"})
+    assert response.status_code == 400 and response.data == b"Bad request."
