@@ -67,3 +67,14 @@ def test_migrations_match_models(app):
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+def test_database_down_gives_a_clean_503(instance_path, monkeypatch):
+    """Nothing listens on port 1: every database call fails, the page says so and no more."""
+    monkeypatch.setenv(
+        "LEADDESK_DATABASE_URL", "postgresql://leaddesk@127.0.0.1:1/leaddesk?connect_timeout=2"
+    )
+    app = create_app("testing")
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert b"cannot reach its database" in response.data and b"127.0.0.1" not in response.data
