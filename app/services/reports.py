@@ -10,7 +10,7 @@ from pathlib import Path
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.clock import utcnow
 from app.documents.report import ReportData, render_report
@@ -413,7 +413,3 @@ def notices_for_agency(agency_id: int) -> list[Report]:
             )
         )
     )
-
-
-def count_reports() -> int:
-    return db.session.scalar(select(func.count(Report.id)))

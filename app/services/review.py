@@ -16,13 +16,12 @@ from sqlalchemy import select, update
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.faces import Face, FaceQuality
+from app.matching.faces import Face
 from app.matching.images import load_image
 from app.matching.processing import ProcessingError, apply_steps
 from app.matching.scoring import similarity_score
 from app.matching.suitability import assess
 from app.models import (
-    Booking,
     CandidateExamination,
     Conclusion,
     DecisionOutcome,
@@ -739,11 +738,3 @@ def primary_search(request: SearchRequest) -> FaceSearch | None:
     if first and first.search_id:
         return db.session.get(FaceSearch, first.search_id)
     return None
-
-
-def booking_of(entry: dict) -> Booking:
-    return db.session.get(Booking, entry["booking_id"])
-
-
-def quality_of(work: ProbeWork) -> FaceQuality | None:
-    return FaceQuality(**json.loads(work.quality)) if work.quality else None
