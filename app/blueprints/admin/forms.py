@@ -68,9 +68,5 @@ class CertificationForm(FlaskForm):
     expires_on = DateField("Expires on", validators=[DataRequired()])
 
 
-class CheckForm(FlaskForm):
-    """CSRF only."""
-
-
 class MonthForm(FlaskForm):
     month = StringField("Month (YYYY-MM)", validators=[DataRequired(), Regexp(r"^\d{4}-\d{2}$")])

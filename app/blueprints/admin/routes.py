@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user
 from sqlalchemy import select
 
+from app.blueprints.common import CsrfForm, commit_or_flash
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Agency, AuditEvent, MonthlyAudit, Outcome, Role, TrainingCertification, User
@@ -21,9 +22,8 @@ from app.services import accounts, oversight
 from app.services import admin as service
 from app.services import reports as reports_service
 from app.services.audit import record_event, verify_chain
-from app.services.errors import ServiceError
 
-from .forms import AgencyForm, CertificationForm, CheckForm, MonthForm, ReasonForm, RoleForm, UserForm
+from .forms import AgencyForm, CertificationForm, MonthForm, ReasonForm, RoleForm, UserForm
 
 bp = Blueprint("admin", __name__)
 PAGE_SIZE = 50
@@ -36,14 +36,7 @@ def _agency_choices() -> list[tuple[str, str]]:
 
 
 def _done(action, success: str, to: str):
-    try:
-        result = action()
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(to), None
-    db.session.commit()
-    flash(success, "success")
+    _, result = commit_or_flash(action, success)
     return redirect(to), result
 
 
@@ -307,7 +300,7 @@ def audit_csv():
 @admin_required
 def audit_verify():
     report = None
-    form = CheckForm()
+    form = CsrfForm()
     if form.validate_on_submit():
         report = verify_chain()
         record_event(

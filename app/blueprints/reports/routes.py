@@ -10,6 +10,8 @@ from wtforms import FileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.blueprints.common import CsrfForm as ActionForm
+from app.blueprints.common import commit_or_flash
 from app.extensions import db
 from app.models import LeadOutcome, Report, Role, SearchRequest
 from app.security.access import (
@@ -56,10 +58,6 @@ class VerifyForm(FlaskForm):
 class SealForm(FlaskForm):
     booking_number = StringField("Booking number", validators=[DataRequired(), Length(max=40)])
     reference = StringField("Sealing order or notice reference", validators=[DataRequired(), Length(max=100)])
-
-
-class ActionForm(FlaskForm):
-    pass
 
 
 def _report(report_id: int) -> Report:
@@ -164,14 +162,9 @@ def confirm_destroyed(report_id: int):
     report = _report(report_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        service.confirm_destroyed(report, actor=current_user)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-    else:
-        db.session.commit()
-        flash("Destruction confirmed and recorded.", "success")
+    commit_or_flash(
+        lambda: service.confirm_destroyed(report, actor=current_user), "Destruction confirmed and recorded."
+    )
     return redirect(url_for("reports.detail", report_id=report_id))
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
+from app.blueprints.common import commit_or_flash
 from app.documents.request_form import RequestFormData, render_request_form
 from app.extensions import db
 from app.models import ProbeImage, RequestStatus, Role, SearchRequest
@@ -233,14 +234,12 @@ def withdraw(request_id: int):
     search_request = _load(request_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
-            service.withdraw_request(search_request, actor=current_user, reason=form.reason.data or "")
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
-            db.session.commit()
-            flash(f"Request {search_request.tracking_number} withdrawn.", "success")
+        commit_or_flash(
+            lambda: service.withdraw_request(
+                search_request, actor=current_user, reason=form.reason.data or ""
+            ),
+            f"Request {search_request.tracking_number} withdrawn.",
+        )
     return redirect(url_for("requests.detail", request_id=request_id))
 
 
@@ -250,12 +249,8 @@ def answer(request_id: int):
     search_request = _load(request_id)
     form = AnswerForm()
     if form.validate_on_submit():
-        try:
-            service.answer_question(search_request, actor=current_user, body=form.body.data or "")
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
-            db.session.commit()
-            flash("Your answer was sent to the reviewer.", "success")
+        commit_or_flash(
+            lambda: service.answer_question(search_request, actor=current_user, body=form.body.data or ""),
+            "Your answer was sent to the reviewer.",
+        )
     return redirect(url_for("requests.detail", request_id=request_id))

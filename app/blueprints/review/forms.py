@@ -3,11 +3,8 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from app.blueprints.common import CsrfForm as ActionForm  # noqa: F401 - claim, release, verify
 from app.matching.processing import LABELS
-
-
-class ActionForm(FlaskForm):
-    """A bare form: CSRF only (claim, release, verify)."""
 
 
 class QuestionForm(FlaskForm):

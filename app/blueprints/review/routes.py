@@ -13,6 +13,7 @@ from flask_login import current_user
 from PIL import Image
 from sqlalchemy import select
 
+from app.blueprints.common import commit_or_flash
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.faces import EngineSettings, FaceEngine
@@ -67,14 +68,7 @@ def _request_or_404(request_id: int) -> SearchRequest:
 
 
 def _commit_or_flash(action, success: str, to: str):
-    try:
-        action()
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(to)
-    db.session.commit()
-    flash(success, "success")
+    commit_or_flash(action, success)
     return redirect(to)
 
 
