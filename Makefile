@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test install install-dev lint format clean bench
+.PHONY: run serve test test-services install install-dev lint format clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,14 @@ format: install-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: install-dev lint
+# The whole suite twice: on SQLite (the embedded default), then on a PostgreSQL server the
+# run starts itself on loopback. scripts/install-test-services adds postgresql and chromium.
+test: install-dev lint test-services
 	$(BIN)/pytest
+	LEADDESK_TEST_DATABASE=postgresql $(BIN)/pytest
+
+test-services:
+	@scripts/install-test-services
 
 bench: install
 	$(BIN)/python benchmarks/bench_matching.py

@@ -4,6 +4,7 @@ and a controllable clock. The schema comes from the real migrations, built once.
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import shutil
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ TEST_PASSWORD = "correct horse battery staple 42"
 # Pre-hashed with few iterations: the stored hash names its own cost, so checks stay fast.
 TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")
 TEST_ADDRESS = "127.0.0.1"
+# `make test` runs the suite twice: on SQLite (the embedded default) and on PostgreSQL.
+TEST_DATABASE = os.environ.get("LEADDESK_TEST_DATABASE", "sqlite")
 
 
 class FrozenClock:
@@ -55,16 +58,68 @@ def clock():
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory) -> Path:
+def postgres_server():
+    """The run's own PostgreSQL server, when the suite runs on PostgreSQL."""
+    if TEST_DATABASE != "postgresql":
+        yield None
+        return
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.destroy()
+
+
+class ScratchDatabase:
+    """A test's database: a SQLite file in its instance folder, or a PostgreSQL database
+    cloned from a template database (``CREATE DATABASE … TEMPLATE``) on the run's server."""
+
+    _names = iter(range(1, 1_000_000))
+
+    def __init__(self, server, *, file: Path | None = None, name: str | None = None) -> None:
+        self.server, self.file, self.name = server, file, name
+
+    @classmethod
+    def fresh(cls, server, instance: Path, monkeypatch) -> ScratchDatabase:
+        if server is None:
+            return cls(None, file=instance / "leaddesk.sqlite3")
+        name = f"leaddesk_{next(cls._names)}"
+        server.create_database(name)
+        monkeypatch.setenv("LEADDESK_DATABASE_URL", server.url(name))
+        return cls(server, name=name)
+
+    def clone_into(self, instance: Path, monkeypatch) -> ScratchDatabase:
+        """A copy for one test; the app made afterwards (same env) connects to it."""
+        if self.server is None:
+            target = instance / "leaddesk.sqlite3"
+            if target != self.file:
+                shutil.copy(self.file, target)
+            return ScratchDatabase(None, file=target)
+        name = f"leaddesk_{next(self._names)}"
+        self.server.create_database(name, template=self.name)
+        monkeypatch.setenv("LEADDESK_DATABASE_URL", self.server.url(name))
+        return ScratchDatabase(self.server, name=name)
+
+    def drop(self) -> None:
+        if self.server is not None:
+            self.server.drop_database(self.name)
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, postgres_server) -> ScratchDatabase:
     """Run the real migrations once; every test starts from a copy of the result."""
     from flask_migrate import upgrade
 
     instance = tmp_path_factory.mktemp("template-instance")
-    app = create_app("testing", {"DATABASE_URL": f"sqlite:///{instance / 'leaddesk.sqlite3'}"})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-    return instance / "leaddesk.sqlite3"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LEADDESK_INSTANCE_PATH", str(instance))
+        template = ScratchDatabase.fresh(postgres_server, instance, patch)
+        app = create_app("testing")
+        with app.app_context():
+            upgrade()
+            db.engine.dispose()
+    return template
 
 
 @pytest.fixture
@@ -97,14 +152,15 @@ def fresh_audit_source():
 
 
 @pytest.fixture
-def app(instance_path, migrated_database, clock):
-    shutil.copy(migrated_database, instance_path / "leaddesk.sqlite3")
+def app(instance_path, migrated_database, clock, monkeypatch):
+    database = migrated_database.clone_into(instance_path, monkeypatch)
     app = create_app("testing")
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+    database.drop()
 
 
 @pytest.fixture
@@ -244,9 +300,14 @@ def intruder(app):
     (what the hash chain and the signed checkpoints exist to catch)."""
     from sqlalchemy import text
 
+    if db.engine.dialect.name == "postgresql":  # the table's owner may drop its triggers
+        triggers = ["audit_event_no_change ON audit_event", "audit_event_no_truncate ON audit_event"]
+    else:
+        triggers = ["audit_event_no_update", "audit_event_no_delete"]
+
     def drop_guards() -> None:
-        db.session.execute(text("DROP TRIGGER IF EXISTS audit_event_no_update"))
-        db.session.execute(text("DROP TRIGGER IF EXISTS audit_event_no_delete"))
+        for trigger in triggers:
+            db.session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
         db.session.commit()
 
     drop_guards()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from app.extensions import db
 from app.models import Role, SearchRequest
 from app.services.gallery import MANIFEST_COLUMNS, import_manifest
 from app.services.matching import rebuild_index
-from tests.conftest import IsolatedClient
+from tests.conftest import IsolatedClient, ScratchDatabase
 
 FACES = Path(__file__).resolve().parent / "fixtures" / "faces"
 
@@ -53,16 +54,22 @@ def gallery_row(file: str, booking_number: str, name: str) -> list[str]:
     return [str(FACES / file), booking_number, name, "1970-01-02", "", "", "", "2024-05-06"]
 
 
+@dataclass(frozen=True)
+class EnrolledInstance:
+    folder: Path  # the instance folder with the index files
+    database: ScratchDatabase
+
+
 @pytest.fixture(scope="session")
-def enrolled_instance(tmp_path_factory, migrated_database) -> Path:
+def enrolled_instance(tmp_path_factory, migrated_database) -> EnrolledInstance:
     """First photo of each identity plus the distractors, enrolled (2 processes) and indexed."""
     root = tmp_path_factory.mktemp("enrolled-instance")
-    shutil.copy(migrated_database, root / "leaddesk.sqlite3")
     rows = [gallery_row(files[0], booking_number_for(i), i) for i, files in identity_photos().items()]
     rows += [gallery_row(f, f"BK-DISTRACTOR-{n}", Path(f).stem) for n, f in enumerate(distractors())]
     manifest = write_manifest(tmp_path_factory.mktemp("manifest") / "gallery.csv", rows)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEADDESK_INSTANCE_PATH", str(root))
+        database = migrated_database.clone_into(root, patch)
         app = create_app("testing")
         with app.app_context():
             summary = import_manifest(manifest, actor=None, workers=2)
@@ -70,20 +77,22 @@ def enrolled_instance(tmp_path_factory, migrated_database) -> Path:
             rebuild_index(triggered_by="tests")
             db.session.remove()
             db.engine.dispose()
-    return root
+    return EnrolledInstance(root, database)
 
 
 @pytest.fixture
 def gallery_app(tmp_path, monkeypatch, enrolled_instance, clock):
     instance = tmp_path / "instance"
-    shutil.copytree(enrolled_instance, instance)
+    shutil.copytree(enrolled_instance.folder, instance)
     monkeypatch.setenv("LEADDESK_INSTANCE_PATH", str(instance))
+    database = enrolled_instance.database.clone_into(instance, monkeypatch)
     app = create_app("testing")
     app.test_client_class = IsolatedClient
     with app.app_context():
         yield app
         db.session.remove()
         db.engine.dispose()
+    database.drop()
 
 
 # --- a submitted request and the people who work it (review and report tests) ---

@@ -30,9 +30,11 @@ def test_instance_config_then_environment(instance_path, monkeypatch):
     assert app.instance_path == str(instance_path)
 
 
-def test_sqlite_defaults(app, instance_path):
+def test_sqlite_defaults(instance_path, monkeypatch):
+    monkeypatch.delenv("LEADDESK_DATABASE_URL", raising=False)  # set on the PostgreSQL run
+    app = create_app("testing")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance_path / 'leaddesk.sqlite3'}"
-    with db.engine.connect() as conn:
+    with app.app_context(), db.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000

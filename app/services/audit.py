@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -141,12 +141,30 @@ class ChainReport:
 
 def verify_chain(batch_size: int = 5000) -> ChainReport:
     """Walk the whole chain in order and name the first event changed, removed or inserted."""
+    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
+    # closing(): stopping at a bad event must not leave PostgreSQL's server-side cursor open.
+    with closing(db.session.scalars(stmt)) as events:
+        walked = _walk_chain(events)
+    if not walked.ok:
+        return walked
+    checked, last_seen, prev_hash = walked.events_checked, walked.head_seq, walked.head_hash
+    head = db.session.get(AuditChainHead, 1)
+    if head is not None and (head.last_seq != last_seen or head.last_hash != prev_hash):
+        problem = (
+            f"the chain ends at event {last_seen} but the head records event {head.last_seq}: "
+            "events were removed from the end"
+        )
+        return ChainReport(False, checked, last_seen, prev_hash, problem, last_seen + 1)
+    return walked
+
+
+def _walk_chain(events: Iterable[AuditEvent]) -> ChainReport:
+    """Each event in order must follow its predecessor and hash to what it records."""
     expected_seq = 1
     prev_hash = GENESIS_HASH
     checked = 0
     last_seen = 0
-    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=batch_size)
-    for event in db.session.scalars(stmt):
+    for event in events:
         checked += 1
         if event.seq != expected_seq:
             if event.seq > expected_seq:
@@ -171,11 +189,4 @@ def verify_chain(batch_size: int = 5000) -> ChainReport:
         prev_hash = event.hash
         last_seen = event.seq
         expected_seq += 1
-    head = db.session.get(AuditChainHead, 1)
-    if head is not None and (head.last_seq != last_seen or head.last_hash != prev_hash):
-        problem = (
-            f"the chain ends at event {last_seen} but the head records event {head.last_seq}: "
-            "events were removed from the end"
-        )
-        return ChainReport(False, checked, last_seen, prev_hash, problem, last_seen + 1)
     return ChainReport(True, checked, last_seen, prev_hash)

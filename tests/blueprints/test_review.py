@@ -199,6 +199,8 @@ def test_claim_race_has_one_winner(gallery_app, people, submitted):
         thread.start()
     for thread in threads:
         thread.join()
+    with app.app_context():
+        db.engine.dispose()  # its pooled connections, before the test's database is dropped
     assert sorted(results) == ["lost", "won"]
     assert len(db.session.scalars(select(review_service.ReviewAssignment)).all()) == 1
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select, text, update
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Outcome
 from app.services.audit import event_hash, record_event, verify_chain
+from tests.conftest import TEST_DATABASE
 
 
 @pytest.fixture
@@ -110,3 +111,18 @@ def test_cli_verify_exit_codes(chain, runner, intruder):
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1
     assert "event 4" in broken.output
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgresql", reason="PostgreSQL roles: runs on the PostgreSQL pass")
+def test_the_app_role_cannot_get_around_the_triggers(chain):
+    """The app connects as an ordinary role: no TRUNCATE, and no switching triggers off."""
+    from sqlalchemy.exc import DatabaseError
+
+    assert db.session.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar() is False
+    with pytest.raises(DatabaseError, match="append-only"):
+        db.session.execute(text("TRUNCATE audit_event"))
+    db.session.rollback()
+    with pytest.raises(DatabaseError, match="permission denied"):
+        db.session.execute(text("SET session_replication_role = replica"))
+    db.session.rollback()
+    assert verify_chain().ok and verify_chain().events_checked == 5
