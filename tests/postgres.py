@@ -1,8 +1,9 @@
 """A throwaway PostgreSQL server on loopback for the test run (``LEADDESK_TEST_DATABASE=postgresql``).
 
-Debian's server binaries, a data folder under /tmp, a free port on 127.0.0.1, tuned for
-speed (fsync off: a crash of the server keeps what it committed, a crash of the machine may not): the data is thrown away when the run ends. The server
-refuses to run as root, so as root it runs as the ``postgres`` account the package creates.
+Debian's server binaries, a data folder under /tmp, a free port on 127.0.0.1. fsync is off
+for speed: a crash of the server keeps what it committed, a crash of the machine may not, and
+the data is thrown away when the run ends anyway. The server refuses to run as root, so as
+root it runs as the ``postgres`` account the package creates.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ import time
 import pytest
 
 from app.extensions import db
-
 from tests.conftest import TEST_DATABASE
 
 pytestmark = pytest.mark.skipif(

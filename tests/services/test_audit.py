@@ -118,7 +118,8 @@ def test_the_app_role_cannot_get_around_the_triggers(chain):
     """The app connects as an ordinary role: no TRUNCATE, and no switching triggers off."""
     from sqlalchemy.exc import DatabaseError
 
-    assert db.session.execute(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")).scalar() is False
+    superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+    assert db.session.execute(superuser).scalar() is False
     with pytest.raises(DatabaseError, match="append-only"):
         db.session.execute(text("TRUNCATE audit_event"))
     db.session.rollback()
