@@ -1,11 +1,14 @@
-"""What every blueprint's views share: a CSRF-only form and the commit-at-the-boundary step."""
+"""What every blueprint's views share: a CSRF-only form, the commit-at-the-boundary step and
+how a stored image is sent."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from flask import flash
+from flask import Response, flash, send_file
 from flask_wtf import FlaskForm
 
 from app.extensions import db
@@ -27,3 +30,9 @@ def commit_or_flash(action: Callable[[], Any], success: str) -> tuple[bool, Any]
     db.session.commit()
     flash(success, "success")
     return True, result
+
+
+def send_stored_image(path: Path, mimetype: str, download_name: str | None = None) -> Response:
+    """A small stored image, read whole: never cached, and no open file left behind when the
+    browser revalidates (a 304 drops the response body without closing a file handle)."""
+    return send_file(io.BytesIO(path.read_bytes()), mimetype=mimetype, max_age=0, download_name=download_name)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -25,6 +27,11 @@ CNN_MAX_SIDE = 640  # the mmod detector is slow on a CPU (~3 s here at 640 px): 
 
 _models_lock = threading.Lock()
 _models: dict[str, object] = {}
+MODEL_KEYS = ("hog", "cnn", "shape68", "shape5", "recognizer")
+# dlib's detectors and networks keep scratch state between calls: two threads in one model at
+# once crash the process (seen with gunicorn's threads). One thread per model at a time;
+# processes, not threads, are what run face work in parallel.
+_model_locks = {key: threading.Lock() for key in MODEL_KEYS}
 
 
 def model_path(name: str) -> Path:
@@ -57,6 +64,13 @@ def _model(key: str):
             }
             _models[key] = loaders[key]()
     return _models[key]
+
+
+@contextmanager
+def _exclusive(key: str) -> Iterator:
+    model = _model(key)
+    with _model_locks[key]:
+        yield model
 
 
 @dataclass(frozen=True)
@@ -174,7 +188,9 @@ class FaceEngine:
         h, w = rgb.shape[:2]
         boxes: list[tuple[tuple[int, int, int, int], str]] = []
         if detector in ("auto", "hog"):
-            for rect in _model("hog")(rgb, self.settings.upsample):
+            with _exclusive("hog") as hog:
+                found = hog(rgb, self.settings.upsample)
+            for rect in found:
                 boxes.append(((rect.left(), rect.top(), rect.right(), rect.bottom()), "hog"))
         # A face cut off by the photo's border makes a poor template; when that is all HOG
         # saw, the CNN detector often finds the whole face HOG missed.
@@ -203,7 +219,8 @@ class FaceEngine:
             small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
         # Upsample only while the doubled image stays within the budget (small photos).
         upsample = 1 if 2 * max(small.shape[:2]) <= CNN_MAX_SIDE else 0
-        found = _model("cnn")(small, upsample)
+        with _exclusive("cnn") as cnn:
+            found = cnn(small, upsample)
         return [
             (
                 (
@@ -221,7 +238,8 @@ class FaceEngine:
         import dlib
 
         predictor = "shape68" if self.settings.landmarks == 68 else "shape5"
-        return _model(predictor)(rgb, dlib.rectangle(*box))
+        with _exclusive(predictor) as shape_predictor:
+            return shape_predictor(rgb, dlib.rectangle(*box))
 
     def shape_from_eyes(self, box, left_eye, right_eye, nose):
         """A 5-point shape from eye centres placed by hand (when detection fails)."""
@@ -249,13 +267,12 @@ class FaceEngine:
         """The 128-d descriptor of an aligned chip (averaged over jitters and the mirror)."""
         jitters = self.settings.jitters if jitters is None else jitters
         flip = self.settings.flip if flip is None else flip
-        recognizer = _model("recognizer")
         chips = [np.ascontiguousarray(chip)]
         if flip:
             chips.append(np.ascontiguousarray(chip[:, ::-1]))
-        vectors = [
-            np.asarray(v, dtype=np.float32) for v in recognizer.compute_face_descriptor(chips, jitters)
-        ]
+        with _exclusive("recognizer") as recognizer:
+            computed = recognizer.compute_face_descriptor(chips, jitters)
+        vectors = [np.asarray(v, dtype=np.float32) for v in computed]
         return np.mean(vectors, axis=0).astype(np.float32)
 
     def analyze(

@@ -84,3 +84,15 @@ def test_several_faces_come_largest_first(engine):
 def test_cnn_detector_on_request(engine):
     faces = faces_in(engine, "john_simm__1.jpg", detector="cnn", describe=False)
     assert len(faces) == 1 and faces[0].detector == "cnn"
+
+
+def test_threads_sharing_one_engine_get_the_serial_answers(engine):
+    """gunicorn's threads share the models: concurrent use must neither crash nor mix results."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    photos = [load_image(FACES / n).pixels for n in ("john_simm__1.jpg", "john_simm__2.jpg")] * 4
+    serial = [engine.analyze(p)[0].descriptor for p in photos]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        concurrent = list(pool.map(lambda p: engine.analyze(p)[0].descriptor, photos))
+    for one, other in zip(serial, concurrent, strict=True):
+        np.testing.assert_array_equal(one, other)

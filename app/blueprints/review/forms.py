@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -52,6 +52,7 @@ class DecisionForm(FlaskForm):
         choices=[SelectChoice("lead", "Investigative lead"), SelectChoice("no_match", "No possible match")],
         validate_choice=False,
     )
-    examination_id = HiddenField()
-    search_id = HiddenField()
+    # Chosen on the page (a select and the search shown), so never rendered by hidden_tag().
+    examination_id = StringField()
+    search_id = StringField()
     comments = TextAreaField("Comments", validators=[Optional(), Length(max=5000)])

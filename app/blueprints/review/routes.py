@@ -13,7 +13,7 @@ from flask_login import current_user
 from PIL import Image
 from sqlalchemy import select
 
-from app.blueprints.common import commit_or_flash
+from app.blueprints.common import commit_or_flash, send_stored_image
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.faces import EngineSettings, FaceEngine
@@ -351,11 +351,11 @@ def probe_image(work_id: int, which: str):
     work = _work_or_404(work_id)
     if which == "original":
         path = Path(current_app.instance_path, work.probe.display_path)
-        return send_file(path, mimetype="image/jpeg", max_age=0)
+        return send_stored_image(path, "image/jpeg")
     if not work.processed_path:
         service.update_probe_work(work, reviewer=current_user)
         db.session.commit()
-    return send_file(Path(current_app.instance_path, work.processed_path), mimetype="image/png", max_age=0)
+    return send_stored_image(Path(current_app.instance_path, work.processed_path), "image/png")
 
 
 # --- searches and candidates --------------------------------------------------------------------
