@@ -23,6 +23,7 @@ SAME_PERSON_DISTANCE = 0.6
 CHIP_SIZE = 150  # the recogniser's input size
 CHIP_PADDING = 0.25  # dlib's default; the network was trained on chips cut this way
 MAX_TRUNCATED_SHARE = 0.2  # a box more than 20% outside the photo is a face cut by the border
+MIN_PHOTO_SIDE = 32  # smaller holds no usable face, and dlib's CNN raises on it
 CNN_MAX_SIDE = 640  # the mmod detector is slow on a CPU (~3 s here at 640 px): it looks at a downscaled copy
 
 _models_lock = threading.Lock()
@@ -187,6 +188,8 @@ class FaceEngine:
         """Face boxes, largest first. ``detector``: "auto" (HOG, then CNN if none), "hog", "cnn"."""
         h, w = rgb.shape[:2]
         boxes: list[tuple[tuple[int, int, int, int], str]] = []
+        if min(h, w) < MIN_PHOTO_SIDE:
+            return boxes
         if detector in ("auto", "hog"):
             with _exclusive("hog") as hog:
                 found = hog(rgb, self.settings.upsample)

@@ -126,7 +126,7 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
     if len(draft.images) >= MAX_IMAGES:
         raise ServiceError(f"{name}: a request carries at most {MAX_IMAGES} images.")
     if len(data) > MAX_IMAGE_BYTES:
-        raise ServiceError(f"{name}: the file is {len(data) / 1e6:.1f} MB; the limit is 20 MB per image.")
+        raise ServiceError(f"{name}: the file is larger than the limit of 20 MB per image.")
     try:
         image = load_image(
             data, max_pixels=int(current_app.config["MAX_IMAGE_PIXELS"]), max_bytes=MAX_IMAGE_BYTES

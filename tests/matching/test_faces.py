@@ -96,3 +96,10 @@ def test_threads_sharing_one_engine_get_the_serial_answers(engine):
         concurrent = list(pool.map(lambda p: engine.analyze(p)[0].descriptor, photos))
     for one, other in zip(serial, concurrent, strict=True):
         np.testing.assert_array_equal(one, other)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (31, 400), (16, 16)])
+def test_tiny_photos_have_no_faces_and_no_errors(size):
+    """dlib's CNN detector raises on images smaller than its filters; tiny photos hold no face."""
+    engine = FaceEngine(EngineSettings(cnn_fallback=True))
+    assert engine.analyze(np.zeros((*size, 3), dtype=np.uint8)) == []

@@ -80,11 +80,13 @@ def _handle_post(draft: SearchRequest, form: SearchRequestForm):
     service.save_draft(draft, fields, actor=current_user)
     upload_errors = []
     for upload in request.files.getlist(form.images.name):
-        if not upload or not upload.filename:
-            continue
+        # One byte past the limit is enough to refuse: memory stays bounded per file.
+        data = upload.stream.read(service.MAX_IMAGE_BYTES + 1)
+        if not upload.filename and not data:
+            continue  # the empty part a browser sends when no file was chosen
         try:
             with db.session.begin_nested():
-                service.add_probe_image(draft, upload.filename, upload.read(), actor=current_user)
+                service.add_probe_image(draft, upload.filename, data, actor=current_user)
         except ServiceError as err:
             upload_errors.append(err.message)
     for message in upload_errors:
