@@ -8,9 +8,11 @@ import os
 
 bind = os.environ.get("LEADDESK_BIND", "127.0.0.1:8000")
 # Face models load lazily per worker (about 200 MB each); a few workers serve a unit well.
-workers = int(os.environ.get("LEADDESK_WORKERS", min(4, multiprocessing.cpu_count() * 2)))
+# Face work is CPU-bound (dlib): one process per core, threads for the many light pages.
+# Each process remembers recent face analyses, so fewer processes also means fewer cold caches.
+workers = int(os.environ.get("LEADDESK_WORKERS", multiprocessing.cpu_count()))
 worker_class = "gthread"
-threads = 4
+threads = int(os.environ.get("LEADDESK_THREADS", 8))
 timeout = 120  # a search with the CNN detector on a large probe can take several seconds
 graceful_timeout = 30
 max_requests = 2000  # recycle workers now and then

@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +106,42 @@ def sign_in(get, post, account: Account) -> None:
     status, _ = post("/auth/mfa", {"csrf_token": csrf(page), "code": pyotp.TOTP(account.totp_secret).now()})
     if status != 302:
         raise RuntimeError(f"TOTP step for {account.username}: HTTP {status}")
+
+
+def serve_portal(instance: Path, port: int, **env_overrides: str) -> subprocess.Popen:
+    """gunicorn with gunicorn.conf.py in the production configuration, on loopback, until it
+    answers /healthz. Needs LEADDESK_SECRET_KEY and LEADDESK_DATABASE_URL in the environment."""
+    env = {
+        **os.environ,
+        "LEADDESK_CONFIG": "production",
+        "LEADDESK_TRUSTED_HOSTS": '["127.0.0.1"]',
+        "LEADDESK_BIND": f"127.0.0.1:{port}",
+        # Loopback without the TLS proxy: the cookie cannot be Secure-only here, and every
+        # simulated person signs in from one address.
+        "LEADDESK_SESSION_COOKIE_SECURE": "false",
+        "LEADDESK_ADDRESS_THROTTLE_LIMIT": "100000",
+        **env_overrides,
+    }
+    log = (instance / "gunicorn.log").open("a")
+    portal = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return portal
+        except OSError:
+            time.sleep(0.5)
+    portal.kill()
+    raise RuntimeError("the portal did not come up; see gunicorn.log in the instance folder")
+
+
+def stop_portal(portal: subprocess.Popen) -> None:
+    portal.send_signal(signal.SIGTERM)
+    portal.wait(timeout=60)
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -6,8 +6,10 @@ per process (lazily), then loop.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -179,10 +181,19 @@ def _quality(points: list[tuple[float, float]], box, chip: np.ndarray) -> FaceQu
 
 
 class FaceEngine:
-    """Finds faces in an RGB array and describes them."""
+    """Finds faces in an RGB array and describes them.
 
-    def __init__(self, settings: EngineSettings | None = None) -> None:
+    With ``cache_size``, ``analyze`` remembers its answers by the pixels' content: a reviewer's
+    pages ask about the same probe and gallery photos again and again (probe page, search,
+    comparison, chips), and each answer costs hundreds of milliseconds of CPU. The cached
+    faces are shared: callers read them and never change them.
+    """
+
+    def __init__(self, settings: EngineSettings | None = None, cache_size: int = 0) -> None:
         self.settings = settings or EngineSettings()
+        self._cache_size = cache_size
+        self._cache: OrderedDict[tuple, tuple[Face, ...]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def detect(self, rgb: np.ndarray, detector: str = "auto") -> list[tuple[tuple[int, int, int, int], str]]:
         """Face boxes, largest first. ``detector``: "auto" (HOG, then CNN if none), "hog", "cnn"."""
@@ -288,9 +299,22 @@ class FaceEngine:
         keep_chip: bool = False,
     ) -> list[Face]:
         """Every face in the photo (largest first), with landmarks, quality and descriptor."""
+        key = None
+        if self._cache_size:
+            content = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest()
+            key = (content, rgb.shape, str(rgb.dtype), detector, describe, max_faces, keep_chip)
+            with self._cache_lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return list(self._cache[key])
         faces = []
         for box, used in self.detect(rgb, detector)[:max_faces]:
             faces.append(self.face_from_shape(rgb, self.shape(rgb, box), box, used, describe, keep_chip))
+        if key is not None:
+            with self._cache_lock:
+                self._cache[key] = tuple(faces)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
         return faces
 
     def face_from_shape(

@@ -148,6 +148,16 @@ def two_stage_top_k(
     return rows[order], distances[order]
 
 
+def files_signature(directory: Path, names) -> tuple:
+    """Size and modification time of each file: cheap to take on every search."""
+    return tuple((name, *_stat_pair(directory / name)) for name in sorted(names))
+
+
+def _stat_pair(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
 class LoadedIndex:
     """One built version, memory-mapped."""
 
@@ -157,7 +167,9 @@ class LoadedIndex:
         self.manifest = manifest
         self.version = manifest.version
         directory = root / manifest.directory
+        self.directory = directory
         try:
+            self.signature = files_signature(directory, manifest.files)
             if verify:
                 for name, expected in manifest.files.items():
                     if sha256_file(directory / name) != expected:
@@ -242,7 +254,16 @@ class IndexStore:
             return None
         with self._lock:
             if self._cached and self._cached[0] == mtime:
-                return self._cached[1]
+                cached = self._cached[1]
+                # A file changed in place since it was verified (a bad disk, a stray write):
+                # check it again rather than serve what the memory map now holds.
+                try:
+                    unchanged = files_signature(cached.directory, cached.manifest.files) == cached.signature
+                except OSError:
+                    unchanged = False
+                if unchanged:
+                    return cached
+            self._cached = None
             manifest = self.current_manifest()
             if manifest is None:
                 return None

@@ -44,10 +44,15 @@ def gallery_model_id() -> str:
     return engine_settings(current_app.config, role="gallery").model_id
 
 
+ANALYSIS_CACHE_SIZE = 256  # photos per worker process whose faces are remembered
+
+
 def probe_engine() -> FaceEngine:
     settings = engine_settings(current_app.config, role="probe")
     engines = current_app.extensions.setdefault("leaddesk.engines", {})
-    return engines.setdefault(settings, FaceEngine(settings))
+    if settings not in engines:
+        engines[settings] = FaceEngine(settings, cache_size=ANALYSIS_CACHE_SIZE)
+    return engines[settings]
 
 
 def index_store() -> IndexStore:

@@ -19,7 +19,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.matching.images import FILE_EXTENSIONS, ImageError, load_image
 from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest, User
-from app.services import policy
+from app.services import policy, stored_files
 from app.services.audit import record_event
 from app.services.errors import ServiceError
 
@@ -138,12 +138,12 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
         raise ServiceError(f"{name}: this image is already attached.")
     boxes = _count_faces(image.pixels)
     directory = _probe_dir(draft)
-    directory.mkdir(parents=True, exist_ok=True)
     extension = FILE_EXTENSIONS[image.format]
     original = directory / f"{sha256}-original.{extension}"
     display = directory / f"{sha256}-display.jpg"
     written: list[Path] = []
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         _write_atomically(original, data)
         written.append(original)
         buffer = io.BytesIO()
@@ -168,10 +168,18 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
         )
         db.session.add(probe)
         db.session.flush()
-    except Exception:
+    except Exception as exc:
         for path in written:
             path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full or failing disk: say so, keep nothing
+            current_app.logger.error("probe storage failed: %s", exc)
+            raise ServiceError(
+                f"{name}: the photo could not be stored (the unit's storage is full or failing). "
+                "Nothing was kept; please try again later or call the unit."
+            ) from exc
         raise
+    for path in written:
+        stored_files.keep_if_committed(db.session(), path)
     record_event(
         "request.image_upload",
         actor=actor,
@@ -184,8 +192,12 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
 
 def _write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no partial file behind
+        raise
 
 
 def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) -> None:
@@ -193,7 +205,7 @@ def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) 
     if image.request_id != draft.id:
         raise ServiceError("That image belongs to another request.")
     for relative in (image.original_path, image.display_path):
-        (Path(current_app.instance_path) / relative).unlink(missing_ok=True)
+        stored_files.delete_when_committed(db.session(), Path(current_app.instance_path) / relative)
     draft.images.remove(image)
     db.session.flush()
     record_event(

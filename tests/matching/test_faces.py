@@ -103,3 +103,16 @@ def test_tiny_photos_have_no_faces_and_no_errors(size):
     """dlib's CNN detector raises on images smaller than its filters; tiny photos hold no face."""
     engine = FaceEngine(EngineSettings(cnn_fallback=True))
     assert engine.analyze(np.zeros((*size, 3), dtype=np.uint8)) == []
+
+
+def test_analysis_cache_answers_by_content():
+    engine = FaceEngine(cache_size=2)
+    simm, other = (load_image(FACES / n).pixels for n in ("john_simm__1.jpg", "john_simm__2.jpg"))
+    first = engine.analyze(simm)
+    again = engine.analyze(simm.copy())  # same content, another array: the remembered faces
+    assert again[0] is first[0]
+    assert engine.analyze(simm, describe=False)[0] is not first[0]  # another question
+    different = engine.analyze(other)
+    assert not np.array_equal(different[0].descriptor, first[0].descriptor)
+    engine.analyze(np.ascontiguousarray(other[:, ::-1]))  # a third photo evicts the oldest
+    assert engine.analyze(simm)[0] is not first[0]

@@ -328,3 +328,17 @@ def test_strategy_follows_the_measured_thresholds(gallery_app):
     assert search_strategy(1_000) == "exact"
     assert search_strategy(100_000) == "two-stage"
     assert search_strategy(1_000_000) == "annoy"
+
+
+def test_index_damaged_in_place_while_serving_is_noticed(gallery_app):
+    """The process already serves the version from memory maps; a stray write to its files
+    must send searches to the exact scan, not return garbage ids."""
+    before = search_file("john_simm__2.jpg", top_k=5)
+    assert before.mode == "index"
+    ids = Path(gallery_app.instance_path) / "index" / "v000001" / "ids.npy"
+    with ids.open("r+b") as handle:
+        handle.seek(ids.stat().st_size - 16)
+        handle.write(b"\xff" * 16)
+    after = search_file("john_simm__2.jpg", top_k=5)
+    assert after.mode == "exact-fallback" and "damaged" in after.notes[0]
+    assert [c.booking_number for c in after.candidates] == [c.booking_number for c in before.candidates]

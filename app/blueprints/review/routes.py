@@ -508,7 +508,7 @@ def thumbnail(booking_id: int):
     return send_file(buffer, mimetype="image/jpeg", max_age=0)
 
 
-_chip_engine = FaceEngine(EngineSettings(cnn_fallback=True))
+_chip_engine = FaceEngine(EngineSettings(cnn_fallback=True), cache_size=256)
 
 
 def _aligned(pixels: np.ndarray, face) -> tuple[np.ndarray, list[list[float]]]:

@@ -1,0 +1,71 @@
+"""Probe files share their transaction's fate: no orphan file, no row pointing at nothing."""
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+import pytest
+
+from app.extensions import db
+from app.models import Role
+from app.services import requests as request_service
+from app.services.errors import ServiceError
+
+PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "john_simm__1.jpg"
+
+
+@pytest.fixture
+def draft(app, make_user):
+    requester = make_user(Role.REQUESTER)
+    draft = request_service.new_draft(requester=requester)
+    db.session.commit()
+    return draft
+
+
+def files_of(app) -> set[Path]:
+    root = Path(app.instance_path) / "probes"
+    return {p for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_upload_rolled_back_leaves_no_file(app, draft):
+    request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    assert len(files_of(app)) == 2  # the original and the display copy, pending
+    db.session.rollback()  # e.g. the database went away before the commit
+    assert files_of(app) == set()
+
+
+def test_upload_committed_keeps_its_files(app, draft):
+    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    db.session.commit()
+    assert {p.name for p in files_of(app)} == {Path(image.original_path).name, Path(image.display_path).name}
+
+
+def test_removal_deletes_files_only_once_committed(app, draft):
+    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    db.session.commit()
+    request_service.remove_probe_image(draft, image, actor=draft.requester)
+    db.session.rollback()
+    assert len(files_of(app)) == 2  # the row is back, so are its files
+    image = draft.images[0]
+    request_service.remove_probe_image(draft, image, actor=draft.requester)
+    db.session.commit()
+    assert files_of(app) == set()
+
+
+def test_full_disk_gives_a_message_and_keeps_nothing(app, draft, monkeypatch):
+    real_write = Path.write_bytes
+    calls = []
+
+    def fill_up(path, data):
+        calls.append(path)
+        if len(calls) == 2:  # the original fits, the display copy does not
+            real_write(path, data[: len(data) // 2])  # a partial temporary file, as on a real disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", fill_up)
+    with pytest.raises(ServiceError, match="could not be stored"):
+        request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    db.session.rollback()
+    assert files_of(app) == set() and not draft.images
