@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import contextlib
+
+from flask import Flask, g, render_template
+from flask_login import AnonymousUserMixin
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
 
@@ -63,8 +66,15 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
         app.logger.error("database error: %s", error.__class__.__name__)
-        db.session.rollback()
-        return _render(ServiceUnavailable.code)
+        with contextlib.suppress(OperationalError):  # the connection is gone; the pool replaces it
+            db.session.rollback()
+        # The page must not touch the database: the signed-in user's details would be
+        # loaded from it. Shown as to a visitor, and as plain text if even that fails.
+        g._login_user = AnonymousUserMixin()
+        try:
+            return _render(ServiceUnavailable.code)
+        except OperationalError:
+            return MESSAGES[ServiceUnavailable.code], ServiceUnavailable.code, {"Content-Type": "text/plain"}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

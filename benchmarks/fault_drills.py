@@ -99,7 +99,8 @@ class Workload:
                 time.sleep(0.3)
                 continue
             found = re.search(r"/requests/drafts/(\d+)", response.url)
-            if response.status_code == 200 and found and name in response.text:
+            refused = "flash-error" in response.text  # e.g. the disk is full: said, not kept
+            if response.status_code == 200 and found and name in response.text and not refused:
                 with self.lock:
                     self.uploads.append((int(found.group(1)), name))
 
