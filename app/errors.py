@@ -68,13 +68,10 @@ def register(app: Flask) -> None:
         app.logger.error("database error: %s", error.__class__.__name__)
         with contextlib.suppress(OperationalError):  # the connection is gone; the pool replaces it
             db.session.rollback()
-        # The page must not touch the database: the signed-in user's details would be
-        # loaded from it. Shown as to a visitor, and as plain text if even that fails.
+        # The page must not touch the database, which the signed-in user's details would be
+        # loaded from: it is shown as to a visitor.
         g._login_user = AnonymousUserMixin()
-        try:
-            return _render(ServiceUnavailable.code)
-        except OperationalError:
-            return MESSAGES[ServiceUnavailable.code], ServiceUnavailable.code, {"Content-Type": "text/plain"}
+        return _render(ServiceUnavailable.code)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

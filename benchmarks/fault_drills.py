@@ -33,8 +33,7 @@ class Session:
     def __init__(self, base: str, account: dict, statuses: Counter) -> None:
         self.base, self.http, self.statuses = base, requests.Session(), statuses
         self.account = account
-        acct = harness.Account(account["username"], account["password"], account["totp_secret"], 0)
-        harness.sign_in(self.get, self.post, acct)
+        harness.sign_in(self.get, self.post, harness.Account.from_record(account))
 
     def _record(self, response):
         for hop in [*response.history, response]:

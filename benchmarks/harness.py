@@ -32,6 +32,11 @@ class Account:
     totp_secret: str
     user_id: int
 
+    @classmethod
+    def from_record(cls, record: dict) -> Account:
+        """From a record written by the set-up (``vars(account)`` plus what it works on)."""
+        return cls(record["username"], record["password"], record["totp_secret"], record["user_id"])
+
 
 def fresh_instance(database_url: str | None = None) -> Path:
     """A new instance folder; the app made after this call uses it (and ``database_url``)."""

@@ -24,19 +24,6 @@ from pathlib import Path
 import harness  # puts the project on sys.path: tests.* below come from it
 
 BIN = Path(sys.executable).parent
-REQUEST_FIELDS = {
-    "requester_phone": "(555) 010-0100",
-    "requester_email": "det@example.invalid",
-    "case_number": "LOAD-2026-0001",
-    "reason": "Identify the man who robbed the Main Street liquor store at gunpoint.",
-    "purpose": "active_investigation",
-    "situation": "On 1 November a man robbed the Main Street liquor store; the clerk was unhurt.",
-    "reasonable_suspicion": "The store's camera shows the robber's face as he points the gun.",
-    "crime_type": "robbery",
-    "image_source": "surveillance_still",
-    "legally_obtained": "The store owner gave us the footage voluntarily.",
-    "image_taken_place": "Main Street liquor store",
-}
 
 
 def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
@@ -48,6 +35,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app.services import review as review_service
     from app.services.gallery import import_manifest
     from app.services.matching import rebuild_index
+    from tests.blueprints.test_requests import valid_form
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest
 
     app = create_app("testing")
@@ -76,8 +64,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
             owner = requester_accounts[n % requesters]
             requester = db.session.get(User, owner.user_id)
             draft = request_service.new_draft(requester=requester)
-            values = {**REQUEST_FIELDS, "requester_name": requester.full_name,
-                      "signature": requester.full_name, "printed_name": requester.full_name}  # fmt: skip
+            values = {k: v for k, v in valid_form(requester).items() if k in request_service.TEXT_FIELDS}
             request_service.save_draft(
                 draft,
                 request_service.DraftFields(

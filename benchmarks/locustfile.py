@@ -13,12 +13,11 @@ import re
 import threading
 from pathlib import Path
 
-import pyotp
+import harness  # beside this file: locust puts its folder on sys.path
 from locust import HttpUser, between, task
 
 ACCOUNTS = json.loads(Path(os.environ["LEADDESK_LOAD_ACCOUNTS"]).read_text())
 PHOTO = Path(ACCOUNTS["photo"]).read_bytes()
-CSRF_RE = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 _lock = threading.Lock()
 
 
@@ -34,21 +33,23 @@ class Person(HttpUser):
 
     def on_start(self) -> None:
         self.account = take(self.kind)
-        page = self.client.get("/auth/login", name="sign-in").text
-        form = {
-            "username": self.account["username"],
-            "password": self.account["password"],
-            "acknowledge": "y",
-        }
-        self.client.post("/auth/login", {"csrf_token": self.csrf(page), **form}, name="sign-in")
-        page = self.client.get("/auth/mfa", name="sign-in").text
-        code = pyotp.TOTP(self.account["totp_secret"]).now()
-        self.client.post("/auth/mfa", {"csrf_token": self.csrf(page), "code": code}, name="sign-in")
+        harness.sign_in(self._sign_in_get, self._sign_in_post, harness.Account.from_record(self.account))
+
+    def _sign_in_get(self, url: str) -> tuple[int, str]:
+        response = self.client.get(url, name="sign-in", allow_redirects=False)
+        return response.status_code, response.text
+
+    def _sign_in_post(self, url: str, data: dict) -> tuple[int, str]:
+        response = self.client.post(url, data, name="sign-in", allow_redirects=False)
+        return response.status_code, response.text
 
     @staticmethod
     def csrf(page: str) -> str:
-        match = CSRF_RE.search(page)
-        return match.group(1) if match else ""
+        """The page's token, or none when the page failed (the post then fails visibly)."""
+        try:
+            return harness.csrf(page)
+        except RuntimeError:
+            return ""
 
 
 class Reviewer(Person):

@@ -1,11 +1,10 @@
 """What every blueprint's views share: a CSRF-only form, the commit-at-the-boundary step and
-how a stored image is sent."""
+how an image is sent."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from flask import Response, flash, send_file
@@ -32,7 +31,8 @@ def commit_or_flash(action: Callable[[], Any], success: str) -> tuple[bool, Any]
     return True, result
 
 
-def send_stored_image(path: Path, mimetype: str, download_name: str | None = None) -> Response:
-    """A small stored image, read whole: never cached, and no open file left behind when the
-    browser revalidates (a 304 drops the response body without closing a file handle)."""
-    return send_file(io.BytesIO(path.read_bytes()), mimetype=mimetype, max_age=0, download_name=download_name)
+def send_image(data: bytes, mimetype: str, download_name: str | None = None) -> Response:
+    """A small image from bytes in hand (a stored file is read whole first): never cached, and
+    no open file left behind when the browser revalidates (a 304 drops the response body
+    without closing a file handle)."""
+    return send_file(io.BytesIO(data), mimetype=mimetype, max_age=0, download_name=download_name)

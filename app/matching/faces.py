@@ -29,12 +29,7 @@ MIN_PHOTO_SIDE = 32  # smaller holds no usable face, and dlib's CNN raises on it
 CNN_MAX_SIDE = 640  # the mmod detector is slow on a CPU (~3 s here at 640 px): it looks at a downscaled copy
 
 _models_lock = threading.Lock()
-_models: dict[str, object] = {}
-MODEL_KEYS = ("hog", "cnn", "shape68", "shape5", "recognizer")
-# dlib's detectors and networks keep scratch state between calls: two threads in one model at
-# once crash the process (seen with gunicorn's threads). One thread per model at a time;
-# processes, not threads, are what run face work in parallel.
-_model_locks = {key: threading.Lock() for key in MODEL_KEYS}
+_models: dict[str, tuple[object, threading.Lock]] = {}  # each model with the lock for using it
 
 
 def model_path(name: str) -> Path:
@@ -42,10 +37,20 @@ def model_path(name: str) -> Path:
     return Path(str(resources.files("face_recognition_models") / "models" / name))
 
 
-def _model(key: str):
-    """Load a dlib model on first use; every later call in the process reuses it."""
-    if key in _models:
-        return _models[key]
+@contextmanager
+def _exclusive(key: str) -> Iterator:
+    """A dlib model, loaded on first use and reused by the whole process, for one thread at a
+    time: dlib's detectors and networks keep scratch state between calls, and two threads in
+    one model at once crash the process (seen with gunicorn's threads). Processes, not
+    threads, are what run face work in parallel."""
+    if key not in _models:
+        _load(key)
+    model, lock = _models[key]
+    with lock:
+        yield model
+
+
+def _load(key: str) -> None:
     with _models_lock:
         if key not in _models:
             import dlib
@@ -65,15 +70,7 @@ def _model(key: str):
                     str(model_path("dlib_face_recognition_resnet_model_v1.dat"))
                 ),
             }
-            _models[key] = loaders[key]()
-    return _models[key]
-
-
-@contextmanager
-def _exclusive(key: str) -> Iterator:
-    model = _model(key)
-    with _model_locks[key]:
-        yield model
+            _models[key] = (loaders[key](), threading.Lock())
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.common import commit_or_flash, send_stored_image
+from app.blueprints.common import commit_or_flash, send_image
 from app.documents.request_form import RequestFormData, render_request_form
 from app.extensions import db
 from app.models import ProbeImage, RequestStatus, Role, SearchRequest
@@ -170,7 +170,7 @@ def image(request_id: int, image_id: int):
     service.record_view(search_request, actor=current_user, what="request.image_view", image_id=probe.id)
     db.session.commit()
     path = Path(current_app.instance_path) / probe.display_path
-    return send_stored_image(path, "image/jpeg", download_name=f"probe-{probe.id}.jpg")
+    return send_image(path.read_bytes(), "image/jpeg", download_name=f"probe-{probe.id}.jpg")
 
 
 @bp.route("/<int:request_id>/form.pdf")

@@ -8,12 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from PIL import Image
 from sqlalchemy import select
 
-from app.blueprints.common import commit_or_flash, send_stored_image
+from app.blueprints.common import commit_or_flash, send_image
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.faces import EngineSettings, FaceEngine
@@ -351,11 +351,11 @@ def probe_image(work_id: int, which: str):
     work = _work_or_404(work_id)
     if which == "original":
         path = Path(current_app.instance_path, work.probe.display_path)
-        return send_stored_image(path, "image/jpeg")
+        return send_image(path.read_bytes(), "image/jpeg")
     if not work.processed_path:
         service.update_probe_work(work, reviewer=current_user)
         db.session.commit()
-    return send_stored_image(Path(current_app.instance_path, work.processed_path), "image/png")
+    return send_image(Path(current_app.instance_path, work.processed_path).read_bytes(), "image/png")
 
 
 # --- searches and candidates --------------------------------------------------------------------
@@ -490,8 +490,7 @@ def chip(search_id: int, which: str, rank: int):
         pixels = _booking_chip(db.session.get(Booking, entry["booking_id"]))[0]
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
-    buffer.seek(0)
-    return send_file(buffer, mimetype="image/png", max_age=0)
+    return send_image(buffer.getvalue(), "image/png")
 
 
 @bp.route("/bookings/<int:booking_id>/thumbnail.jpg")
@@ -504,8 +503,7 @@ def thumbnail(booking_id: int):
     image.thumbnail((200, 200))
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
-    buffer.seek(0)
-    return send_file(buffer, mimetype="image/jpeg", max_age=0)
+    return send_image(buffer.getvalue(), "image/jpeg")
 
 
 _chip_engine = FaceEngine(EngineSettings(cnn_fallback=True), cache_size=256)
