@@ -56,6 +56,10 @@ class Config:
     GALLERY_FLIP = True
     PROBE_JITTERS = 0
     PROBE_FLIP = True
+    # Face analyses shared on disk by the web workers (instance/cache/faces): derived
+    # biometric data, so kept only as long as a review plausibly needs them.
+    FACE_ANALYSIS_CACHE_DAYS = 7
+    FACE_ANALYSIS_CACHE_ENTRIES = 20_000
     # Chosen from the benchmark (README, "Measured"): the fastest setting that finds at least
     # 99.5% of the true mates an exact search finds, for the gallery's size.
     SEARCH_STRATEGY = "auto"  # auto | exact | two-stage | annoy

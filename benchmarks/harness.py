@@ -154,3 +154,17 @@ def percentile(values: list[float], share: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def worker_rss_mb(master_pid: int) -> list[float]:
+    """Resident memory of each of a gunicorn master's workers, from /proc."""
+    sizes = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == master_pid:  # the parent pid
+                pages = int((stat.parent / "statm").read_text().split()[1])
+                sizes.append(pages * os.sysconf("SC_PAGE_SIZE") / 1e6)
+        except (OSError, IndexError, ValueError):
+            continue  # a process that ended meanwhile
+    return sorted(sizes)

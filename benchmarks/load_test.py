@@ -127,6 +127,7 @@ def main() -> None:
         workers = os.environ.get("LEADDESK_WORKERS", "gunicorn.conf.py default")
         print(f"gunicorn on port {port} (workers: {workers}); locust for {args.minutes:g} min", flush=True)
 
+        rss_before = harness.worker_rss_mb(gunicorn.pid)
         prefix = Path(tempfile.mkdtemp(prefix="leaddesk-load-")) / "run"
         users = args.reviewers + args.requesters
         subprocess.run(
@@ -140,6 +141,11 @@ def main() -> None:
             check=False,
         )  # fmt: skip
         report(Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv"))
+        rss_after = harness.worker_rss_mb(gunicorn.pid)
+        print(
+            "worker RSS (MB), models loaded / after the run: "
+            f"{', '.join(f'{v:.0f}' for v in rss_before)} / {', '.join(f'{v:.0f}' for v in rss_after)}"
+        )
         statuses = [line for line in (instance / "gunicorn.log").read_text().splitlines() if '" 5' in line]
         print(f"5xx lines in gunicorn's access log: {len(statuses)}")
     finally:

@@ -73,6 +73,13 @@ def _load(key: str) -> None:
             _models[key] = (loaders[key](), threading.Lock())
 
 
+def preload_models(keys: tuple[str, ...] = ("hog", "shape68", "recognizer")) -> None:
+    """Load the models every analysis uses now (about a second), e.g. when a worker starts."""
+    for key in keys:
+        if key not in _models:
+            _load(key)
+
+
 @dataclass(frozen=True)
 class FaceQuality:
     face_width_px: float
@@ -183,12 +190,14 @@ class FaceEngine:
     With ``cache_size``, ``analyze`` remembers its answers by the pixels' content: a reviewer's
     pages ask about the same probe and gallery photos again and again (probe page, search,
     comparison, chips), and each answer costs hundreds of milliseconds of CPU. The cached
-    faces are shared: callers read them and never change them.
+    faces are shared: callers read them and never change them. With a ``store`` (an
+    ``AnalysisStore``), answers are also kept on disk for the instance's other processes.
     """
 
-    def __init__(self, settings: EngineSettings | None = None, cache_size: int = 0) -> None:
+    def __init__(self, settings: EngineSettings | None = None, cache_size: int = 0, store=None) -> None:
         self.settings = settings or EngineSettings()
         self._cache_size = cache_size
+        self._store = store
         self._cache: OrderedDict[tuple, tuple[Face, ...]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -297,17 +306,23 @@ class FaceEngine:
     ) -> list[Face]:
         """Every face in the photo (largest first), with landmarks, quality and descriptor."""
         key = None
-        if self._cache_size:
-            content = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).digest()
-            key = (content, rgb.shape, str(rgb.dtype), detector, describe, max_faces, keep_chip)
+        if self._cache_size or self._store is not None:
+            content = hashlib.blake2b(np.ascontiguousarray(rgb).data, digest_size=16).hexdigest()
+            question = (content, rgb.shape, str(rgb.dtype), detector, describe, max_faces, keep_chip)
+            key = hashlib.blake2b(repr((question, self.settings)).encode(), digest_size=20).hexdigest()
             with self._cache_lock:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return list(self._cache[key])
-        faces = []
-        for box, used in self.detect(rgb, detector)[:max_faces]:
-            faces.append(self.face_from_shape(rgb, self.shape(rgb, box), box, used, describe, keep_chip))
-        if key is not None:
+        faces = self._store.get(key) if key is not None and self._store is not None else None
+        if faces is None:
+            faces = [
+                self.face_from_shape(rgb, self.shape(rgb, box), box, used, describe, keep_chip)
+                for box, used in self.detect(rgb, detector)[:max_faces]
+            ]
+            if key is not None and self._store is not None:
+                self._store.put(key, faces)
+        if key is not None and self._cache_size:
             with self._cache_lock:
                 self._cache[key] = tuple(faces)
                 while len(self._cache) > self._cache_size:

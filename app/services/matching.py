@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from app.clock import utcnow
 from app.extensions import db
+from app.matching.analysis_store import AnalysisStore
 from app.matching.faces import EngineSettings, Face, FaceEngine
 from app.matching.index import BuildParameters, IndexStore, IndexUnavailable, exact_top_k
 from app.matching.scoring import similarity_score
@@ -44,15 +45,26 @@ def gallery_model_id() -> str:
     return engine_settings(current_app.config, role="gallery").model_id
 
 
-ANALYSIS_CACHE_SIZE = 256  # photos per worker process whose faces are remembered
+ANALYSIS_CACHE_SIZE = 256  # photos per worker process whose faces are remembered in memory
+
+
+def face_engine(settings: EngineSettings) -> FaceEngine:
+    """This app's engine for ``settings``: remembers analyses in memory and, shared with the
+    instance's other processes, on disk."""
+    engines = current_app.extensions.setdefault("leaddesk.engines", {})
+    if settings not in engines:
+        config = current_app.config
+        store = AnalysisStore(
+            Path(current_app.instance_path) / "cache" / "faces",
+            max_entries=int(config["FACE_ANALYSIS_CACHE_ENTRIES"]),
+            max_age_days=float(config["FACE_ANALYSIS_CACHE_DAYS"]),
+        )
+        engines[settings] = FaceEngine(settings, cache_size=ANALYSIS_CACHE_SIZE, store=store)
+    return engines[settings]
 
 
 def probe_engine() -> FaceEngine:
-    settings = engine_settings(current_app.config, role="probe")
-    engines = current_app.extensions.setdefault("leaddesk.engines", {})
-    if settings not in engines:
-        engines[settings] = FaceEngine(settings, cache_size=ANALYSIS_CACHE_SIZE)
-    return engines[settings]
+    return face_engine(engine_settings(current_app.config, role="probe"))
 
 
 def index_store() -> IndexStore:

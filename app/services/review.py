@@ -16,12 +16,13 @@ from sqlalchemy import select, update
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.faces import Face
+from app.matching.faces import EngineSettings, Face
 from app.matching.images import load_image
 from app.matching.processing import ProcessingError, apply_steps
 from app.matching.scoring import similarity_score
 from app.matching.suitability import assess
 from app.models import (
+    Booking,
     CandidateExamination,
     Conclusion,
     DecisionOutcome,
@@ -42,7 +43,7 @@ from app.models import (
 from app.services.accounts import search_eligibility
 from app.services.audit import record_event
 from app.services.errors import PermissionDenied, ServiceError
-from app.services.matching import gallery_model_id, probe_engine, search_descriptor
+from app.services.matching import face_engine, gallery_model_id, probe_engine, search_descriptor
 from app.services.requests import justification_of
 
 FISWG_FEATURES = (
@@ -291,6 +292,43 @@ def prepare(work: ProbeWork) -> PreparedProbe:
             chosen = faces[min(work.face_index, len(faces) - 1)]
     verdict, reasons = assess(chosen.quality if chosen else None)
     return PreparedProbe(work, pixels, faces, chosen, verdict, reasons)
+
+
+# The comparison view's chips: eyes at the same place in both, whatever the probe settings are.
+COMPARISON_SIZE = 300
+COMPARISON_ENGINE = EngineSettings(cnn_fallback=True)
+
+
+@dataclass
+class AlignedChip:
+    pixels: np.ndarray
+    landmarks: list[list[float]]  # found again on the chip, for the landmark overlay
+
+
+def _aligned(pixels: np.ndarray, face: Face) -> AlignedChip:
+    import dlib
+
+    shape = dlib.full_object_detection(
+        dlib.rectangle(*face.box), [dlib.point(round(x), round(y)) for x, y in face.landmarks]
+    )
+    chip = dlib.get_face_chip(pixels, shape, size=COMPARISON_SIZE, padding=0.5)
+    found = face_engine(COMPARISON_ENGINE).analyze(chip, describe=False, detector="hog")
+    points = [[round(x, 1), round(y, 1)] for x, y in found[0].landmarks] if found else []
+    return AlignedChip(chip, points)
+
+
+def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
+    """The probe as it was searched (its recorded chain), aligned for comparing with ``entry``."""
+    recorded = json.loads(search.probes)
+    probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
+    prepared = prepare(work_from_spec(next(p for p in recorded if p["probe_image_id"] == probe_id)))
+    return _aligned(prepared.pixels, prepared.chosen)
+
+
+def booking_chip(booking: Booking) -> AlignedChip:
+    pixels = load_image(Path(current_app.instance_path, booking.photo_path)).pixels
+    faces = face_engine(COMPARISON_ENGINE).analyze(pixels, describe=False)
+    return _aligned(pixels, faces[0])
 
 
 def face_from_eyes(pixels: np.ndarray, left: list[float], right: list[float]) -> Face:

@@ -7,7 +7,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from PIL import Image
@@ -16,7 +15,6 @@ from sqlalchemy import select
 from app.blueprints.common import commit_or_flash, send_image
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.faces import EngineSettings, FaceEngine
 from app.matching.images import load_image
 from app.matching.processing import describe_step
 from app.models import (
@@ -26,7 +24,6 @@ from app.models import (
     Conclusion,
     DecisionOutcome,
     FaceSearch,
-    ProbeImage,
     ProbeWork,
     ReviewState,
     Role,
@@ -57,7 +54,6 @@ from .forms import (
 )
 
 bp = Blueprint("review", __name__)
-COMPARISON_SIZE = 300  # aligned chips shown side by side, eyes at the same place in both
 
 
 def _request_or_404(request_id: int) -> SearchRequest:
@@ -427,7 +423,7 @@ def compare(search_id: int, rank: int):
         return redirect(url_for("review.candidates", search_id=search_id))
     db.session.commit()
     entry = next(e for e in found.result_list if e["rank"] == rank)
-    probe_chip = _probe_chip(found, entry)
+    probe_chip = service.probe_chip(found, entry)
     booking_chip = _booking_chip(examination.booking)
     return render_template(
         "review/compare.html",
@@ -438,7 +434,7 @@ def compare(search_id: int, rank: int):
         features=service.FISWG_FEATURES,
         marks=service.CHECKLIST_MARKS,
         conclusions=list(Conclusion),
-        landmarks=json.dumps({"probe": probe_chip[1], "candidate": booking_chip[1]}),
+        landmarks=json.dumps({"probe": probe_chip.landmarks, "candidate": booking_chip.landmarks}),
         revealed=examination.conclusion is not None,
         booking=examination.booking,
         action_form=ActionForm(),
@@ -485,9 +481,9 @@ def chip(search_id: int, which: str, rank: int):
     if entry is None:
         abort(404)
     if which == "probe":
-        pixels = _probe_chip(found, entry)[0]
+        pixels = service.probe_chip(found, entry).pixels
     else:
-        pixels = _booking_chip(db.session.get(Booking, entry["booking_id"]))[0]
+        pixels = _booking_chip(db.session.get(Booking, entry["booking_id"])).pixels
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG")
     return send_image(buffer.getvalue(), "image/png")
@@ -506,42 +502,10 @@ def thumbnail(booking_id: int):
     return send_image(buffer.getvalue(), "image/jpeg")
 
 
-_chip_engine = FaceEngine(EngineSettings(cnn_fallback=True), cache_size=256)
-
-
-def _aligned(pixels: np.ndarray, face) -> tuple[np.ndarray, list[list[float]]]:
-    """An eye-aligned chip at COMPARISON_SIZE, and the landmarks found on it."""
-    import dlib
-
-    shape = dlib.full_object_detection(
-        dlib.rectangle(*face.box), [dlib.point(round(x), round(y)) for x, y in face.landmarks]
-    )
-    chip_pixels = dlib.get_face_chip(pixels, shape, size=COMPARISON_SIZE, padding=0.5)
-    found = _chip_engine.analyze(chip_pixels, describe=False, detector="hog")
-    points = [[round(x, 1), round(y, 1)] for x, y in found[0].landmarks] if found else []
-    return chip_pixels, points
-
-
-def _probe_chip(found: FaceSearch, entry: dict):
-    recorded = json.loads(found.probes)
-    probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
-    spec = next(p for p in recorded if p["probe_image_id"] == probe_id)
-    work = ProbeWork(
-        probe=db.session.get(ProbeImage, probe_id),
-        steps=json.dumps(spec["steps"]),
-        face_index=spec["face_index"],
-        manual_eyes=json.dumps(spec["manual_eyes"]) if spec["manual_eyes"] else None,
-    )
-    prepared = service.prepare(work)
-    return _aligned(prepared.pixels, prepared.chosen)
-
-
-def _booking_chip(booking: Booking):
+def _booking_chip(booking: Booking) -> service.AlignedChip:
     if booking.sealed:
         deny("sealed record", status=404, object_type="booking", object_id=booking.id)
-    pixels = load_image(Path(current_app.instance_path, booking.photo_path)).pixels
-    faces = _chip_engine.analyze(pixels, describe=False)
-    return _aligned(pixels, faces[0])
+    return service.booking_chip(booking)
 
 
 @bp.route("/requests/<int:request_id>/decide", methods=["POST"])
