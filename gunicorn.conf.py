@@ -20,6 +20,10 @@ graceful_timeout = 30
 # README "Measured"); worker memory stayed flat without it. Set it if a leak ever shows.
 max_requests = int(os.environ.get("LEADDESK_MAX_REQUESTS", 0))
 max_requests_jitter = max_requests // 10
+# Idle kept-alive connections stay open longer than the proxy's own upstream idle timeout
+# (nginx: 60 s), so the proxy always closes first; with gunicorn's 2 s default a request
+# sent as the server closed the connection was reset (seen in the load test).
+keepalive = int(os.environ.get("LEADDESK_KEEPALIVE", 75))
 forwarded_allow_ips = os.environ.get("LEADDESK_PROXY_IPS", "127.0.0.1")
 accesslog = "-"
 errorlog = "-"

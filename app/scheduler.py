@@ -63,6 +63,18 @@ def monthly_audit(app: Flask) -> None:
         db.session.commit()
 
 
+def nightly_file_sweep(app: Flask) -> None:
+    """Files no record refers to (left by a killed process) and face analyses past their age."""
+    from app.extensions import db
+    from app.services.housekeeping import sweep_orphan_files
+
+    with app.app_context():
+        set_audit_source("scheduler", system_actor="scheduler")
+        result = sweep_orphan_files(actor=None)
+        db.session.commit()
+        log.info("file sweep: %d orphan file(s) removed", len(result.orphans))
+
+
 def heartbeat(app: Flask) -> None:
     """Lets the portal warn when the scheduler is not running."""
     path = Path(app.instance_path) / HEARTBEAT_FILE
@@ -106,6 +118,14 @@ def build_scheduler(app: Flask, blocking: bool = True):
         CronTrigger(hour=1, minute=30, timezone=timezone),
         args=[app],
         id="dormant-accounts",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        nightly_file_sweep,
+        CronTrigger(hour=4, minute=15, timezone=timezone),
+        args=[app],
+        id="file-sweep",
         max_instances=1,
         coalesce=True,
     )

@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -127,7 +128,14 @@ def main() -> None:
         workers = os.environ.get("LEADDESK_WORKERS", "gunicorn.conf.py default")
         print(f"gunicorn on port {port} (workers: {workers}); locust for {args.minutes:g} min", flush=True)
 
-        rss_before = harness.worker_rss_mb(gunicorn.pid)
+        rss_series = [harness.worker_rss_mb(gunicorn.pid)]
+        sampling = threading.Event()
+
+        def sample_memory() -> None:
+            while not sampling.wait(60):
+                rss_series.append(harness.worker_rss_mb(gunicorn.pid))
+
+        threading.Thread(target=sample_memory, daemon=True).start()
         prefix = Path(tempfile.mkdtemp(prefix="leaddesk-load-")) / "run"
         users = args.reviewers + args.requesters
         subprocess.run(
@@ -141,11 +149,9 @@ def main() -> None:
             check=False,
         )  # fmt: skip
         report(Path(f"{prefix}_stats.csv"), Path(f"{prefix}_failures.csv"))
-        rss_after = harness.worker_rss_mb(gunicorn.pid)
-        print(
-            "worker RSS (MB), models loaded / after the run: "
-            f"{', '.join(f'{v:.0f}' for v in rss_before)} / {', '.join(f'{v:.0f}' for v in rss_after)}"
-        )
+        sampling.set()
+        print("worker RSS (MB), at the start and every minute after:")
+        print("  " + " | ".join(", ".join(f"{v:.0f}" for v in sizes) for sizes in rss_series))
         statuses = [line for line in (instance / "gunicorn.log").read_text().splitlines() if '" 5' in line]
         print(f"5xx lines in gunicorn's access log: {len(statuses)}")
     finally:

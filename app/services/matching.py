@@ -48,18 +48,22 @@ def gallery_model_id() -> str:
 ANALYSIS_CACHE_SIZE = 256  # photos per worker process whose faces are remembered in memory
 
 
+def analysis_store() -> AnalysisStore:
+    """Face analyses shared on disk by the instance's processes (instance/cache/faces)."""
+    config = current_app.config
+    return AnalysisStore(
+        Path(current_app.instance_path) / "cache" / "faces",
+        max_entries=int(config["FACE_ANALYSIS_CACHE_ENTRIES"]),
+        max_age_days=float(config["FACE_ANALYSIS_CACHE_DAYS"]),
+    )
+
+
 def face_engine(settings: EngineSettings) -> FaceEngine:
     """This app's engine for ``settings``: remembers analyses in memory and, shared with the
     instance's other processes, on disk."""
     engines = current_app.extensions.setdefault("leaddesk.engines", {})
     if settings not in engines:
-        config = current_app.config
-        store = AnalysisStore(
-            Path(current_app.instance_path) / "cache" / "faces",
-            max_entries=int(config["FACE_ANALYSIS_CACHE_ENTRIES"]),
-            max_age_days=float(config["FACE_ANALYSIS_CACHE_DAYS"]),
-        )
-        engines[settings] = FaceEngine(settings, cache_size=ANALYSIS_CACHE_SIZE, store=store)
+        engines[settings] = FaceEngine(settings, cache_size=ANALYSIS_CACHE_SIZE, store=analysis_store())
     return engines[settings]
 
 

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import errno
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Role
+from app.models import AuditEvent, Role
 from app.services import requests as request_service
 from app.services.errors import ServiceError
 
@@ -69,3 +73,40 @@ def test_full_disk_gives_a_message_and_keeps_nothing(app, draft, monkeypatch):
         request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     db.session.rollback()
     assert files_of(app) == set() and not draft.images
+
+
+def test_sweep_removes_only_old_files_no_record_refers_to(app, draft, runner):
+    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    db.session.commit()
+    root = Path(app.instance_path)
+    two_hours_ago = time.time() - 7200
+    stray_upload = root / Path(image.original_path).parent / "left-by-a-killed-worker.jpg"
+    stray_report = root / "reports" / "never-recorded.pdf"
+    young = root / Path(image.original_path).parent / "upload-in-flight.jpg"
+    not_swept = root / "index" / "v000001" / "vectors.f32"
+    for path in (stray_upload, stray_report, young, not_swept):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"data")
+    recorded = [root / image.original_path, root / image.display_path]
+    for path in (stray_upload, stray_report, not_swept, *recorded):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    orphans = sorted(str(p.relative_to(root)) for p in (stray_upload, stray_report))
+
+    dry = runner.invoke(args=["files", "sweep", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"would remove {orphans[0]}" in dry.output and "nothing removed (dry run)" in dry.output
+    assert stray_upload.exists() and stray_report.exists()
+
+    result = runner.invoke(args=["files", "sweep"])
+    assert result.exit_code == 0, result.output
+    assert "2 no record refers to (probes 1, reports 1); removed" in result.output
+    assert not stray_upload.exists() and not stray_report.exists()
+    assert young.exists() and not_swept.exists()  # too young to judge; not a swept folder
+    assert (root / image.original_path).exists() and (root / image.display_path).exists()
+    (event,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "files.sweep"))
+    assert event.actor_username.startswith("cli:")
+    assert json.loads(event.detail)["files"] == orphans
+
+    again = runner.invoke(args=["files", "sweep"])
+    assert "0 no record refers to" in again.output
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == "files.sweep")) == 1
