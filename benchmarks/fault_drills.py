@@ -149,17 +149,15 @@ def check_consistency(app, instance: Path, workload: Workload | None) -> list[st
     from app.extensions import db
     from app.models import FaceSearch, ProbeImage
     from app.services.audit import verify_chain
+    from app.services.housekeeping import find_orphans, referenced_files
 
     problems = []
     with app.app_context():
         images = db.session.query(ProbeImage).all()
-        referenced = {instance / i.original_path for i in images} | {
-            instance / i.display_path for i in images
-        }
-        on_disk = {p for p in (instance / "probes").rglob("*") if p.is_file()}
-        orphans, missing = on_disk - referenced, referenced - on_disk
+        _, orphans = find_orphans(grace_seconds=0)  # the nightly sweep would find these
+        missing = [p for p in referenced_files() if not (instance / p).is_file()]
         if orphans:
-            problems.append(f"{len(orphans)} orphan file(s), e.g. {sorted(orphans)[0].name}")
+            problems.append(f"{len(orphans)} orphan file(s), e.g. {orphans[0]}")
         if missing:
             problems.append(f"{len(missing)} row(s) pointing at a missing file")
         if workload:

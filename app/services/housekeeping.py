@@ -53,10 +53,11 @@ def referenced_files() -> set[str]:
     return {str(Path(path)) for path in referenced}
 
 
-def find_orphans(now: float | None = None) -> tuple[int, list[str]]:
+def find_orphans(grace_seconds: float = GRACE_SECONDS) -> tuple[int, list[str]]:
+    """How many stored files there are, and those older than the grace no record refers to."""
     root = Path(current_app.instance_path)
     referenced = referenced_files()  # read before looking at the disk: see GRACE_SECONDS
-    cutoff = (now or time.time()) - GRACE_SECONDS
+    cutoff = time.time() - grace_seconds
     examined, orphans = 0, []
     for folder in SWEPT_FOLDERS:
         for path in sorted((root / folder).rglob("*")):

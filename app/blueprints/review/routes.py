@@ -423,7 +423,11 @@ def compare(search_id: int, rank: int):
         return redirect(url_for("review.candidates", search_id=search_id))
     db.session.commit()
     entry = next(e for e in found.result_list if e["rank"] == rank)
-    probe_chip = service.probe_chip(found, entry)
+    try:
+        probe_chip = service.probe_chip(found, entry)
+    except ServiceError as err:  # the recorded probe is gone or changed
+        flash(err.message, "error")
+        return redirect(url_for("review.candidates", search_id=search_id))
     booking_chip = _booking_chip(examination.booking)
     return render_template(
         "review/compare.html",
@@ -481,7 +485,10 @@ def chip(search_id: int, which: str, rank: int):
     if entry is None:
         abort(404)
     if which == "probe":
-        pixels = service.probe_chip(found, entry).pixels
+        try:
+            pixels = service.probe_chip(found, entry).pixels
+        except ServiceError:
+            abort(404)
     else:
         pixels = _booking_chip(db.session.get(Booking, entry["booking_id"])).pixels
     buffer = io.BytesIO()
