@@ -57,6 +57,7 @@ class AnalysisStore:
         path = self._path(key)
         buffer = io.BytesIO()
         np.savez(buffer, **_arrays_of(faces))
+        temporary = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
@@ -64,7 +65,7 @@ class AnalysisStore:
                 handle.write(buffer.getvalue())
             os.replace(temporary, path)
         except OSError:
-            if "temporary" in locals():
+            if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
             return
         with self._lock:
