@@ -38,6 +38,9 @@ class Config:
     # try any password, so a stranger cannot cheaply lock every account.
     ADDRESS_THROTTLE_LIMIT = 20
     TOTP_ISSUER = "LeadDesk"
+    # A password or authenticator reset of one's own account, and any change to another
+    # administrator's, needs password and code again within this window.
+    FRESH_SIGN_IN_WINDOW = timedelta(minutes=5)
     # Fernet key (urlsafe base64, 32 bytes) for MFA secrets; derived from SECRET_KEY if unset.
     MFA_ENCRYPTION_KEY: str | None = None
 
@@ -75,11 +78,14 @@ class Config:
     SCHEDULER_TIMEZONE = "America/Los_Angeles"
     INDEX_MAX_AGE_HOURS = 26  # a nightly rebuild older than this is overdue
 
+    # More reads of probes, candidates, bookings or reports than this by one person in one day
+    # is flagged on the dashboard and in the monthly audit (a gallery being copied).
+    READ_VOLUME_DAILY_LIMIT = 300
+
     UNIT_NAME = "Cal-ID / Facial Recognition Unit"
     UNIT_CONTACT = "frunit@example.invalid"
     UNIT_AGENCY_NAME = "the County Sheriff's Department"  # owner of reports ("property of ...")
     REPORT_LOGO: str | None = None  # optional image file, relative to the instance folder
-    DATA_MARKING = "UNCLASSIFIED//LAW ENFORCEMENT SENSITIVE"
 
 
 class DevelopmentConfig(Config):

@@ -2,133 +2,115 @@
 
 APScheduler's job stores cannot be shared between processes, so no web worker ever starts
 a scheduler; the rebuild is guarded by a file lock anyway (``rebuild_lock``), so a CLI
-rebuild and the nightly one can never overlap.
+rebuild and the nightly one can never overlap. Each job runs in an app context, acts as
+"scheduler" in the audit trail, and commits its own work.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
+from collections.abc import Callable
+from functools import wraps
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from flask import Flask
 
 from app.clock import utcnow
+from app.extensions import db
+from app.services import checkpoints, oversight
+from app.services.admin import disable_dormant_accounts
 from app.services.audit import set_audit_source
+from app.services.dashboard import heartbeat_path
+from app.services.errors import ServiceError
+from app.services.housekeeping import sweep_orphan_files
+from app.services.matching import rebuild_index
 
 log = logging.getLogger(__name__)
-HEARTBEAT_FILE = "scheduler-heartbeat.json"
 
 
-def nightly_index_rebuild(app: Flask) -> None:
-    from app.services.errors import ServiceError
-    from app.services.matching import rebuild_index
+def job(function: Callable[[], str | None]) -> Callable[[Flask], None]:
+    """Run ``function`` for ``app`` as the scheduler, commit, and log what it says."""
 
-    with app.app_context():
-        set_audit_source("scheduler", system_actor="scheduler")
-        try:
-            build = rebuild_index(triggered_by="scheduler")
-            log.info("index version %s built (%s templates)", build.version, build.template_count)
-        except ServiceError as err:
-            log.error("nightly index rebuild failed: %s", err.message)
+    @wraps(function)
+    def run(app: Flask) -> None:
+        with app.app_context():
+            set_audit_source("scheduler", system_actor="scheduler")
+            try:
+                message = function()
+            except ServiceError as err:
+                db.session.rollback()
+                log.error("%s failed: %s", function.__name__, err.message)
+                return
+            db.session.commit()
+            if message:
+                log.info("%s: %s", function.__name__, message)
+
+    return run
 
 
-def daily_account_review(app: Flask) -> None:
+@job
+def nightly_index_rebuild() -> str:
+    build = rebuild_index(triggered_by="scheduler")
+    return f"index version {build.version} built ({build.template_count} templates)"
+
+
+@job
+def daily_account_review() -> str:
     """Disable accounts unused for 90 days."""
-    from app.extensions import db
-    from app.services.admin import disable_dormant_accounts
-
-    with app.app_context():
-        set_audit_source("scheduler", system_actor="scheduler")
-        disabled = disable_dormant_accounts()
-        db.session.commit()
-        log.info("disabled %d dormant account(s)", len(disabled))
+    return f"disabled {len(disable_dormant_accounts())} dormant account(s)"
 
 
-def monthly_audit(app: Flask) -> None:
+@job
+def daily_audit_checkpoint() -> str:
+    """Sign the audit chain's head with the key kept outside the database."""
+    return f"checkpoint at event {checkpoints.sign_daily_checkpoint().head_seq}"
+
+
+@job
+def monthly_audit() -> str:
     """On the first of the month: the audit of the month before, then the five-year purge."""
-    from app.extensions import db
-    from app.services.errors import ServiceError
-    from app.services.oversight import generate_monthly_audit, previous_month, purge_expired_audits
-
-    with app.app_context():
-        set_audit_source("scheduler", system_actor="scheduler")
-        month = previous_month(utcnow().date())
-        try:
-            generate_monthly_audit(month, generated_by="scheduler")
-        except ServiceError as err:
-            db.session.rollback()
-            log.warning("monthly audit %s not generated: %s", month, err.message)
-        purge_expired_audits()
-        db.session.commit()
+    month = oversight.previous_month(utcnow().astimezone(oversight.local_zone()).date())
+    try:
+        with db.session.begin_nested():
+            oversight.generate_monthly_audit(month, generated_by="scheduler")
+    except ServiceError as err:
+        log.warning("monthly audit %s not generated: %s", month, err.message)
+    return f"purged {oversight.purge_expired_audits()}"
 
 
-def nightly_file_sweep(app: Flask) -> None:
+@job
+def nightly_file_sweep() -> str:
     """Files no record refers to (left by a killed process) and face analyses past their age."""
-    from app.extensions import db
-    from app.services.housekeeping import sweep_orphan_files
-
-    with app.app_context():
-        set_audit_source("scheduler", system_actor="scheduler")
-        result = sweep_orphan_files(actor=None)
-        db.session.commit()
-        log.info("file sweep: %d orphan file(s) removed", len(result.orphans))
+    return f"{len(sweep_orphan_files(actor=None).orphans)} orphan file(s) removed"
 
 
 def heartbeat(app: Flask) -> None:
     """Lets the portal warn when the scheduler is not running."""
-    path = Path(app.instance_path) / HEARTBEAT_FILE
+    path = heartbeat_path(app.instance_path)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"at": utcnow().isoformat()}))
     temporary.replace(path)
 
 
 def build_scheduler(app: Flask, blocking: bool = True):
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-    from apscheduler.triggers.cron import CronTrigger
-    from apscheduler.triggers.interval import IntervalTrigger
-
     timezone = app.config["SCHEDULER_TIMEZONE"]
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone)
-    scheduler.add_job(
-        nightly_index_rebuild,
-        CronTrigger(
-            hour=app.config["INDEX_REBUILD_HOUR"],
-            minute=app.config["INDEX_REBUILD_MINUTE"],
-            timezone=timezone,
-        ),
-        args=[app],
-        id="nightly-index-rebuild",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
-    scheduler.add_job(
-        monthly_audit,
-        CronTrigger(day=1, hour=3, minute=0, timezone=timezone),
-        args=[app],
-        id="monthly-audit",
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=86400,
-    )
-    scheduler.add_job(
-        daily_account_review,
-        CronTrigger(hour=1, minute=30, timezone=timezone),
-        args=[app],
-        id="dormant-accounts",
-        max_instances=1,
-        coalesce=True,
-    )
-    scheduler.add_job(
-        nightly_file_sweep,
-        CronTrigger(hour=4, minute=15, timezone=timezone),
-        args=[app],
-        id="file-sweep",
-        max_instances=1,
-        coalesce=True,
-    )
+    daily = {"max_instances": 1, "coalesce": True}
+    rebuild_at = {"hour": app.config["INDEX_REBUILD_HOUR"], "minute": app.config["INDEX_REBUILD_MINUTE"]}
+    jobs = [  # (job, id, when (local time), extra options)
+        (nightly_index_rebuild, "nightly-index-rebuild", rebuild_at, {"misfire_grace_time": 3600}),
+        (monthly_audit, "monthly-audit", {"day": 1, "hour": 3, "minute": 0}, {"misfire_grace_time": 86400}),
+        (daily_account_review, "dormant-accounts", {"hour": 1, "minute": 30}, {}),
+        (daily_audit_checkpoint, "audit-checkpoint", {"hour": 0, "minute": 5}, {"misfire_grace_time": 86400}),
+        (nightly_file_sweep, "file-sweep", {"hour": 4, "minute": 15}, {}),
+    ]
+    for function, job_id, when, options in jobs:
+        trigger = CronTrigger(timezone=timezone, **when)
+        scheduler.add_job(function, trigger, args=[app], id=job_id, **daily, **options)
     scheduler.add_job(
         heartbeat, IntervalTrigger(minutes=1), args=[app], id="heartbeat", next_run_time=utcnow()
     )

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from flask import Flask, current_app
 from flask_login import current_user
 
+from app.documents.base import MARKING
 from app.models import Role
+from app.services.workflow import Action
 
 
 def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -23,7 +25,8 @@ def register(app: Flask) -> None:
     def frame_globals():
         return {
             "Role": Role,
+            "Action": Action,
             "unit_name": current_app.config["UNIT_NAME"],
-            "data_marking": current_app.config["DATA_MARKING"],
+            "data_marking": MARKING,
             "current_user": current_user,
         }

@@ -33,9 +33,9 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app.extensions import db
     from app.models import Role
     from app.services import requests as request_service
-    from app.services import review as review_service
     from app.services.gallery import import_manifest
     from app.services.matching import rebuild_index
+    from app.services.review import assignments
     from tests.blueprints.test_requests import valid_form
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest
 
@@ -76,7 +76,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
             for photo in (photos[(2 * n) % len(photos)], photos[(2 * n + 1) % len(photos)]):
                 request_service.add_probe_image(draft, photo.name, photo.read_bytes(), actor=requester)
             request_service.submit_request(draft, actor=requester)
-            review_service.claim(draft, reviewer=db.session.get(User, reviewer.user_id))
+            assignments.claim(draft, reviewer=db.session.get(User, reviewer.user_id))
             db.session.commit()
             accounts["reviewers"].append({**vars(reviewer), "request_id": draft.id})
             if n < requesters:

@@ -1,34 +1,87 @@
-"""What every blueprint's views share: a CSRF-only form, the commit-at-the-boundary step and
-how an image is sent."""
+"""What every blueprint's views share: the one commit boundary, a CSRF-only form, validated
+query strings, how an image is sent, and how a view's refusal becomes a page."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from flask import Response, flash, send_file
+from flask import Response, abort, flash, request, send_file
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
-from app.services.errors import ServiceError
+from app.models import Outcome
+from app.services.audit import record_event
+from app.services.errors import PermissionDenied, ServiceError
+
+T = TypeVar("T")
 
 
 class CsrfForm(FlaskForm):
     """A form with no fields: buttons that change something still carry a CSRF token."""
 
 
-def commit_or_flash(action: Callable[[], Any], success: str) -> tuple[bool, Any]:
-    """Run one service call: commit and flash ``success``, or roll back and flash its message."""
+class QueryForm(FlaskForm):
+    """Filters read from the query string: typed and range-checked, never trusted as given."""
+
+    class Meta:
+        csrf = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(request.args, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    ok: bool
+    value: T | None = None
+    error: ServiceError | None = None
+
+
+def audit_refusal(err: ServiceError) -> None:
+    """Record a refused action: who, what, why; denied for a permission, failed otherwise."""
+    user = current_user if current_user and current_user.is_authenticated else None
+    record_event(
+        err.audit_action or request.endpoint or "request",
+        actor=user,
+        outcome=Outcome.DENIED if isinstance(err, PermissionDenied) else Outcome.FAILED,
+        object_type=err.object_type,
+        object_id=err.object_id,
+        reason=err.message[:1000],
+        detail={"endpoint": request.endpoint, "method": request.method},
+    )
+
+
+def perform(action: Callable[[], T], success: str | None = None, *, flash_error: bool = True) -> Done[T]:
+    """The commit boundary of every view that changes something.
+
+    Runs one service call and commits it; on a refusal rolls back all it did, audits the
+    refusal in a transaction of its own, and (unless the page shows it another way) flashes
+    the reason.
+    """
     try:
-        result = action()
+        value = action()
     except ServiceError as err:
         db.session.rollback()
-        flash(err.message, "error")
-        return False, None
+        audit_refusal(err)
+        db.session.commit()
+        if flash_error:
+            flash(err.message, "error")
+        return Done(False, None, err)
     db.session.commit()
-    flash(success, "success")
-    return True, result
+    if success:
+        flash(success, "success")
+    return Done(True, value)
+
+
+def require_valid(form: FlaskForm) -> None:
+    """For forms that are only buttons: a missing or stale CSRF token is a bad request."""
+    if not form.validate_on_submit():
+        abort(400)
 
 
 def send_image(data: bytes, mimetype: str, download_name: str | None = None) -> Response:
@@ -36,3 +89,31 @@ def send_image(data: bytes, mimetype: str, download_name: str | None = None) -> 
     no open file left behind when the browser revalidates (a 304 drops the response body
     without closing a file handle)."""
     return send_file(io.BytesIO(data), mimetype=mimetype, max_age=0, download_name=download_name)
+
+
+def form_errors(form: FlaskForm) -> list[tuple[str, str]]:
+    """(field id, message) pairs for the summary a refused form shows first."""
+    pairs = []
+    for name, messages in form.errors.items():
+        if name not in form._fields:
+            continue
+        for message in messages if isinstance(messages, list) else [messages]:
+            if isinstance(message, str):
+                pairs.append((form[name].id, f"{form[name].label.text}: {message}"))
+    return pairs
+
+
+def show_error(form: FlaskForm, err: ServiceError) -> None:
+    """A service's refusal shown on the form that was sent, everything typed kept."""
+    if err.field and err.field in form._fields:
+        form[err.field].errors = [*form[err.field].errors, err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+def choices(pairs, blank: str | None = None) -> list[SelectChoice]:
+    """Select choices from (value, label) pairs or a dict, with an optional empty first choice."""
+    items = pairs.items() if isinstance(pairs, dict) else pairs
+    return ([SelectChoice("", blank)] if blank is not None else []) + [
+        SelectChoice(v, label) for v, label in items
+    ]

@@ -10,7 +10,9 @@ from flask.cli import AppGroup
 from app.cli import cli_actor
 from app.extensions import db
 from app.services.audit import verify_chain
+from app.services.checkpoints import sign_daily_checkpoint, verify_checkpoints
 from app.services.errors import ServiceError
+from app.services.oversight import generate_monthly_audit
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 
@@ -18,8 +20,6 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 @audit_cli.command("verify")
 def verify():
     """Walk the hash chain; exit 1 and name the first bad event if it is broken."""
-    from app.services.oversight import verify_checkpoints
-
     report = verify_chain()
     checkpoints = verify_checkpoints()
     if not report.ok:
@@ -39,8 +39,6 @@ def verify():
 def monthly(month: str):
     """Generate the monthly audit for MONTH (YYYY-MM): PDF and CSV with hashes and a signed
     checkpoint of the chain head."""
-    from app.services.oversight import generate_monthly_audit
-
     cli_actor()
     try:
         audit = generate_monthly_audit(month, generated_by="cli")
@@ -53,3 +51,12 @@ def monthly(month: str):
         f"({audit.pdf_sha256[:16]}…), CSV {audit.csv_path} ({audit.csv_sha256[:16]}…); "
         f"chain head {audit.chain_head_seq}."
     )
+
+
+@audit_cli.command("checkpoint")
+def checkpoint():
+    """Sign a checkpoint of the chain's head now (the scheduler signs one every day)."""
+    cli_actor()
+    signed = sign_daily_checkpoint()
+    db.session.commit()
+    click.echo(f"Checkpoint signed at event {signed.head_seq} ({signed.head_hash[:16]}…).")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
+from fpdf.enums import TableHeadingsDisplay, WrapMode
 
 FONT_DIR = Path(__file__).resolve().parents[1] / "static" / "fonts"
 FONT = "DejaVu"
@@ -17,8 +18,10 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class LeadDeskPDF(FPDF):
-    def __init__(self, *, unit_name: str, document_id: str, title: str, lead_line: bool = True) -> None:
-        super().__init__(orientation="P", unit="mm", format="Letter")
+    def __init__(
+        self, *, unit_name: str, document_id: str, title: str, lead_line: bool = True, orientation: str = "P"
+    ) -> None:
+        super().__init__(orientation=orientation, unit="mm", format="Letter")
         self.unit_name = unit_name
         self.document_id = document_id
         self.lead_line = lead_line
@@ -84,6 +87,27 @@ class LeadDeskPDF(FPDF):
         self.set_draw_color(170, 170, 170)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(2)
+
+    def data_table(
+        self, headers: list[str], rows: list[list[str]], col_widths: list[float], size: float = 7.5
+    ) -> None:
+        """A table that stays on the page: cells wrap, long words break, and the header row
+        repeats at the top of every page the table runs onto."""
+        self.set_font(FONT, "", size)
+        with self.table(
+            col_widths=col_widths,
+            width=self.epw,
+            line_height=size * 0.55,
+            text_align="LEFT",
+            wrapmode=WrapMode.CHAR,
+            repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(235, 232, 243)),
+            padding=0.8,
+        ) as table:
+            table.row(headers)
+            for values in rows:
+                table.row([str(v) for v in values])
+        self.ln(3)
 
     def render(self) -> bytes:
         return bytes(self.output())

@@ -134,3 +134,34 @@ def load_image(
         height=pixels.shape[0],
         exif_orientation=int(orientation) if isinstance(orientation, int) else 1,
     )
+
+
+# --- encoding: the one place pixels become image bytes ------------------------------------------
+
+
+def downscaled(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy no larger than ``max_side`` on its longer side (the same array if already so)."""
+    height, width = pixels.shape[:2]
+    scale = max_side / max(height, width)
+    if scale >= 1.0:
+        return pixels
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+
+
+def encode_png(pixels: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def encode_jpeg(pixels: np.ndarray, *, quality: int = 90, max_side: int | None = None) -> bytes:
+    """A fresh JPEG of the pixels (no EXIF, nothing hidden); the same input gives the same bytes."""
+    if max_side is not None:
+        image = Image.fromarray(pixels)
+        image.thumbnail((max_side, max_side))  # keeps the aspect ratio, never enlarges
+    else:
+        image = Image.fromarray(pixels)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality, optimize=False)
+    return buffer.getvalue()

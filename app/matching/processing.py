@@ -7,6 +7,7 @@ original, so the same chain always gives the same pixels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -39,22 +40,37 @@ def _crop(image: Image.Image, step: dict) -> Image.Image:
     return image.crop((round(left), round(top), round(right), round(bottom)))
 
 
+# Each adjustable step's parameters and their ranges: the one statement of them, which the
+# web forms are built from too.
+PARAMETER_RANGES: dict[str, dict[str, tuple[float, float]]] = {
+    "rotate": {"degrees": (-180, 180)},
+    "brightness": {"factor": (0.2, 3.0)},
+    "contrast": {"factor": (0.2, 3.0)},
+    "gamma": {"value": (0.2, 5.0)},
+    "sharpen": {"amount": (0, 300)},
+}
+
+
+def _ranged(step: dict, name: str) -> float:
+    return _number(step, name, *PARAMETER_RANGES[step["op"]][name])
+
+
 def _rotate(image: Image.Image, step: dict) -> Image.Image:
-    degrees = _number(step, "degrees", -180, 180)
+    degrees = _ranged(step, "degrees")
     # Counter-clockwise, canvas grown so no pixel is cut off; the new corners are black.
     return image.rotate(degrees, resample=Image.Resampling.BICUBIC, expand=True)
 
 
 def _brightness(image: Image.Image, step: dict) -> Image.Image:
-    return ImageEnhance.Brightness(image).enhance(_number(step, "factor", 0.2, 3.0))
+    return ImageEnhance.Brightness(image).enhance(_ranged(step, "factor"))
 
 
 def _contrast(image: Image.Image, step: dict) -> Image.Image:
-    return ImageEnhance.Contrast(image).enhance(_number(step, "factor", 0.2, 3.0))
+    return ImageEnhance.Contrast(image).enhance(_ranged(step, "factor"))
 
 
 def _gamma(image: Image.Image, step: dict) -> Image.Image:
-    gamma = _number(step, "value", 0.2, 5.0)
+    gamma = _ranged(step, "value")
     table = [round(255 * (i / 255) ** (1 / gamma)) for i in range(256)] * len(image.getbands())
     return image.point(table)
 
@@ -68,7 +84,7 @@ def _grayscale(image: Image.Image, step: dict) -> Image.Image:
 
 
 def _sharpen(image: Image.Image, step: dict) -> Image.Image:
-    amount = _number(step, "amount", 0, 300)
+    amount = _ranged(step, "amount")
     return image.filter(ImageFilter.UnsharpMask(radius=2, percent=round(amount), threshold=2))
 
 
@@ -93,6 +109,10 @@ LABELS = {
     "sharpen": "Sharpen",
 }
 MAX_STEPS = 20
+# A chain only changes how existing pixels look, so it never needs many more of them than the
+# original had: a rotation grows the canvas (at 45° to twice the pixels), and repeating it would
+# otherwise grow a small probe without bound (twelve 45° turns make 150² into 9,798²).
+MAX_GROWTH = 2.0
 
 
 def describe_step(step: dict[str, Any]) -> str:
@@ -105,9 +125,24 @@ def apply_steps(pixels: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
     if len(steps) > MAX_STEPS:
         raise ProcessingError(f"at most {MAX_STEPS} processing steps")
     image = Image.fromarray(pixels)
+    limit = MAX_GROWTH * image.width * image.height
     for step in steps:
-        operation = OPERATIONS.get(step.get("op"))
+        operation = OPERATIONS.get(step.get("op")) if isinstance(step, dict) else None
         if operation is None:
-            raise ProcessingError(f"unknown processing step {step.get('op')!r}")
+            raise ProcessingError(f"unknown processing step {step!r}"[:200])
+        if step["op"] == "rotate":  # check the canvas before paying for it
+            width, height = _rotated_size(image.size, _ranged(step, "degrees"))
+            if width * height > limit:
+                raise ProcessingError(
+                    f"rotate: the result would be {width}x{height} pixels, more than twice the "
+                    "original; undo the earlier rotation and rotate once by the whole angle"
+                )
         image = operation(image, step).convert("RGB")
     return np.asarray(image, dtype=np.uint8).copy()
+
+
+def _rotated_size(size: tuple[int, int], degrees: float) -> tuple[int, int]:
+    width, height = size
+    angle = math.radians(degrees)
+    cos, sin = abs(math.cos(angle)), abs(math.sin(angle))
+    return math.ceil(width * cos + height * sin), math.ceil(width * sin + height * cos)

@@ -4,18 +4,21 @@ from app.models.accounts import (
     Agency,
     CertificationProvider,
     LoginAttempt,
+    PendingApproval,
     Role,
+    ThrottleLock,
     TrainingCertification,
     User,
     UserSession,
 )
-from app.models.audit import AuditChainHead, AuditEvent, Outcome
+from app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
 from app.models.oversight import AuditFlag, MonthlyAudit
 from app.models.reports import LeadOutcome, Report
 from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
 from app.models.review import (
     CandidateExamination,
+    Capacity,
     Conclusion,
     DecisionOutcome,
     FaceSearch,
@@ -27,11 +30,13 @@ from app.models.review import (
 __all__ = [
     "Agency",
     "AuditChainHead",
+    "AuditCheckpoint",
     "AuditEvent",
     "AuditFlag",
     "Booking",
     "BuildOutcome",
     "CandidateExamination",
+    "Capacity",
     "CertificationProvider",
     "Conclusion",
     "DecisionOutcome",
@@ -42,6 +47,7 @@ __all__ = [
     "LoginAttempt",
     "MonthlyAudit",
     "Outcome",
+    "PendingApproval",
     "ProbeImage",
     "ProbeWork",
     "Report",
@@ -53,6 +59,7 @@ __all__ = [
     "Role",
     "SearchRequest",
     "Subject",
+    "ThrottleLock",
     "TrainingCertification",
     "User",
     "UserSession",

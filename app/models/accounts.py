@@ -57,8 +57,10 @@ class User(UserMixin, db.Model):
     deactivated_reason: Mapped[str | None] = mapped_column(Text)
     locked: Mapped[bool] = mapped_column(default=False)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_login_count: Mapped[int] = mapped_column(default=0)
+    failed_login_count: Mapped[int] = mapped_column(default=0)  # failures in the current window
     first_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Failures before this moment no longer count (a completed sign-in, an administrator's unlock).
+    failures_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_logon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -121,6 +123,8 @@ class UserSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     mfa_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Password and code confirmed again (a fresh sign-in) for a sensitive administrative change.
+    reauthenticated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A TOTP secret being enrolled, encrypted, until the first code confirms it.
     pending_mfa_secret_encrypted: Mapped[str | None] = mapped_column(Text)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -132,13 +136,51 @@ class UserSession(db.Model):
 
 
 class LoginAttempt(db.Model):
-    """Every password attempt, for per-address throttling."""
+    """Every attempt at a factor (password, code, a password confirmed again), for lockout and
+    per-address throttling. Written before the factor is checked and marked succeeded after,
+    so attempts still in flight count as failures: parallel guesses cannot outrun the count."""
 
     __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_address_at", "source_address", "attempted_at"),)
+    __table_args__ = (
+        Index("ix_login_attempt_address_at", "source_address", "attempted_at"),
+        Index("ix_login_attempt_user_at", "user_id", "attempted_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     username: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    factor: Mapped[str] = mapped_column(String(16), default="password")
     source_address: Mapped[str] = mapped_column(String(64))
-    succeeded: Mapped[bool] = mapped_column(default=False)
+    succeeded: Mapped[bool | None] = mapped_column()  # None while the factor is being checked
+
+
+class ThrottleLock(db.Model):
+    """One row per counted thing (an account, a source address, a user's uploads). Counting
+    starts by writing its row, which holds a row lock (PostgreSQL) or the write lock (SQLite)
+    until the transaction ends: counts and the attempts they admit are serialised."""
+
+    __tablename__ = "throttle_lock"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    touched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingApproval(db.Model):
+    """A change to another administrator's account, waiting for a second administrator."""
+
+    __tablename__ = "pending_approval"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    change: Mapped[str] = mapped_column(String(32))
+    target_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved: Mapped[bool | None] = mapped_column()
+
+    target: Mapped[User] = relationship(foreign_keys=[target_id])
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])

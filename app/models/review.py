@@ -7,7 +7,7 @@ import enum
 import json
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -36,17 +36,44 @@ class DecisionOutcome(enum.StrEnum):
     LEAD = "lead"
     NO_MATCH = "no_match"
 
+    @property
+    def label(self) -> str:
+        return "Investigative lead" if self is DecisionOutcome.LEAD else "No possible match"
+
+
+class Capacity(enum.StrEnum):
+    """In which role a reviewer works a request."""
+
+    PRIMARY = "primary"  # claims, searches and decides first
+    VERIFIER = "verifier"  # the blind second review
+    THIRD = "third"  # assigned by an admin when the first two disagree
+
+    @property
+    def label(self) -> str:
+        return {"primary": "Reviewer", "verifier": "Verifier", "third": "Third reviewer"}[self.value]
+
 
 class ReviewAssignment(db.Model):
-    """Who works a request, in which capacity; one open primary claim at a time."""
+    """Who works a request, in which capacity. At most one open assignment per capacity: a
+    unique index over the open rows, so two reviewers claiming at once cannot both hold it."""
 
     __tablename__ = "review_assignment"
-    __table_args__ = (Index("ix_review_assignment_request_role", "request_id", "capacity"),)
+    __table_args__ = (
+        Index("ix_review_assignment_request_role", "request_id", "capacity"),
+        Index(
+            "uq_review_assignment_open",
+            "request_id",
+            "capacity",
+            unique=True,
+            sqlite_where=text("released_at IS NULL"),
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    capacity: Mapped[str] = mapped_column(String(16))  # primary | verifier | third
+    capacity: Mapped[Capacity] = mapped_column(str_enum(Capacity, "capacity", 16))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -109,12 +136,22 @@ class FaceSearch(db.Model):
     def result_list(self) -> list[dict]:
         return json.loads(self.results)
 
+    @property
+    def probe_list(self) -> list[dict]:
+        return json.loads(self.probes)
+
 
 class CandidateExamination(db.Model):
-    """A reviewer's one-to-one comparison of a candidate: FISWG checklist and conclusion."""
+    """A reviewer's one-to-one comparison of a candidate: FISWG checklist and conclusion.
+
+    A conclusion reveals the candidate's identity and is then final; looking again makes a new
+    revision, marked as made after the reveal (the comparison was no longer blind).
+    """
 
     __tablename__ = "candidate_examination"
-    __table_args__ = (UniqueConstraint("search_id", "booking_id", "reviewer_id", name="uq_examination"),)
+    __table_args__ = (
+        UniqueConstraint("search_id", "booking_id", "reviewer_id", "revision", name="uq_examination"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     search_id: Mapped[int] = mapped_column(ForeignKey("face_search.id"), index=True)
@@ -126,6 +163,8 @@ class CandidateExamination(db.Model):
     conclusion: Mapped[Conclusion | None] = mapped_column(str_enum(Conclusion, "conclusion"))
     note: Mapped[str | None] = mapped_column(Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revision: Mapped[int] = mapped_column(default=1)
+    after_reveal: Mapped[bool] = mapped_column(default=False)
 
     search: Mapped[FaceSearch] = relationship()
     booking: Mapped[Booking] = relationship()
@@ -134,7 +173,9 @@ class CandidateExamination(db.Model):
 class ReviewDecision(db.Model):
     """A reviewer's closing of a search: an investigative lead (one candidate) or no match.
 
-    ``capacity`` says whose: the first reviewer, the blind verifier, or a third reviewer.
+    ``capacity`` says whose: the first reviewer, the blind verifier, or a third reviewer. A
+    decision whose lead was sealed before the report was issued is void (``voided_at``): the
+    request goes back to its reviewer.
     """
 
     __tablename__ = "review_decision"
@@ -142,13 +183,15 @@ class ReviewDecision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    capacity: Mapped[str] = mapped_column(String(16))  # primary | verifier | third
+    capacity: Mapped[Capacity] = mapped_column(str_enum(Capacity, "capacity", 16))
     outcome: Mapped[DecisionOutcome] = mapped_column(str_enum(DecisionOutcome, "decision_outcome"))
     search_id: Mapped[int | None] = mapped_column(ForeignKey("face_search.id"))
     lead_booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
     examination_id: Mapped[int | None] = mapped_column(ForeignKey("candidate_examination.id"))
     comments: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    void_reason: Mapped[str | None] = mapped_column(Text)
 
     reviewer: Mapped[User] = relationship()
     lead_booking: Mapped[Booking | None] = relationship()

@@ -17,7 +17,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import Outcome, Role, User
 from app.services.accounts import search_eligibility
-from app.services.audit import record_event
+from app.services.audit import OBJECT_TYPE_OF_TABLE, record_event
 from app.services.auth import load_session, touch_session
 
 F = TypeVar("F", bound=Callable)
@@ -153,5 +153,5 @@ def get_for_agency_or_404(model, object_id: int, *, agency_id_of: Callable[[obje
     if obj is not None and (user.role is not Role.REQUESTER or agency_id_of(obj) == user.agency_id):
         return obj
     reason = "object does not exist" if obj is None else "object belongs to another agency"
-    deny(reason, status=404, object_type=model.__tablename__, object_id=object_id)
+    deny(reason, status=404, object_type=OBJECT_TYPE_OF_TABLE[model.__tablename__], object_id=object_id)
     return None  # unreachable: deny aborts

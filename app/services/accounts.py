@@ -12,7 +12,7 @@ from app.extensions import db
 from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
 from app.services.audit import record_event
 from app.services.errors import NotFound, ServiceError
-from app.services.passwords import hash_password, password_problems
+from app.services.passwords import hash_password, password_problems, verify_password
 
 
 def get_agency_by_code(code: str) -> Agency:
@@ -110,15 +110,16 @@ def create_user(
     return user
 
 
-def change_password(*, user: User, current_password: str | None, new_password: str) -> None:
-    """The user changes their own password (``current_password`` is checked unless None)."""
-    from app.services.passwords import verify_password
-
-    if current_password is not None and not verify_password(user.password_hash, current_password):
-        raise ServiceError("The current password is not correct.", field="current_password")
+def new_password_problem(user: User, new_password: str) -> str | None:
     problems = password_problems(new_password, username=user.username, full_name=user.full_name)
-    if problems:
-        raise ServiceError(" ".join(problems), field="new_password")
+    return " ".join(problems) if problems else None
+
+
+def set_password(user: User, new_password: str) -> None:
+    """The user's new password, once the caller has proved who is asking."""
+    problem = new_password_problem(user, new_password)
+    if problem:
+        raise ServiceError(problem, field="new_password")
     if verify_password(user.password_hash, new_password):
         raise ServiceError("Choose a password different from the current one.", field="new_password")
     user.password_hash = hash_password(new_password)
@@ -149,6 +150,7 @@ def unlock_user(*, actor: User | None, user: User, reason: str | None = None) ->
     user.locked_at = None
     user.failed_login_count = 0
     user.first_failed_login_at = None
+    user.failures_cleared_at = utcnow()  # the failures that locked it no longer count
     db.session.flush()
     record_event(
         "user.unlock",

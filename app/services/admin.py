@@ -1,20 +1,37 @@
 """The local administrator's changes to accounts and agencies; each needs a reason and is
-audited. Separation of duties: nobody changes their own role or certification."""
+audited. Separation of duties: nobody changes their own role or certification; a password or
+authenticator reset of one's own account needs a fresh sign-in; any change to another
+administrator's account (or making someone an administrator) needs a fresh sign-in and a
+second administrator's approval."""
 
 from __future__ import annotations
 
+import json
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, Role, User, UserSession
-from app.services.accounts import get_agency_by_code
-from app.services.audit import record_event
-from app.services.errors import PermissionDenied, ServiceError
+from app.models import Agency, PendingApproval, Role, TrainingCertification, User, UserSession
+from app.services.accounts import get_agency_by_code, search_eligibility, unlock_user
+from app.services.audit import ObjectType, record_event
+from app.services.errors import NotFound, PermissionDenied, ServiceError
 from app.services.passwords import hash_password
+
+
+@dataclass(frozen=True)
+class TemporaryPassword:
+    """A reset's one-time password: shown once to the administrator, never stored in clear."""
+
+    password: str
+
+
+class FreshSignInRequired(PermissionDenied):
+    """The change needs the administrator to confirm their password and a code again."""
 
 
 def _require_admin(actor: User) -> None:
@@ -130,7 +147,7 @@ def set_user_active(user: User, *, actor: User, active: bool, reason: str, viola
     )
 
 
-def reset_password(user: User, *, actor: User, reason: str) -> str:
+def reset_password(user: User, *, actor: User, reason: str) -> TemporaryPassword:
     """A one-time temporary password the user must change at next sign-in (shown once)."""
     _require_admin(actor)
     reason = _require_reason(reason)
@@ -148,7 +165,7 @@ def reset_password(user: User, *, actor: User, reason: str) -> str:
         reason=reason,
         detail={"username": user.username},
     )
-    return temporary
+    return TemporaryPassword(temporary)
 
 
 def reset_mfa(user: User, *, actor: User, reason: str) -> None:
@@ -195,3 +212,156 @@ def disable_dormant_accounts() -> list[User]:
         )
     db.session.flush()
     return dormant
+
+
+# --- sensitive changes: fresh sign-in, and a second administrator for another admin ----------
+
+CHANGES = ("change_role", "deactivate", "reactivate", "unlock", "reset_password", "reset_mfa")
+SELF_SERVICE_SENSITIVE = ("reset_password", "reset_mfa")
+
+
+def _require_fresh(actor: User, fresh_at: datetime | None) -> None:
+    window = current_app.config["FRESH_SIGN_IN_WINDOW"]
+    if fresh_at is None or utcnow() - fresh_at > window:
+        raise FreshSignInRequired(
+            "This change needs a fresh sign-in: confirm your password and a new code first.",
+            audit_action="admin.fresh_sign_in",
+        )
+
+
+def _needs_second_admin(change: str, target: User, actor: User, params: dict) -> bool:
+    if target.id == actor.id:
+        return False
+    return target.role is Role.ADMIN or (change == "change_role" and params.get("role") == Role.ADMIN.value)
+
+
+def _apply(change: str, target: User, *, actor: User, reason: str, params: dict):
+    """Carry out one change; returns what to tell the administrator (or a temporary password)."""
+    if change == "change_role":
+        change_role_and_agency(
+            target, actor=actor, role=Role(params["role"]), agency_code=params["agency_code"], reason=reason
+        )
+        return "Role and agency updated."
+    if change in ("deactivate", "reactivate"):
+        set_user_active(
+            target,
+            actor=actor,
+            active=change == "reactivate",
+            reason=reason,
+            violation=bool(params.get("violation")),
+        )
+        return "Account deactivated." if change == "deactivate" else "Account reactivated."
+    if change == "unlock":
+        _require_admin(actor)
+        unlock_user(actor=actor, user=target, reason=_require_reason(reason))
+        return "Account unlocked."
+    if change == "reset_password":
+        return reset_password(target, actor=actor, reason=reason)
+    reset_mfa(target, actor=actor, reason=reason)
+    return "Authenticator reset: the user enrols a new one at next sign-in."
+
+
+def request_or_apply(
+    change: str, target: User, *, actor: User, fresh_at: datetime | None, reason: str, **params
+):
+    """Apply ``change`` to ``target`` now, or, for another administrator's account, record it
+    for a second administrator to approve. Returns a message or a ``TemporaryPassword``."""
+    _require_admin(actor)
+    if change not in CHANGES:
+        raise ServiceError(f"Unknown change {change!r}.")
+    reason = _require_reason(reason)
+    params = {k: (v.value if isinstance(v, Role) else v) for k, v in params.items()}
+    second_admin = _needs_second_admin(change, target, actor, params)
+    if second_admin or (target.id == actor.id and change in SELF_SERVICE_SENSITIVE):
+        _require_fresh(actor, fresh_at)
+    if not second_admin:
+        return _apply(change, target, actor=actor, reason=reason, params=params)
+    approval = PendingApproval(
+        change=change,
+        target_id=target.id,
+        requested_by_id=actor.id,
+        requested_at=utcnow(),
+        reason=reason,
+        parameters=json.dumps(params, sort_keys=True),
+    )
+    db.session.add(approval)
+    db.session.flush()
+    record_event(
+        "admin.approval_request",
+        actor=actor,
+        object_type=ObjectType.USER,
+        object_id=target.id,
+        reason=reason,
+        detail={"change": change, "approval": approval.id, "username": target.username, **params},
+    )
+    return f"Recorded: a second administrator must approve this change to {target.username}'s account."
+
+
+def approval_or_404(approval_id: int) -> PendingApproval:
+    approval = db.session.get(PendingApproval, approval_id)
+    if approval is None:
+        raise NotFound("No such approval.")
+    return approval
+
+
+def decide_approval(approval: PendingApproval, *, actor: User, approve: bool, fresh_at: datetime | None):
+    """A second administrator approves (the change is applied) or declines a pending change."""
+    _require_admin(actor)
+    if approval.decided_at is not None:
+        raise ServiceError("This change was already decided.")
+    if actor.id in (approval.requested_by_id, approval.target_id):
+        raise PermissionDenied("A second administrator, not the one asking nor the one concerned, decides.")
+    _require_fresh(actor, fresh_at)
+    approval.decided_by_id, approval.decided_at, approval.approved = actor.id, utcnow(), approve
+    db.session.flush()
+    record_event(
+        "admin.approval_decide",
+        actor=actor,
+        object_type=ObjectType.USER,
+        object_id=approval.target_id,
+        reason=approval.reason,
+        detail={"change": approval.change, "approval": approval.id, "approved": approve},
+    )
+    if not approve:
+        return "Change declined."
+    return _apply(
+        approval.change,
+        approval.target,
+        actor=actor,
+        reason=f"{approval.reason} (asked by {approval.requested_by.username}, approved by {actor.username})",
+        params=json.loads(approval.parameters),
+    )
+
+
+def pending_approvals_for(target: User) -> dict:
+    pending = db.session.scalars(
+        select(PendingApproval)
+        .where(PendingApproval.target_id == target.id, PendingApproval.decided_at.is_(None))
+        .order_by(PendingApproval.id)
+    ).all()
+    return {"pending_approvals": pending}
+
+
+def record_user_view(target: User, *, actor: User) -> None:
+    """An administrator opening a person's record is audited like any read of personal data."""
+    record_event(
+        "user.view",
+        actor=actor,
+        object_type=ObjectType.USER,
+        object_id=target.id,
+        detail={"username": target.username},
+    )
+
+
+def people_overview() -> dict:
+    """Everyone, with search rights and expiring certifications, in a few queries."""
+    today = utcnow().date()
+    users = db.session.scalars(select(User).order_by(User.agency_id, User.full_name)).all()
+    expiring = db.session.scalars(
+        select(TrainingCertification)
+        .where(TrainingCertification.expires_on.between(today, today + timedelta(days=30)))
+        .order_by(TrainingCertification.expires_on)
+    ).all()
+    rights = {u.id: bool(search_eligibility(u, today)) for u in users if u.role is not Role.REQUESTER}
+    pending = db.session.scalars(select(PendingApproval).where(PendingApproval.decided_at.is_(None))).all()
+    return {"users": users, "expiring": expiring, "search_rights": rights, "pending": pending}

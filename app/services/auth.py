@@ -1,30 +1,51 @@
-"""Sign-in: password step, lockout, per-address throttling, TOTP, server-side sessions."""
+"""Sign-in: password step, lockout, per-address throttling, TOTP, server-side sessions.
+
+Checking a factor is two transactions, so that parallel guesses cannot outrun the count:
+
+1. ``reserve_attempt`` — under the address's and the account's lock (``throttle.hold``),
+   count the failures of the sliding window, attempts still being checked included; refuse
+   when there are too many, else record this attempt as in flight. The caller commits.
+2. ``check_password`` / ``verify_second_factor`` / … — check the factor (slow, no lock held),
+   then mark the attempt succeeded or failed; a failure re-counts under the account's lock
+   and locks the account at the threshold.
+
+A locked or deactivated account gets the same answer as a wrong password, and its password
+is never checked: the answer reveals nothing about whether a guess was right.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models import LoginAttempt, Outcome, User, UserSession
-from app.services import mfa
-from app.services.accounts import get_user_by_username, lock_user
-from app.services.audit import record_event
+from app.services import mfa, throttle
+from app.services.accounts import get_user_by_username, lock_user, set_password
+from app.services.audit import ObjectType, record_event
 from app.services.passwords import verify_password
 
 
 class LoginFailure(StrEnum):
-    BAD_CREDENTIALS = "bad_credentials"
-    LOCKED = "locked"
-    INACTIVE = "inactive"
+    BAD_CREDENTIALS = "bad_credentials"  # also: locked or deactivated (never said apart)
     THROTTLED = "throttled"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A reserved attempt at a factor (``refused`` set when none may be made now)."""
+
+    attempt_id: int | None
+    user_id: int | None
+    username: str
+    refused: LoginFailure | None = None
 
 
 @dataclass(frozen=True)
@@ -37,63 +58,132 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _address_is_throttled(source_address: str) -> bool:
-    since = utcnow() - current_app.config["LOCKOUT_WINDOW"]
-    failures = db.session.scalar(
+def _window_start(now: datetime) -> datetime:
+    return now - current_app.config["LOCKOUT_WINDOW"]
+
+
+def _address_failures(address: str, now: datetime) -> int:
+    """Failed and in-flight attempts from ``address`` within the sliding window."""
+    return db.session.scalar(
         select(func.count(LoginAttempt.id)).where(
-            LoginAttempt.source_address == source_address,
-            LoginAttempt.attempted_at >= since,
-            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.source_address == address,
+            LoginAttempt.attempted_at >= _window_start(now),
+            LoginAttempt.succeeded.is_not(True),
         )
     )
-    return failures >= current_app.config["ADDRESS_THROTTLE_LIMIT"]
 
 
-def register_failure(user: User, reason: str) -> None:
-    """Count a failed factor; the fifth within the window locks the account."""
+def _account_failures(user: User, now: datetime, *, in_flight: bool) -> int:
+    """The account's failures within the sliding window since they were last cleared."""
+    outcome = LoginAttempt.succeeded.is_not(True) if in_flight else LoginAttempt.succeeded.is_(False)
+    stmt = select(func.count(LoginAttempt.id)).where(
+        LoginAttempt.user_id == user.id, LoginAttempt.attempted_at >= _window_start(now), outcome
+    )
+    if user.failures_cleared_at is not None:
+        stmt = stmt.where(LoginAttempt.attempted_at > user.failures_cleared_at)
+    return db.session.scalar(stmt)
+
+
+def reserve_attempt(
+    username: str, address: str, factor: str = "password", user: User | None = None
+) -> Attempt:
+    """Step one of checking a factor (see the module's docstring). Flushes; the caller commits."""
+    username = username.strip()[:64]
     now = utcnow()
-    window = current_app.config["LOCKOUT_WINDOW"]
-    if user.first_failed_login_at is None or now - user.first_failed_login_at > window:
-        user.first_failed_login_at = now
-        user.failed_login_count = 0
-    user.failed_login_count += 1
-    if user.failed_login_count >= current_app.config["LOCKOUT_THRESHOLD"] and not user.locked:
-        lock_user(
-            actor=None,
-            user=user,
-            reason=f"{user.failed_login_count} failed sign-in attempts within "
-            f"{int(window.total_seconds() // 60)} minutes ({reason})",
-        )
-
-
-def check_password(username: str, password: str, source_address: str) -> LoginResult:
-    """First factor. Records the attempt and audits success or failure (flushed)."""
-    username = username.strip()
-    if _address_is_throttled(source_address):
+    throttle.hold(throttle.address_key(address))
+    user = user or get_user_by_username(username)
+    if user is not None:
+        throttle.hold(throttle.account_key(user.id))
+        db.session.refresh(user)  # what the transactions we waited for committed
+    if _address_failures(address, now) >= current_app.config["ADDRESS_THROTTLE_LIMIT"]:
         record_event(
             "auth.login",
             actor=None,
-            actor_username=username[:64],
+            actor_username=username,
             outcome=Outcome.DENIED,
             reason="too many failed sign-ins from this address",
+            detail={"factor": factor},
         )
-        return LoginResult(None, LoginFailure.THROTTLED)
-
-    user = get_user_by_username(username)
-    password_ok = verify_password(user.password_hash if user else None, password)
-    db.session.add(
-        LoginAttempt(
-            username=username[:64],
-            source_address=source_address,
-            succeeded=password_ok,
-            attempted_at=utcnow(),
-        )
+        return Attempt(None, None, username, LoginFailure.THROTTLED)
+    if user is not None:
+        refusal = _account_refusal(user, now)
+        if refusal is not None:
+            record_event(
+                "auth.login",
+                actor=user,
+                outcome=Outcome.DENIED,
+                object_type=ObjectType.USER,
+                object_id=user.id,
+                reason=f"{refusal}; the {factor} was not checked",
+                detail={"factor": factor},
+            )
+            return Attempt(None, user.id, username, LoginFailure.BAD_CREDENTIALS)
+    attempt = LoginAttempt(
+        username=username,
+        user_id=user.id if user else None,
+        factor=factor,
+        source_address=address,
+        attempted_at=now,
+        succeeded=None,
     )
+    db.session.add(attempt)
+    db.session.flush()
+    return Attempt(attempt.id, attempt.user_id, username)
+
+
+def _account_refusal(user: User, now: datetime) -> str | None:
+    if user.locked:
+        return "account locked"
+    if not user.active:
+        return "account deactivated"
+    if _account_failures(user, now, in_flight=True) >= current_app.config["LOCKOUT_THRESHOLD"]:
+        return "too many attempts in flight or failed for this account"
+    return None
+
+
+def _finish(attempt: Attempt, succeeded: bool) -> None:
+    if attempt.attempt_id is not None:
+        db.session.execute(
+            update(LoginAttempt).where(LoginAttempt.id == attempt.attempt_id).values(succeeded=succeeded)
+        )
+
+
+def register_failure(user: User, attempt: Attempt, reason: str) -> None:
+    """Record a failed factor; the failures of the window reaching the threshold lock the account."""
+    throttle.hold(throttle.account_key(user.id))
+    _finish(attempt, succeeded=False)
+    db.session.refresh(user)
+    now = utcnow()
+    failures = _account_failures(user, now, in_flight=False)
+    user.failed_login_count = failures
+    if user.first_failed_login_at is None or user.first_failed_login_at < _window_start(now):
+        user.first_failed_login_at = now
+    minutes = int(current_app.config["LOCKOUT_WINDOW"].total_seconds() // 60)
+    if failures >= current_app.config["LOCKOUT_THRESHOLD"] and not user.locked:
+        why = f"{failures} failed sign-in attempts in {minutes} minutes ({reason})"
+        lock_user(actor=None, user=user, reason=why)
+    db.session.flush()
+
+
+def _still_allowed(user: User) -> bool:
+    """After a factor proved right: the account, re-read under its lock, may still sign in."""
+    throttle.hold(throttle.account_key(user.id))
+    db.session.refresh(user)
+    return user.active and not user.locked
+
+
+def check_password(attempt: Attempt, password: str) -> LoginResult:
+    """Step two for the password. Audits the outcome (flushed; the caller commits)."""
+    if attempt.refused is not None:
+        return LoginResult(None, attempt.refused)
+    user = db.session.get(User, attempt.user_id) if attempt.user_id else None
+    password_ok = verify_password(user.password_hash if user else None, password)
     if user is None:
+        _finish(attempt, succeeded=False)
         record_event(
             "auth.login",
             actor=None,
-            actor_username=username[:64],
+            actor_username=attempt.username,
             outcome=Outcome.FAILED,
             reason="unknown username",
         )
@@ -103,34 +193,24 @@ def check_password(username: str, password: str, source_address: str) -> LoginRe
             "auth.login",
             actor=user,
             outcome=Outcome.FAILED,
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
             reason="wrong password",
         )
-        if not user.locked:
-            register_failure(user, "wrong password")
+        register_failure(user, attempt, "wrong password")
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
-    # The password was right: only now is it safe to say why the account cannot sign in.
-    if user.locked:
+    if not _still_allowed(user):
+        _finish(attempt, succeeded=False)
         record_event(
             "auth.login",
             actor=user,
             outcome=Outcome.DENIED,
-            object_type="user",
+            object_type=ObjectType.USER,
             object_id=user.id,
-            reason="account locked",
+            reason="account locked or deactivated while the password was checked",
         )
-        return LoginResult(None, LoginFailure.LOCKED)
-    if not user.active:
-        record_event(
-            "auth.login",
-            actor=user,
-            outcome=Outcome.DENIED,
-            object_type="user",
-            object_id=user.id,
-            reason="account deactivated",
-        )
-        return LoginResult(None, LoginFailure.INACTIVE)
+        return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
+    _finish(attempt, succeeded=True)
     return LoginResult(user)
 
 
@@ -189,16 +269,36 @@ def end_session(session: UserSession, reason: str) -> None:
         record_event(
             "auth.session_end",
             actor=session.user,
-            object_type="session",
+            object_type=ObjectType.SESSION,
             object_id=session.id,
             reason=reason,
         )
     db.session.flush()
 
 
+def live_sessions(user: User) -> list[UserSession]:
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
+            .order_by(UserSession.created_at.desc())
+        )
+    )
+
+
+def end_other_sessions(user: User, *, keep: UserSession | None, reason: str) -> int:
+    """End every live session of ``user`` but ``keep``; returns how many ended."""
+    ended = 0
+    for other in live_sessions(user):
+        if keep is None or other.id != keep.id:
+            end_session(other, reason)
+            ended += 1
+    return ended
+
+
 def logout(session: UserSession) -> None:
     end_session(session, "logout")
-    record_event("auth.logout", actor=session.user, object_type="session", object_id=session.id)
+    record_event("auth.logout", actor=session.user, object_type=ObjectType.SESSION, object_id=session.id)
 
 
 def enrolment_secret(session: UserSession) -> str:
@@ -212,31 +312,58 @@ def enrolment_secret(session: UserSession) -> str:
     return mfa.decrypt_secret(session.pending_mfa_secret_encrypted)
 
 
-def confirm_enrolment(session: UserSession, code: str) -> bool:
+def _use_code_step(user: User, step: int) -> bool:
+    """Spend a TOTP time step: one conditional UPDATE, so a code is good once, however many
+    sessions present it at the same moment."""
+    used = db.session.execute(
+        update(User)
+        .where(User.id == user.id, (User.mfa_last_step.is_(None)) | (User.mfa_last_step < step))
+        .values(mfa_last_step=step)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(user)
+    return used == 1
+
+
+def _code_failed(session: UserSession, attempt: Attempt, action: str, reason: str) -> None:
     user = session.user
+    record_event(
+        action,
+        actor=user,
+        outcome=Outcome.FAILED,
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        reason=reason,
+    )
+    register_failure(user, attempt, f"MFA {reason}")
+    if user.locked:
+        end_session(session, "account_locked")
+
+
+def confirm_enrolment(session: UserSession, attempt: Attempt, code: str) -> bool:
+    user = session.user
+    if attempt.refused is not None:
+        return False
     secret = enrolment_secret(session)
     step = mfa.matching_step(secret, code, utcnow().timestamp())
     if step is None:
-        record_event(
-            "auth.mfa_enrol",
-            actor=user,
-            outcome=Outcome.FAILED,
-            object_type="user",
-            object_id=user.id,
-            reason="code did not match",
-        )
-        register_failure(user, "wrong MFA code at enrolment")
-        if user.locked:
-            end_session(session, "account_locked")
+        _code_failed(session, attempt, "auth.mfa_enrol", "code did not match")
+        return False
+    if not _still_allowed(user) or user.mfa_secret_encrypted is not None:
+        _finish(attempt, succeeded=False)
         return False
     user.mfa_secret_encrypted = session.pending_mfa_secret_encrypted
     session.pending_mfa_secret_encrypted = None
     user.mfa_enrolled_at = utcnow()
-    user.mfa_last_step = step
+    db.session.flush()
+    if not _use_code_step(user, step):
+        _code_failed(session, attempt, "auth.mfa_enrol", "code already used")
+        return False
+    _finish(attempt, succeeded=True)
     record_event(
         "auth.mfa_enrol",
         actor=user,
-        object_type="user",
+        object_type=ObjectType.USER,
         object_id=user.id,
         detail={"secret_fingerprint": mfa.secret_fingerprint(secret)},
     )
@@ -244,25 +371,28 @@ def confirm_enrolment(session: UserSession, code: str) -> bool:
     return True
 
 
-def verify_second_factor(session: UserSession, code: str) -> bool:
+def check_code(session: UserSession, attempt: Attempt, code: str, *, action: str = "auth.mfa") -> bool:
+    """A TOTP code for the session's user: right, unused, and the account still allowed."""
     user = session.user
-    secret = mfa.decrypt_secret(user.mfa_secret_encrypted)
-    step = mfa.matching_step(secret, code, utcnow().timestamp())
-    if step is None or (user.mfa_last_step is not None and step <= user.mfa_last_step):
-        reason = "code did not match" if step is None else "code already used"
-        record_event(
-            "auth.mfa",
-            actor=user,
-            outcome=Outcome.FAILED,
-            object_type="user",
-            object_id=user.id,
-            reason=reason,
-        )
-        register_failure(user, f"MFA {reason}")
-        if user.locked:
-            end_session(session, "account_locked")
+    if attempt.refused is not None:
         return False
-    user.mfa_last_step = step
+    step = mfa.matching_step(mfa.decrypt_secret(user.mfa_secret_encrypted), code, utcnow().timestamp())
+    if step is None:
+        _code_failed(session, attempt, action, "code did not match")
+        return False
+    if not _still_allowed(user):
+        _finish(attempt, succeeded=False)
+        return False
+    if not _use_code_step(user, step):
+        _code_failed(session, attempt, action, "code already used")
+        return False
+    _finish(attempt, succeeded=True)
+    return True
+
+
+def verify_second_factor(session: UserSession, attempt: Attempt, code: str) -> bool:
+    if not check_code(session, attempt, code):
+        return False
     _complete_sign_in(session)
     return True
 
@@ -274,11 +404,80 @@ def _complete_sign_in(session: UserSession) -> None:
     user.last_logon_at = now
     user.failed_login_count = 0
     user.first_failed_login_at = None
+    user.failures_cleared_at = now
     record_event(
         "auth.login",
         actor=user,
-        object_type="session",
+        object_type=ObjectType.SESSION,
         object_id=session.id,
         detail={"factors": ["password", "totp"]},
     )
     db.session.flush()
+
+
+def confirm_identity(session: UserSession, attempt: Attempt, password: str, code: str) -> bool:
+    """A fresh sign-in inside a session (password and a new code) before a sensitive change."""
+    user = session.user
+    if attempt.refused is not None:
+        return False
+    if not verify_password(user.password_hash, password):
+        record_event(
+            "auth.reauthenticate",
+            actor=user,
+            outcome=Outcome.FAILED,
+            object_type=ObjectType.USER,
+            object_id=user.id,
+            reason="wrong password",
+        )
+        register_failure(user, attempt, "wrong password when confirming identity")
+        if user.locked:
+            end_session(session, "account_locked")
+        return False
+    if not check_code(session, attempt, code, action="auth.reauthenticate"):
+        return False
+    session.reauthenticated_at = utcnow()
+    record_event("auth.reauthenticate", actor=user, object_type=ObjectType.SESSION, object_id=session.id)
+    db.session.flush()
+    return True
+
+
+def fresh_sign_in_at(session: UserSession) -> datetime | None:
+    """When this session last proved both factors (its sign-in or a confirmation since)."""
+    moments = [m for m in (session.mfa_verified_at, session.reauthenticated_at) if m is not None]
+    return max(moments) if moments else None
+
+
+def change_own_password(session: UserSession, attempt: Attempt, current: str, new: str) -> str | None:
+    """The signed-in user changes their password: a wrong current password counts toward the
+    lock like any failed sign-in; a change ends every other session of the account.
+
+    Returns why it was refused (None when changed); the caller commits either way.
+    """
+    user = session.user
+    if attempt.refused is not None:
+        return "Too many attempts: the password was not checked. Try again later."
+    if not verify_password(user.password_hash, current):
+        record_event(
+            "user.password_change",
+            actor=user,
+            outcome=Outcome.FAILED,
+            object_type=ObjectType.USER,
+            object_id=user.id,
+            reason="wrong current password",
+        )
+        register_failure(user, attempt, "wrong current password on the change form")
+        if user.locked:
+            end_session(session, "account_locked")
+        return "The current password is not correct."
+    _finish(attempt, succeeded=True)
+    set_password(user, new)
+    ended = end_other_sessions(user, keep=session, reason="password_changed")
+    record_event(
+        "auth.sessions_end",
+        actor=user,
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        reason="password changed",
+        detail={"sessions_ended": ended},
+    )
+    return None

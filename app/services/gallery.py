@@ -25,6 +25,8 @@ from app.models import Booking, FaceTemplate, Outcome, Subject, User
 from app.services.audit import record_event
 from app.services.errors import NotFound, ServiceError
 from app.services.matching import engine_settings
+from app.services.reports import flag_reports_for_sealed
+from app.services.review.decisions import reopen_for_sealed
 
 MANIFEST_COLUMNS = ("image", "booking_number", "name", "dob", "sid", "main_number", "cdl", "booking_date")
 COMMIT_EVERY = 100  # rows per transaction: an interrupted import keeps only whole records
@@ -316,9 +318,8 @@ def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> Boo
         reason=reference,
         detail={"booking_number": booking.booking_number},
     )
-    from app.services.reports import flag_reports_for_sealed  # reports build on the gallery
-
-    flag_reports_for_sealed(booking, actor=actor)
+    reopen_for_sealed(booking, actor=actor)  # decided on but not yet issued: decide again
+    flag_reports_for_sealed(booking, actor=actor)  # already issued: the agency destroys its copy
     return booking
 
 

@@ -149,14 +149,19 @@ def _search_index(loaded, query: np.ndarray, fetch: int, strategy: str):
     return loaded.search_exact(query, fetch)
 
 
+def check_top_k(top_k: int) -> None:
+    """The one rule for K, for the web search and the CLI alike."""
+    if not 1 <= top_k <= MAX_TOP_K:
+        raise ServiceError(f"K must be between 1 and {MAX_TOP_K}.", field="top_k")
+
+
 def search_descriptor(query: np.ndarray, top_k: int = DEFAULT_TOP_K) -> SearchResult:
     """The top-K gallery bookings nearest ``query``, best first; sealed records never appear.
 
     Covers the current index plus an exact scan of templates enrolled after it was built.
     If the index is missing or damaged, the whole gallery is scanned exactly instead.
     """
-    if not 1 <= top_k <= MAX_TOP_K:
-        raise ServiceError(f"K must be between 1 and {MAX_TOP_K}.", field="top_k")
+    check_top_k(top_k)
     query = np.asarray(query, dtype=np.float32)
     sealed = set(db.session.scalars(select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))))
     notes: list[str] = []

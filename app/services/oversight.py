@@ -1,25 +1,25 @@
-"""The monthly audit the policy requires, its flags, retention, and signed chain checkpoints."""
+"""The monthly audit the policy requires: per-user figures and flags, stored as PDF and CSV
+with their hashes and a signed checkpoint of the chain, cleared and signed off by an
+administrator, kept five years.
+
+Months are calendar months in the unit's time zone (``SCHEDULER_TIMEZONE``), the same clock
+the after-hours flag reads.
+"""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import hmac
-import io
 import json
-import os
-import secrets
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.clock import utcnow
-from app.documents.base import FONT, LeadDeskPDF
+from app.documents.csv_export import csv_bytes
+from app.documents.monthly_audit import MonthlyAuditDocument, render_monthly_audit
 from app.extensions import db
 from app.models import (
     AuditChainHead,
@@ -34,8 +34,9 @@ from app.models import (
     TrainingCertification,
     User,
 )
-from app.services import policy
-from app.services.audit import record_event
+from app.services import policy, storage
+from app.services.audit import READ_ACTIONS, ObjectType, record_event
+from app.services.checkpoints import sign
 from app.services.errors import ServiceError
 
 RETENTION_YEARS = 5
@@ -55,70 +56,23 @@ COLUMNS = [
     "reports_issued",
     "seal_notices_received",
     "seal_notices_confirmed",
+    "records_read",
+    "first_amendment_determinations",
 ]
 
 
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"])
+
+
 def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The month's first and last instant, in the unit's time zone (as aware datetimes)."""
     try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=local_zone())
     except ValueError:
         raise ServiceError(f"{month!r} is not a month (YYYY-MM).") from None
     end = (start + timedelta(days=32)).replace(day=1)
     return start, end
-
-
-# --- the checkpoint key, kept outside the database ---------------------------------------
-
-
-def checkpoint_key() -> bytes:
-    """From LEADDESK_AUDIT_CHECKPOINT_KEY, else a key file created once in the instance folder."""
-    configured = current_app.config.get("AUDIT_CHECKPOINT_KEY")
-    if configured:
-        return str(configured).encode()
-    path = Path(current_app.instance_path, "audit-checkpoint.key")
-    if not path.exists():
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(secrets.token_hex(32))
-    return path.read_text().strip().encode()
-
-
-def sign_checkpoint(seq: int, chain_hash: str) -> str:
-    return hmac.new(checkpoint_key(), f"{seq}:{chain_hash}".encode(), hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class CheckpointProblem:
-    month: str
-    problem: str
-
-
-def verify_checkpoints() -> list[CheckpointProblem]:
-    """Every stored checkpoint must be genuine and its event still in the chain, unchanged."""
-    problems = []
-    for audit in db.session.scalars(select(MonthlyAudit).order_by(MonthlyAudit.month)):
-        if not hmac.compare_digest(
-            sign_checkpoint(audit.chain_head_seq, audit.chain_head_hash), audit.checkpoint_hmac
-        ):
-            problems.append(CheckpointProblem(audit.month, "the checkpoint's signature does not match"))
-            continue
-        event = db.session.get(AuditEvent, audit.chain_head_seq)
-        if event is None:
-            problems.append(
-                CheckpointProblem(
-                    audit.month,
-                    f"event {audit.chain_head_seq} recorded at the checkpoint is gone: the log was truncated",
-                )
-            )
-        elif event.hash != audit.chain_head_hash:
-            problems.append(
-                CheckpointProblem(
-                    audit.month,
-                    f"event {audit.chain_head_seq} no longer has the checkpointed hash: "
-                    "the log was rewritten",
-                )
-            )
-    return problems
 
 
 # --- figures and flags ---------------------------------------------------------------------
@@ -156,7 +110,7 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
         by_user[search.reviewer_id].append(search)
     flags: list[tuple[str | None, str, str]] = []
     rows = []
-    local = ZoneInfo(current_app.config["SCHEDULER_TIMEZONE"])
+    local = local_zone()
     for user in db.session.scalars(select(User).order_by(User.username)):
         mine = by_user.get(user.id, [])
         reasons = []
@@ -193,6 +147,19 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
                         f"{', '.join(json.loads(request.first_amendment_terms))}",
                     )
                 )
+        reads = _reads_by_day(user, start, end)
+        limit = int(current_app.config["READ_VOLUME_DAILY_LIMIT"])
+        heavy = {day: count for day, count in reads.items() if count > limit}
+        if heavy:
+            worst = max(heavy, key=heavy.get)
+            flags.append(
+                (
+                    user.username,
+                    "read_volume",
+                    f"{len(heavy)} day(s) with more than {limit} reads of probes, candidates, bookings or "
+                    f"reports; most on {worst}: {heavy[worst]}",
+                )
+            )
         if mine:
             history = []
             for back in range(1, 7):
@@ -280,9 +247,29 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
                 "reports_issued": issued,
                 "seal_notices_received": notices,
                 "seal_notices_confirmed": confirmed,
+                "records_read": sum(reads.values()),
+                "first_amendment_determinations": sum(
+                    1 for e in events if e.action == "review.first_amendment" and e.outcome is Outcome.SUCCESS
+                ),
             }
         )
     return rows, flags
+
+
+def _reads_by_day(user: User, start: datetime, end: datetime) -> dict[str, int]:
+    """How many biometric or criminal-history records the user read, per local day."""
+    counts: dict[str, int] = defaultdict(int)
+    local = local_zone()
+    for (moment,) in db.session.execute(
+        select(AuditEvent.occurred_at).where(
+            AuditEvent.actor_id == user.id,
+            AuditEvent.action.in_(READ_ACTIONS),
+            AuditEvent.occurred_at >= start,
+            AuditEvent.occurred_at < end,
+        )
+    ):
+        counts[moment.astimezone(local).strftime("%Y-%m-%d")] += 1
+    return dict(counts)
 
 
 def _after_hours(moment: datetime) -> bool:
@@ -292,75 +279,15 @@ def _after_hours(moment: datetime) -> bool:
 # --- generation, review, retention ------------------------------------------------------------
 
 
-def _write(name: str, data: bytes) -> tuple[str, str]:
-    directory = Path(current_app.instance_path, "audits")
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / name
-    temporary = target.with_suffix(target.suffix + ".tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
-    return str(target.relative_to(current_app.instance_path)), hashlib.sha256(data).hexdigest()
-
-
-def _csv(rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
-
-
-def _pdf(month: str, rows: list[dict], flags, head_seq: int, head_hash: str) -> bytes:
-    pdf = LeadDeskPDF(
+def _document(month: str, rows: list[dict], flags, head_seq: int, head_hash: str) -> MonthlyAuditDocument:
+    return MonthlyAuditDocument(
         unit_name=current_app.config["UNIT_NAME"],
-        document_id=f"Monthly audit {month}",
-        title=f"Monthly audit {month}",
-        lead_line=False,
+        month=month,
+        head_seq=head_seq,
+        head_hash=head_hash,
+        rows=rows,
+        flags=[(u, k, d) for u, k, d in flags],
     )
-    pdf.add_page(orientation="L")
-    pdf.heading(f"Monthly audit of facial recognition use — {month}", 14)
-    pdf.paragraph(f"Audit chain head at generation: event {head_seq}, {head_hash}.", size=8)
-    widths = [28, 22, 22, 26, 26, 14, 70, 16, 16, 16, 16]
-    headers = [
-        "User",
-        "Agency",
-        "Last logon",
-        "First search",
-        "Last search",
-        "Searches",
-        "Search reasons",
-        "Handled",
-        "Reports",
-        "Seal notices",
-        "Confirmed",
-    ]
-    pdf.set_font(FONT, "B", 7.5)
-    for width, header in zip(widths, headers, strict=True):
-        pdf.cell(width, 6, header, border=1)
-    pdf.ln()
-    pdf.set_font(FONT, "", 7)
-    for row in rows:
-        values = [
-            row["username"],
-            row["agency"],
-            row["last_logon"][:10],
-            row["first_search"][:16],
-            row["last_search"][:16],
-            str(row["searches"]),
-            row["search_reasons"][:70],
-            str(row["requests_handled"]),
-            str(row["reports_issued"]),
-            str(row["seal_notices_received"]),
-            str(row["seal_notices_confirmed"]),
-        ]
-        for width, value in zip(widths, values, strict=True):
-            pdf.cell(width, 5.5, value, border=1)
-        pdf.ln()
-    pdf.ln(4)
-    pdf.heading("Flags for the administrator", 11)
-    for username, kind, description in flags or [(None, "none", "No flags this month.")]:
-        pdf.paragraph(f"[{kind}] {username or ''} {description}".strip(), size=8.5)
-    return pdf.render()
 
 
 def generate_monthly_audit(month: str, *, generated_by: str, actor: User | None = None) -> MonthlyAudit:
@@ -373,8 +300,10 @@ def generate_monthly_audit(month: str, *, generated_by: str, actor: User | None 
     rows, flags = compute_month(month)
     head = db.session.get(AuditChainHead, 1)
     head_seq, head_hash = head.last_seq, head.last_hash
-    pdf_path, pdf_sha = _write(f"audit-{month}.pdf", _pdf(month, rows, flags, head_seq, head_hash))
-    csv_path, csv_sha = _write(f"audit-{month}.csv", _csv(rows))
+    pdf = render_monthly_audit(_document(month, rows, flags, head_seq, head_hash))
+    data = csv_bytes(COLUMNS, ([row[c] for c in COLUMNS] for row in rows))
+    pdf_path, pdf_sha = storage.store(f"audits/audit-{month}.pdf", pdf), hashlib.sha256(pdf).hexdigest()
+    csv_path, csv_sha = storage.store(f"audits/audit-{month}.csv", data), hashlib.sha256(data).hexdigest()
     audit = MonthlyAudit(
         month=month,
         generated_by=generated_by[:64],
@@ -384,7 +313,7 @@ def generate_monthly_audit(month: str, *, generated_by: str, actor: User | None 
         csv_sha256=csv_sha,
         chain_head_seq=head_seq,
         chain_head_hash=head_hash,
-        checkpoint_hmac=sign_checkpoint(head_seq, head_hash),
+        checkpoint_hmac=sign(head_seq, head_hash),
         figures=json.dumps(rows),
     )
     audit.flags = [AuditFlag(username=u, kind=k, description=d) for u, k, d in flags]
@@ -440,19 +369,19 @@ def sign_off(audit: MonthlyAudit, *, actor: User, note: str) -> None:
 
 def purge_expired_audits() -> list[str]:
     """Remove monthly audits older than five years (a scheduled job) and record it."""
-    today = utcnow().date()
+    today = utcnow().astimezone(local_zone()).date()
     cutoff = f"{today.year - RETENTION_YEARS:04d}-{today.month:02d}"
     removed = []
     for audit in db.session.scalars(select(MonthlyAudit).where(MonthlyAudit.month < cutoff)):
         for relative in (audit.pdf_path, audit.csv_path):
-            Path(current_app.instance_path, relative).unlink(missing_ok=True)
+            storage.remove(relative)  # only once the purge commits
         removed.append(audit.month)
         db.session.delete(audit)
     if removed:
         record_event(
             "audit.retention_purge",
             actor=None,
-            object_type="monthly_audit",
+            object_type=ObjectType.MONTHLY_AUDIT,
             detail={"months": removed, "retention_years": RETENTION_YEARS},
         )
     db.session.flush()
@@ -462,3 +391,48 @@ def purge_expired_audits() -> list[str]:
 def previous_month(today: date) -> str:
     first = today.replace(day=1)
     return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def record_monthly_view(audit: MonthlyAudit, *, actor: User) -> None:
+    record_event(
+        "audit.monthly_view", actor=actor, object_type=ObjectType.MONTHLY_AUDIT, object_id=audit.month
+    )
+
+
+def read_monthly_file(audit: MonthlyAudit, kind: str, *, actor: User) -> bytes:
+    """The stored PDF or CSV, checked against its recorded hash; the download is audited."""
+    path, sha = (audit.pdf_path, audit.pdf_sha256) if kind == "pdf" else (audit.csv_path, audit.csv_sha256)
+    try:
+        data = storage.read_verified(path, sha)
+    except storage.StoredFileDamaged:
+        raise ServiceError(
+            "The stored file does not match its recorded SHA-256.",
+            audit_action="audit.monthly_download",
+            object_type=ObjectType.MONTHLY_AUDIT,
+            object_id=audit.month,
+        ) from None
+    record_event(
+        "audit.monthly_download",
+        actor=actor,
+        object_type=ObjectType.MONTHLY_AUDIT,
+        object_id=audit.month,
+        detail={"kind": kind},
+    )
+    return data
+
+
+def unsigned_months(today: date | None = None) -> list[str]:
+    """Past months whose audit is missing or not signed off (the dashboard warns)."""
+    today = today or utcnow().astimezone(local_zone()).date()
+    last = previous_month(today)
+    audits = {a.month: a for a in db.session.scalars(select(MonthlyAudit))}
+    first_activity = db.session.scalar(select(func.min(AuditEvent.occurred_at)))
+    if first_activity is None:
+        return []
+    months, cursor = [], first_activity.astimezone(local_zone()).date().replace(day=1)
+    while cursor.strftime("%Y-%m") <= last:
+        month = cursor.strftime("%Y-%m")
+        if month not in audits or audits[month].signed_off_at is None:
+            months.append(month)
+        cursor = (cursor + timedelta(days=32)).replace(day=1)
+    return months[-24:]

@@ -1,21 +1,21 @@
-"""Issuing Manual Search Reports, corrections, delivery, lead outcomes, sealed records."""
+"""Issuing Manual Search Reports, corrections, delivery, lead outcomes, sealed records.
+
+Once a booking is sealed it never appears in anything issued after the seal: a report, a
+correction or its "recent booking number" (``require_unsealed``).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
-from pathlib import Path
 
 from flask import current_app
-from PIL import Image
 from sqlalchemy import select
 
 from app.clock import utcnow
 from app.documents.report import ReportData, render_report
 from app.extensions import db
-from app.matching.images import load_image
+from app.matching.images import encode_jpeg, load_image
 from app.matching.processing import describe_step
 from app.models import (
     Booking,
@@ -24,54 +24,46 @@ from app.models import (
     LeadOutcome,
     Outcome,
     Report,
-    RequestStatus,
     ReviewDecision,
-    ReviewState,
     Role,
     SearchRequest,
     User,
 )
-from app.services.audit import record_event
+from app.services import storage
+from app.services.audit import ObjectType, record_event
 from app.services.errors import PermissionDenied, ServiceError
-from app.services.review import decisions
+from app.services.review.decisions import final_decision
+from app.services.review.probes import prepare_spec
+from app.services.workflow import Action, Step, advance, decisions, require
 
 REPORT_IMAGE_SIDE = 600  # pixels: sharp on paper, small in the PDF
 
 
-def final_decision(request: SearchRequest) -> ReviewDecision:
-    """The decision a report states: the verified one (or the third reviewer's)."""
-    made = decisions(request)
-    third = [d for d in made if d.capacity == "third"]
-    if third:
-        return third[-1]
-    verifier = [d for d in made if d.capacity == "verifier"]
-    if not verifier:
-        raise ServiceError("The request has no verified decision yet.")
-    return verifier[-1]
-
-
-def _jpeg(data_or_path: bytes | Path) -> bytes:
-    """A bounded, re-encoded copy of a photo for the PDF (the same input gives the same bytes)."""
-    image = load_image(data_or_path).pil
-    image.thumbnail((REPORT_IMAGE_SIDE, REPORT_IMAGE_SIDE))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=88, optimize=False)
-    return buffer.getvalue()
+def require_unsealed(booking: Booking) -> None:
+    if booking.sealed:
+        raise ServiceError(
+            f"The lead's record was sealed on {booking.sealed_at:%Y-%m-%d} (reference "
+            f"{booking.seal_reference}): nothing issued after the seal may name it."
+        )
 
 
 def _processed_probe(search: FaceSearch, probe_id: int) -> tuple[bytes, list[str]]:
-    from app.services.review import prepare, work_from_spec
-
     spec = next(p for p in json.loads(search.probes) if p["probe_image_id"] == probe_id)
-    prepared = prepare(work_from_spec(spec))
-    buffer = io.BytesIO()
-    Image.fromarray(prepared.pixels).save(buffer, "PNG")
-    return _jpeg(buffer.getvalue()), [describe_step(s) for s in spec["steps"]]
+    prepared = prepare_spec(spec)
+    return encode_jpeg(prepared.pixels, quality=88, max_side=REPORT_IMAGE_SIDE), [
+        describe_step(s) for s in spec["steps"]
+    ]
 
 
 def _name(user_id: int) -> str:
     user = db.session.get(User, user_id)
     return user.full_name if user else "—"
+
+
+def most_recent_unsealed(booking: Booking) -> Booking:
+    """The subject's most recent booking that is not sealed ("Recent booking number")."""
+    open_bookings = [b for b in booking.subject.bookings if not b.sealed]
+    return max(open_bookings, key=lambda b: (b.booking_date or b.created_at.date(), b.id))
 
 
 def build_report_data(
@@ -86,9 +78,9 @@ def build_report_data(
     correction_reason: str | None = None,
 ) -> ReportData:
     config = current_app.config
-    made = decisions(request)
-    primary = next(d for d in made if d.capacity == "primary")
-    checkers = [d for d in made if d.capacity in ("verifier", "third")]
+    # "Face Reviewer" is whoever made the decision the report states (a third reviewer when
+    # there was a dispute); the others who reviewed it are listed as verifying.
+    others = [d for d in decisions(request) if d.id != decision.id and d.outcome is decision.outcome]
     search = db.session.get(FaceSearch, decision.search_id) if decision.search_id else None
     entries = search.result_list if search else []
     common = {
@@ -102,8 +94,8 @@ def build_report_data(
         f"({request.requester_email or request.requester_phone or '—'})",
         "date_searched": search.created_at.strftime("%Y-%m-%d") if search else "—",
         "investigating_agency": request.agency.name,
-        "face_reviewer": _name(primary.reviewer_id),
-        "verifying_reviewer": ", ".join(_name(d.reviewer_id) for d in checkers) or "—",
+        "face_reviewer": _name(decision.reviewer_id),
+        "verifying_reviewer": ", ".join(_name(d.reviewer_id) for d in others) or "—",
         "agency_case_number": request.case_number,
         "issued_on": issued_on,
         "comments": comments,
@@ -118,21 +110,22 @@ def build_report_data(
         steps = [describe_step(s) for p in json.loads(search.probes) for s in p["steps"]] if search else []
         return ReportData(kind="no_match", processing_steps=steps, **common)
     booking = db.session.get(Booking, decision.lead_booking_id)
+    require_unsealed(booking)
     entry = next(e for e in entries if e["booking_id"] == booking.id)
-    probe_id = entry["found_by"][0]
-    probe_jpeg, steps = _processed_probe(search, probe_id)
+    probe_jpeg, steps = _processed_probe(search, entry["found_by"][0])
     subject = booking.subject
-    recent = max(subject.bookings, key=lambda b: (b.booking_date or b.created_at.date(), b.id))
     return ReportData(
         kind="lead",
         probe_image=probe_jpeg,
-        lead_image=_jpeg(Path(current_app.instance_path, booking.photo_path)),
+        lead_image=encode_jpeg(
+            load_image(storage.path_of(booking.photo_path)).pixels, quality=88, max_side=REPORT_IMAGE_SIDE
+        ),
         name=subject.name,
         date_of_birth=subject.date_of_birth.isoformat() if subject.date_of_birth else "—",
         cdl=subject.cdl or "—",
         main_number=subject.main_number or "—",
         sid=subject.sid or "—",
-        booking_number=recent.booking_number,
+        booking_number=most_recent_unsealed(booking).booking_number,
         lead_rank=entry["rank"],
         processing_steps=steps,
         **common,
@@ -143,20 +136,8 @@ def _logo() -> bytes | None:
     logo = current_app.config.get("REPORT_LOGO")
     if not logo:
         return None
-    path = Path(logo) if os.path.isabs(logo) else Path(current_app.instance_path, logo)
+    path = storage.path_of(logo)  # an absolute setting stays absolute
     return path.read_bytes() if path.exists() else None
-
-
-def _store(pdf: bytes) -> tuple[str, str]:
-    sha = hashlib.sha256(pdf).hexdigest()
-    directory = Path(current_app.instance_path, "reports")
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / f"{sha}.pdf"
-    temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(pdf)
-    os.replace(temporary, target)
-    os.chmod(target, 0o440)  # issued reports are never rewritten
-    return str(target.relative_to(current_app.instance_path)), sha
 
 
 def _require_issuer(actor: User) -> None:
@@ -166,9 +147,7 @@ def _require_issuer(actor: User) -> None:
 
 def issue_report(request: SearchRequest, *, actor: User, comments: str = "") -> Report:
     """Issue the report for a verified request: numbered, stored with its hash, immutable."""
-    _require_issuer(actor)
-    if request.review_state is not ReviewState.VERIFIED:
-        raise ServiceError("A report is issued only after the decision has been verified.")
+    require(request, actor, Action.ISSUE_REPORT)
     decision = final_decision(request)
     number = f"{request.tracking_number}-R1"
     issued_at = utcnow()
@@ -181,10 +160,7 @@ def issue_report(request: SearchRequest, *, actor: User, comments: str = "") -> 
         comments=comments.strip(),
     )
     report = _save(request, decision, data, actor=actor, issued_at=issued_at, comments=comments)
-    request.review_state = ReviewState.CLOSED
-    request.status = RequestStatus.LEAD_ISSUED if data.kind == "lead" else RequestStatus.NO_MATCH
-    request.closed_at = issued_at
-    db.session.flush()
+    advance(request, Step.ISSUE_LEAD if data.kind == "lead" else Step.ISSUE_NO_MATCH)
     record_event(
         "report.issue",
         actor=actor,
@@ -212,7 +188,8 @@ def _save(
     reason: str | None = None,
 ) -> Report:
     pdf = render_report(data)
-    path, sha = _store(pdf)
+    sha = hashlib.sha256(pdf).hexdigest()
+    path = storage.store(f"reports/{sha}.pdf", pdf, read_only=True)  # issued reports never change
     report = Report(
         report_number=data.report_number,
         request_id=request.id,
@@ -239,6 +216,8 @@ def correct_report(report: Report, *, actor: User, reason: str, comments: str) -
     _require_issuer(actor)
     if report.superseded:
         raise ServiceError("Correct the current version of the report.")
+    if report.lead_booking is not None:
+        require_unsealed(report.lead_booking)
     if len(reason.strip()) < 5:
         raise ServiceError("Say why the report is corrected.", field="reason")
     decision = db.session.get(ReviewDecision, report.decision_id)
@@ -290,17 +269,16 @@ def read_report(report: Report, *, actor: User) -> bytes:
         raise PermissionDenied("This report named a sealed record and its destruction was confirmed.")
     if report.superseded and actor.role is Role.REQUESTER:
         raise PermissionDenied("This version was superseded; download the current one.")
-    data = Path(current_app.instance_path, report.file_path).read_bytes()
-    if hashlib.sha256(data).hexdigest() != report.sha256:
-        record_event(
-            "report.download",
-            actor=actor,
-            outcome=Outcome.FAILED,
-            object_type="report",
+    try:
+        data = storage.read_verified(report.file_path, report.sha256)
+    except storage.StoredFileDamaged:
+        current_app.logger.error("report %s: stored file does not match its recorded hash", report.id)
+        raise ServiceError(
+            "The stored report file does not match its record; the unit has been alerted.",
+            audit_action="report.download",
+            object_type=ObjectType.REPORT,
             object_id=report.id,
-            reason="stored file does not match its recorded hash",
-        )
-        raise ServiceError("The stored report file does not match its record; the unit has been alerted.")
+        ) from None
     record_event(
         "report.download",
         actor=actor,

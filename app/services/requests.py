@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 from flask import current_app
-from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.images import FILE_EXTENSIONS, ImageError, load_image
-from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest, User
-from app.services import policy, stored_files
-from app.services.audit import record_event
+from app.matching.images import FILE_EXTENSIONS, ImageError, downscaled, encode_jpeg, load_image
+from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
+from app.services import policy, storage
+from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
+from app.services.matching import probe_engine
+from app.services.workflow import Action, Step, advance, require
 
 MAX_IMAGES = 10
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -67,7 +65,6 @@ def new_draft(*, requester: User) -> SearchRequest:
     draft = SearchRequest(
         agency=requester.agency,
         requester=requester,
-        status=RequestStatus.DRAFT,
         requester_name=requester.full_name,
         requester_email=requester.email or "",
         requester_phone=requester.phone or "",
@@ -96,8 +93,8 @@ def _require_editable(draft: SearchRequest, actor: User) -> None:
         raise ServiceError("Only your own draft requests can be edited.")
 
 
-def _probe_dir(request: SearchRequest) -> Path:
-    return Path(current_app.instance_path) / "probes" / f"{request.id:08d}"
+def _probe_dir(request: SearchRequest) -> str:
+    return f"probes/{request.id:08d}"
 
 
 def _safe_name(filename: str | None) -> str:
@@ -106,16 +103,9 @@ def _safe_name(filename: str | None) -> str:
 
 
 def _count_faces(pixels) -> list[list[int]]:
-    from app.services.matching import probe_engine
-
-    height, width = pixels.shape[:2]
-    scale = min(1.0, FACE_CHECK_MAX_SIDE / max(height, width))
-    if scale < 1.0:
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        import numpy as np
-
-        pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
-    boxes = probe_engine().detect(pixels)
+    small = downscaled(pixels, FACE_CHECK_MAX_SIDE)
+    scale = small.shape[1] / pixels.shape[1]
+    boxes = probe_engine().detect(small)
     return [[round(v / scale) for v in box] for box, _ in boxes]
 
 
@@ -138,30 +128,24 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
         raise ServiceError(f"{name}: this image is already attached.")
     boxes = _count_faces(image.pixels)
     directory = _probe_dir(draft)
-    extension = FILE_EXTENSIONS[image.format]
-    original = directory / f"{sha256}-original.{extension}"
-    display = directory / f"{sha256}-display.jpg"
-    written: list[Path] = []
+    stored: list[str] = []
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(original, data)
-        written.append(original)
-        buffer = io.BytesIO()
+        stored.append(storage.store(f"{directory}/{sha256}-original.{FILE_EXTENSIONS[image.format]}", data))
         # A fresh encode from the upright pixels: no EXIF (GPS, device), nothing hidden.
-        Image.fromarray(image.pixels).save(buffer, "JPEG", quality=92)
-        _write_atomically(display, buffer.getvalue())
-        written.append(display)
+        stored.append(
+            storage.store(f"{directory}/{sha256}-display.jpg", encode_jpeg(image.pixels, quality=92))
+        )
         probe = ProbeImage(
             request=draft,
             original_name=name,
-            original_path=str(original.relative_to(current_app.instance_path)),
+            original_path=stored[0],
             original_sha256=sha256,
             original_bytes=len(data),
             format=image.format,
             width=image.width,
             height=image.height,
             exif_orientation=image.exif_orientation,
-            display_path=str(display.relative_to(current_app.instance_path)),
+            display_path=stored[1],
             faces_found=len(boxes),
             face_boxes=json.dumps(boxes),
             uploaded_by_id=actor.id,
@@ -169,35 +153,22 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
         db.session.add(probe)
         db.session.flush()
     except Exception as exc:
-        for path in written:
-            path.unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # a full or failing disk: say so, keep nothing
-            current_app.logger.error("probe storage failed: %s", exc)
+        for relative in stored:
+            storage.discard(relative)
+        if isinstance(exc, storage.StorageFailure):  # a full or failing disk: say so, keep nothing
             raise ServiceError(
                 f"{name}: the photo could not be stored (the unit's storage is full or failing). "
                 "Nothing was kept; please try again later or call the unit."
             ) from exc
         raise
-    for path in written:
-        stored_files.keep_if_committed(db.session(), path)
     record_event(
         "request.image_upload",
         actor=actor,
-        object_type="request",
+        object_type=ObjectType.REQUEST,
         object_id=draft.id,
         detail={"image_id": probe.id, "sha256": sha256, "faces": len(boxes), "format": image.format},
     )
     return probe
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a full disk leaves no partial file behind
-        raise
 
 
 def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) -> None:
@@ -205,13 +176,13 @@ def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) 
     if image.request_id != draft.id:
         raise ServiceError("That image belongs to another request.")
     for relative in (image.original_path, image.display_path):
-        stored_files.delete_when_committed(db.session(), Path(current_app.instance_path) / relative)
+        storage.remove(relative)
     draft.images.remove(image)
     db.session.flush()
     record_event(
         "request.image_remove",
         actor=actor,
-        object_type="request",
+        object_type=ObjectType.REQUEST,
         object_id=draft.id,
         detail={"sha256": image.original_sha256},
     )
@@ -275,9 +246,8 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
     draft.urgent = draft.purpose == policy.IMMINENT_THREAT
     draft.signed_at = now
     draft.submitted_at = now
-    draft.status = RequestStatus.SUBMITTED
     draft.tracking_number = _next_tracking_number(now.year)
-    db.session.flush()
+    advance(draft, Step.SUBMIT)
     record_event(
         "request.submit",
         actor=actor,
@@ -307,13 +277,8 @@ def _next_tracking_number(year: int) -> str:
 
 
 def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> None:
-    if request.status is not RequestStatus.SUBMITTED:
-        raise ServiceError("Only a request that no reviewer has taken yet can be withdrawn.")
-    if request.agency_id != actor.agency_id:
-        raise ServiceError("Only the requesting agency can withdraw a request.")
-    request.status = RequestStatus.WITHDRAWN
-    request.closed_at = utcnow()
-    db.session.flush()
+    require(request, actor, Action.WITHDRAW)
+    advance(request, Step.WITHDRAW)
     record_event(
         "request.withdraw",
         actor=actor,
@@ -325,19 +290,15 @@ def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> Non
 
 
 def answer_question(request: SearchRequest, *, actor: User, body: str) -> RequestMessage:
+    require(request, actor, Action.ANSWER)
     question = request.open_question
-    if request.status is not RequestStatus.NEEDS_INFO or question is None:
-        raise ServiceError("There is no open question on this request.")
     if len(body.strip()) < 5:
         raise ServiceError("Write an answer.", field="body")
     answer = RequestMessage(request=request, author_id=actor.id, kind="answer", body=body.strip())
     db.session.add(answer)
     db.session.flush()
     question.answered_by_id = answer.id
-    request.status = RequestStatus.IN_REVIEW
-    if request.review_state is ReviewState.AWAITING_INFO:
-        request.review_state = ReviewState.CLAIMED  # back to the reviewer who asked
-    db.session.flush()
+    advance(request, Step.ANSWER)  # back to the reviewer who asked
     record_event(
         "request.answer",
         actor=actor,

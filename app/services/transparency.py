@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from datetime import date
 
 from sqlalchemy import select
 
 from app.clock import utcnow
+from app.documents.csv_export import csv_bytes
+from app.documents.transparency import render_transparency
 from app.extensions import db
 from app.models import FaceSearch, Report, RequestStatus, SearchRequest
 from app.services import policy
@@ -124,46 +124,8 @@ def transparency_rows(months: list[str]) -> list[dict]:
 
 
 def transparency_csv(rows: list[dict]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=TRANSPARENCY_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
+    return csv_bytes(TRANSPARENCY_COLUMNS, ([row[c] for c in TRANSPARENCY_COLUMNS] for row in rows))
 
 
 def transparency_pdf(rows: list[dict], unit_name: str) -> bytes:
-    from app.documents.base import FONT, LeadDeskPDF
-
-    pdf = LeadDeskPDF(
-        unit_name=unit_name, document_id="Transparency figures", title="Transparency figures", lead_line=False
-    )
-    pdf.add_page(orientation="L")
-    pdf.heading("Facial recognition: transparency figures (counts only)", 13)
-    headers = [
-        "Period",
-        "Requests",
-        "Investig.",
-        "Threat",
-        "Deceased",
-        "Unable",
-        "Rejected",
-        "Withdrawn",
-        "Searches",
-        "Leads",
-        "No match",
-        "Corrob.",
-        "Excluded",
-        "Open",
-        "Sealed",
-    ]
-    width = (pdf.w - pdf.l_margin - pdf.r_margin) / len(headers)
-    pdf.set_font(FONT, "B", 7.5)
-    for header in headers:
-        pdf.cell(width, 6, header, border=1, align="C")
-    pdf.ln()
-    pdf.set_font(FONT, "", 7.5)
-    for row in rows:
-        for column in TRANSPARENCY_COLUMNS:
-            pdf.cell(width, 5.5, str(row[column]), border=1, align="C")
-        pdf.ln()
-    return pdf.render()
+    return render_transparency([[row[c] for c in TRANSPARENCY_COLUMNS] for row in rows], unit_name)

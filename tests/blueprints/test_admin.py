@@ -88,8 +88,9 @@ def test_deactivate_records_the_violation_and_ends_sessions(app, auth, client, a
     AuthActions(other, auth.clock).login(target)
     assert other.get("/").status_code == 200
     auth.post(
-        f"/admin/users/{target.id}",
-        {"action": "deactivate", "r-reason": "Searched without a case number", "r-violation": "y"},
+        f"/admin/users/{target.id}/deactivate",
+        {"r-reason": "Searched without a case number", "r-violation": "y"},
+        token_from=f"/admin/users/{target.id}",
     )
     db.session.refresh(target)
     assert not target.active and target.deactivated_reason == "Searched without a case number"
@@ -104,12 +105,15 @@ def test_deactivate_records_the_violation_and_ends_sessions(app, auth, client, a
 def test_reset_password_and_mfa(auth, client, admin, make_user):
     target = make_user(Role.REQUESTER)
     page = auth.post(
-        f"/admin/users/{target.id}", {"action": "reset_password", "r-reason": "forgotten password"}
+        f"/admin/users/{target.id}/reset_password",
+        {"r-reason": "forgotten password"},
+        token_from=f"/admin/users/{target.id}",
     )
     temporary = re.search(r'class="secret">([^<]+)<', page.get_data(as_text=True)).group(1)
     db.session.refresh(target)
     assert target.must_change_password and temporary not in (last("user.password_reset").detail or "")
-    auth.post(f"/admin/users/{target.id}", {"action": "reset_mfa", "r-reason": "lost phone"})
+    url = f"/admin/users/{target.id}"
+    auth.post(f"{url}/reset_mfa", {"r-reason": "lost phone"}, token_from=url)
     db.session.refresh(target)
     assert not target.mfa_enrolled and last("user.mfa_reset").reason == "lost phone"
 
@@ -118,9 +122,9 @@ def test_certification_from_the_web_and_automatic_expiry(auth, client, admin, ma
     reviewer = make_user(Role.REVIEWER, certified=False)
     today = clock.today()
     auth.post(
-        f"/admin/users/{reviewer.id}",
-        {
-            "action": "certify",
+        f"/admin/users/{reviewer.id}/certifications",
+        token_from=f"/admin/users/{reviewer.id}",
+        data={
             "cert-provider": "LACRIS",
             "cert-number": "L-9",
             "cert-completed_on": (today - timedelta(days=1)).isoformat(),

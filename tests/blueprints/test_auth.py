@@ -106,9 +106,11 @@ def test_five_failures_lock_the_account(auth, make_user, runner):
     assert user.locked
     lock = events("user.lock")
     assert len(lock) == 1 and "5 failed sign-in attempts" in lock[0].reason
-    # even the right password cannot sign in now, and the user is told why
-    response = auth.password_step(user.username)
-    assert b"locked" in response.data
+    # the right password cannot sign in now, and gets the same answer as a wrong one (the
+    # password of a locked account is not even checked): nothing tells a guesser it was right
+    right = auth.password_step(user.username)
+    wrong = auth.password_step(user.username, "another wrong guess")
+    assert b"locked" in right.data and flashed(right) == flashed(wrong)
     assert db.session.scalars(select(UserSession)).first() is None
     # an administrator unlocks (here through the CLI), and sign-in works again
     result = runner.invoke(args=["users", "unlock", user.username])
@@ -116,6 +118,10 @@ def test_five_failures_lock_the_account(auth, make_user, runner):
     assert events("user.unlock")[-1].actor_username.startswith("cli:")
     auth.login(user)
     assert auth.client.get("/").status_code == 200
+
+
+def flashed(response) -> list[str]:
+    return re.findall(r'class="flash flash-\w+"[^>]*>([^<]*)<', response.get_data(as_text=True))
 
 
 def test_failures_outside_the_window_do_not_add_up(auth, make_user):

@@ -23,8 +23,8 @@ from app.models import (
     Role,
 )
 from app.services import reports as report_service
-from app.services import review as review_service
 from app.services.matching import search_descriptor
+from app.services.review import assignments, decisions, examinations, probes, searches
 from tests.gallery import booking_number_for
 
 
@@ -34,32 +34,32 @@ def app(gallery_app):
     return gallery_app
 
 
-CHECKLIST = {f: {"mark": "similar", "note": ""} for f in review_service.FISWG_FEATURES}
+CHECKLIST = {f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES}
 
 
 def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
     """Drive a request to a verified decision through the services."""
     first, second = people["first"], people["second"]
-    review_service.claim(request, reviewer=first)
-    work = review_service.probe_work(request.images[0], first)
+    assignments.claim(request, reviewer=first)
+    work = probes.probe_work(request.images[0], first)
     if processing:
-        review_service.update_probe_work(work, reviewer=first, steps=processing)
-    search = review_service.run_search(request, reviewer=first, works=[work], top_k=20)
+        probes.update_probe_work(work, reviewer=first, steps=processing)
+    search = searches.run_search(request, reviewer=first, works=[work], top_k=20)
     examination = None
     if outcome is DecisionOutcome.LEAD:
-        examination = review_service.open_candidate(search, 1, reviewer=first)
-        review_service.record_examination(
+        examination = examinations.open_candidate(search, 1, reviewer=first)
+        examinations.record_examination(
             examination, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
-    review_service.decide(request, reviewer=first, outcome=outcome, search=search, examination=examination)
-    review_service.claim_verification(request, reviewer=second)
+    decisions.decide(request, reviewer=first, outcome=outcome, search=search, examination=examination)
+    assignments.claim_verification(request, reviewer=second)
     mine = None
     if outcome is DecisionOutcome.LEAD:
-        mine = review_service.open_candidate(search, 1, reviewer=second)
-        review_service.record_examination(
+        mine = examinations.open_candidate(search, 1, reviewer=second)
+        examinations.record_examination(
             mine, reviewer=second, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
-    review_service.decide(request, reviewer=second, outcome=outcome, search=search, examination=mine)
+    decisions.decide(request, reviewer=second, outcome=outcome, search=search, examination=mine)
     db.session.commit()
     assert request.review_state is ReviewState.VERIFIED
     return search
@@ -160,7 +160,7 @@ def test_no_match_report(gallery_app, people, submitted):
 
 
 def test_report_needs_verification(people, submitted):
-    review_service.claim(submitted, reviewer=people["first"])
+    assignments.claim(submitted, reviewer=people["first"])
     with pytest.raises(report_service.ServiceError, match="verified"):
         report_service.issue_report(submitted, actor=people["first"])
 
@@ -248,7 +248,7 @@ def test_sealing_flags_exactly_the_reports_that_named_it(gallery_app, auth, clie
     assert other_booking.sealed is False
     assert report.report_number in client.get("/reports/sealed").get_data(as_text=True)
     # the sealed record has left every search
-    probe = review_service.prepare(review_service.work_from_spec(__import__("json").loads(search.probes)[0]))
+    probe = probes.prepare_spec(search.probe_list[0])
     found = [c.booking_id for c in search_descriptor(probe.chosen.descriptor, 50).candidates]
     assert lead.id not in found
     auth.logout()

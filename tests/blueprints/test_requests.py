@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Outcome, ProbeImage, RequestMessage, RequestStatus, Role, SearchRequest
+from app.models import AuditEvent, Outcome, ProbeImage, RequestStatus, Role, SearchRequest
+from app.services.review import assignments
 from tests.matching.test_images import pixel_flood_png
 
 FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
@@ -245,7 +246,7 @@ def test_other_agency_gets_404_and_it_is_audited(auth, client, make_user, make_a
     ):
         assert client.get(url).status_code == 404, url
     denied = audit("access.denied")[-1]
-    assert denied.actor_id == outsider.id and denied.object_type == "search_request"
+    assert denied.actor_id == outsider.id and denied.object_type == "request"
     assert request_.tracking_number not in client.get("/requests/").get_data(as_text=True)
     response = auth.post(f"/requests/{request_.id}/withdraw", {"reason": "x"}, token_from="/requests/")
     assert response.status_code == 404
@@ -283,15 +284,10 @@ def test_requester_answers_a_question(auth, client, make_user, requester):
     assert submit(auth, valid_form(requester), [photo("john_simm__1.jpg")]).status_code == 302
     request_ = db.session.scalars(select(SearchRequest)).one()
     reviewer = make_user(Role.REVIEWER)
-    db.session.add(
-        RequestMessage(
-            request=request_,
-            author_id=reviewer.id,
-            kind="question",
-            body="Is there a better frame from the video?",
-        )
+    assignments.claim(request_, reviewer=reviewer)
+    assignments.return_with_question(
+        request_, reviewer=reviewer, question="Is there a better frame from the video?"
     )
-    request_.status = RequestStatus.NEEDS_INFO
     db.session.commit()
     page = client.get(f"/requests/{request_.id}").get_data(as_text=True)
     assert "Is there a better frame" in page and "Send answer" in page

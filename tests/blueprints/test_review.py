@@ -13,14 +13,17 @@ from app.extensions import db
 from app.models import (
     AuditEvent,
     CandidateExamination,
+    DecisionOutcome,
     FaceSearch,
     ProbeWork,
     RequestStatus,
+    ReviewAssignment,
     ReviewState,
     SearchRequest,
 )
-from app.services import review as review_service
+from app.services import workflow
 from app.services.errors import PermissionDenied, ServiceError
+from app.services.review import assignments, decisions, examinations, probes, searches
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
 
@@ -54,7 +57,7 @@ def claim_and_search(auth, client, request_id: int, reviewer) -> FaceSearch:
 
 
 def conclude(auth, search_id: int, rank: int, conclusion: str):
-    form = {f"mark-{i}": "similar" for i in range(len(review_service.FISWG_FEATURES))}
+    form = {f"features-{i}-mark": "similar" for i in range(len(examinations.FISWG_FEATURES))}
     form.update(conclusion=conclusion, note="Consistent ear and nose morphology.")
     url = f"/review/searches/{search_id}/candidates/{rank}"
     return auth.post(f"{url}/examine", form, token_from=url)
@@ -91,7 +94,7 @@ def test_whole_path_lead_verified_blind(gallery_app, auth, client, people, submi
     assert submitted.review_state is ReviewState.AWAITING_VERIFICATION
     # nobody verifies their own work
     with pytest.raises(PermissionDenied):
-        review_service.claim_verification(submitted, reviewer=people["first"])
+        assignments.claim_verification(submitted, reviewer=people["first"])
     db.session.rollback()
     auth.logout()
 
@@ -129,42 +132,40 @@ def test_disagreement_goes_to_a_third_reviewer(gallery_app, auth, client, people
     search = claim_and_search(auth, client, submitted.id, people["first"])
     conclude(auth, search.id, 1, "viable_lead")
     examination = db.session.scalars(select(CandidateExamination)).one()
-    review_service.decide(
+    decisions.decide(
         submitted,
         reviewer=people["first"],
-        outcome=review_service.DecisionOutcome.LEAD,
+        outcome=DecisionOutcome.LEAD,
         search=search,
         examination=examination,
     )
-    review_service.claim_verification(submitted, reviewer=people["second"])
-    review_service.decide(
+    assignments.claim_verification(submitted, reviewer=people["second"])
+    decisions.decide(
         submitted,
         reviewer=people["second"],
-        outcome=review_service.DecisionOutcome.NO_MATCH,
+        outcome=DecisionOutcome.NO_MATCH,
         search=search,
         examination=None,
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.DISPUTED
     with pytest.raises(ServiceError, match="has not reviewed"):
-        review_service.reassign(submitted, admin=people["admin"], reviewer=people["second"], reason="third")
-    review_service.reassign(
-        submitted, admin=people["admin"], reviewer=people["third"], reason="disputed lead"
-    )
-    review_service.decide(
+        assignments.reassign(submitted, admin=people["admin"], reviewer=people["second"], reason="third")
+    assignments.reassign(submitted, admin=people["admin"], reviewer=people["third"], reason="disputed lead")
+    decisions.decide(
         submitted,
         reviewer=people["third"],
-        outcome=review_service.DecisionOutcome.NO_MATCH,
+        outcome=DecisionOutcome.NO_MATCH,
         search=search,
         examination=None,
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.VERIFIED
-    assert [d.capacity for d in review_service.decisions(submitted)] == ["primary", "verifier", "third"]
+    assert [d.capacity for d in workflow.decisions(submitted)] == ["primary", "verifier", "third"]
 
 
 def test_second_claim_gets_a_clear_message(auth, client, people, submitted):
-    review_service.claim(submitted, reviewer=people["first"])
+    assignments.claim(submitted, reviewer=people["first"])
     db.session.commit()
     auth.login(people["second"])
     act(auth, f"{workspace_url(submitted.id)}/claim", token_from=workspace_url(submitted.id))
@@ -185,7 +186,7 @@ def test_claim_race_has_one_winner(gallery_app, people, submitted):
             target = db.session.get(SearchRequest, submitted.id)
             barrier.wait()
             try:
-                review_service.claim(target, reviewer=reviewer)
+                assignments.claim(target, reviewer=reviewer)
                 db.session.commit()
                 results.append("won")
             except ServiceError:
@@ -202,7 +203,7 @@ def test_claim_race_has_one_winner(gallery_app, people, submitted):
     with app.app_context():
         db.engine.dispose()  # its pooled connections, before the test's database is dropped
     assert sorted(results) == ["lost", "won"]
-    assert len(db.session.scalars(select(review_service.ReviewAssignment)).all()) == 1
+    assert len(db.session.scalars(select(ReviewAssignment)).all()) == 1
 
 
 def test_uncertified_reviewer_cannot_search(auth, client, people, submitted):
@@ -222,24 +223,23 @@ def test_processing_history_reproduces_the_search(auth, client, people, submitte
     probe_url = f"/review/probes/{work.id}"
     page = client.get(probe_url).get_data(as_text=True)
     assert "Suitability" in page and "Inter-eye distance" in page
-    for step in (
-        {"op": "crop", "left": "10", "top": "5", "right": "145", "bottom": "148"},
-        {"op": "contrast", "factor": "1.2"},
-        {"op": "sharpen", "amount": "60"},
+    for op, values in (
+        ("crop", {"left": "10", "top": "5", "right": "145", "bottom": "148"}),
+        ("contrast", {"factor": "1.2"}),
+        ("sharpen", {"amount": "60"}),
     ):
-        auth.post(f"{probe_url}/process", {"action": "add", **step}, token_from=probe_url)
+        form = {f"{op}-{name}": value for name, value in values.items()}
+        auth.post(f"{probe_url}/steps/{op}", form, token_from=probe_url)
     db.session.refresh(work)
     assert [s["op"] for s in work.step_list] == ["crop", "contrast", "sharpen"]
     assert (
         "Histogram" not in client.get(probe_url).get_data(as_text=True).split("Processing history")[1][:300]
     )
-    search = review_service.run_search(submitted, reviewer=people["first"], works=[work], top_k=15)
+    search = searches.run_search(submitted, reviewer=people["first"], works=[work], top_k=15)
     db.session.commit()
     assert search.result_list[0]["rank"] == 1
-    assert review_service.rerun_search(search) == search.result_list
-    bad = auth.post(
-        f"{probe_url}/process", {"action": "add", "op": "gamma", "value": "50"}, token_from=probe_url
-    )
+    assert searches.rerun_search(search) == search.result_list
+    bad = auth.post(f"{probe_url}/steps/gamma", {"gamma-value": "50"}, token_from=probe_url)
     assert bad.status_code == 302
     assert "between" in client.get(probe_url).get_data(as_text=True)
     db.session.refresh(work)
@@ -247,18 +247,16 @@ def test_processing_history_reproduces_the_search(auth, client, people, submitte
 
 
 def test_manual_eyes_when_detection_fails(auth, client, people, submitted):
-    review_service.claim(submitted, reviewer=people["first"])
-    work = review_service.probe_work(submitted.images[0], people["first"])
-    prepared = review_service.update_probe_work(
-        work, reviewer=people["first"], manual_eyes=[[52, 70], [98, 70]]
-    )
+    assignments.claim(submitted, reviewer=people["first"])
+    work = probes.probe_work(submitted.images[0], people["first"])
+    prepared = probes.update_probe_work(work, reviewer=people["first"], manual_eyes=[[52, 70], [98, 70]])
     assert prepared.chosen is not None and prepared.chosen.detector == "manual"
     assert prepared.chosen.descriptor is not None
 
 
 def test_return_and_reject(auth, client, people, submitted):
-    review_service.claim(submitted, reviewer=people["first"])
-    review_service.return_with_question(
+    assignments.claim(submitted, reviewer=people["first"])
+    assignments.return_with_question(
         submitted, reviewer=people["first"], question="Is there a clearer frame?"
     )
     db.session.commit()
@@ -267,7 +265,7 @@ def test_return_and_reject(auth, client, people, submitted):
 
     answer_question(submitted, actor=people["requester"], body="No, this is the best frame.")
     assert submitted.review_state is ReviewState.CLAIMED
-    review_service.reject_out_of_policy(
+    assignments.reject_out_of_policy(
         submitted,
         reviewer=people["first"],
         clause="Prohibitive uses, 3",
@@ -285,8 +283,8 @@ def test_queue_orders_urgent_first(auth, client, people, submitted):
     urgent = valid_form(people["requester"], purpose="imminent_threat", image_source="live_video")
     assert submit(auth, urgent, [photo("john_simm__2.jpg")]).status_code == 302
     auth.logout()
-    items = review_service.queue()
-    assert items[0].urgent and not items[1].urgent
+    items = assignments.queue()
+    assert items[0].request.urgent and not items[1].request.urgent
     auth.login(people["first"])
     page = client.get("/review/").get_data(as_text=True)
     assert page.index("Urgent") < page.index(submitted.tracking_number)

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import AuditEvent, Report, SearchRequest
-from app.services import review as review_service
+from app.services.review import examinations
 from tests.conftest import TEST_DATABASE, TEST_PASSWORD
 
 CHROMIUM = os.environ.get("LEADDESK_CHROMIUM", "/usr/bin/chromium")
@@ -162,10 +162,9 @@ def first_review(visitor: Visitor, request_id: int) -> None:
     assert page.locator("#suit .verdict").text_content().strip().lower() in {"suitable", "marginal"}
     with Image.open(FACES / "john_simm__2.jpg") as photo:
         width, height = photo.size
-    page.select_option("#op", "crop")
     for name, value in (("left", 10), ("top", 5), ("right", width - 10), ("bottom", height - 5)):
-        page.fill(f"#{name}", str(value))
-    page.click("button:has-text('Apply')")
+        page.fill(f"#crop-{name}", str(value))
+    page.click("button:has-text('Apply crop')")
     assert "crop" in page.locator("section[aria-labelledby=hist] ol").inner_text().lower()
     visitor.shot("04-probe-suitability-crop")
     page.click("a:has-text('Back to')")
@@ -209,8 +208,8 @@ def first_review(visitor: Visitor, request_id: int) -> None:
 
 def examine(visitor: Visitor, note: str) -> None:
     page = visitor.page
-    for index in range(len(review_service.FISWG_FEATURES)):
-        page.check(f"input[name=mark-{index}][value=similar]")
+    for index in range(len(examinations.FISWG_FEATURES)):
+        page.check(f"input[name=features-{index}-mark][value=similar]")
     page.fill("#note", note)
     page.check("input[name=conclusion][value=viable_lead]")
     page.click("form.checklist-form button[type=submit]")

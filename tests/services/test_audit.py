@@ -17,7 +17,7 @@ from tests.conftest import TEST_DATABASE
 def chain(app, make_user):
     actor = make_user()
     for n in range(1, 6):
-        record_event("test.action", actor=actor, object_type="thing", object_id=n, detail={"n": n})
+        record_event("test.action", actor=actor, object_type="request", object_id=n, detail={"n": n})
     db.session.commit()
     return actor
 

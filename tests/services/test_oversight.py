@@ -13,7 +13,7 @@ from sqlalchemy import select, text, update
 
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, FaceSearch, Outcome, RequestStatus, Role, SearchRequest
-from app.services import oversight
+from app.services import checkpoints, oversight
 from app.services.audit import record_event, verify_chain
 from app.services.errors import ServiceError
 
@@ -147,7 +147,7 @@ def test_flags_cleared_then_signed_off(month_of_work, make_user):
 def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
-    assert oversight.verify_checkpoints() == []
+    assert checkpoints.verify_checkpoints() == []
     # an intruder deletes the newest events and fixes the head so the chain alone looks whole
     cut = audit.chain_head_seq - 2
     db.session.execute(text("DELETE FROM audit_event WHERE seq > :cut"), {"cut": cut})
@@ -155,7 +155,7 @@ def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
     db.session.execute(update(AuditChainHead).values(last_seq=cut, last_hash=survivor.hash))
     db.session.commit()
     assert verify_chain().ok  # the chain alone cannot tell
-    problems = oversight.verify_checkpoints()
+    problems = checkpoints.verify_checkpoints()
     assert problems and "truncated" in problems[0].problem
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "CHECKPOINT OF 2026-10" in result.output

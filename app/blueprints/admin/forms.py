@@ -4,6 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.models import CertificationProvider, Role
+from app.services.accounts import get_agency_by_code
 
 ROLE_CHOICES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
 
@@ -23,6 +24,15 @@ class AgencyForm(FlaskForm):
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
     reason = StringField("Reason for the change", validators=[Optional(), Length(max=500)])
 
+    def agency_fields(self, *, code: bool = True) -> dict:
+        fields = {
+            "name": self.name.data,
+            "contact_name": self.contact_name.data,
+            "contact_email": self.contact_email.data,
+            "contact_phone": self.contact_phone.data,
+        }
+        return {**fields, "code": self.code.data} if code else fields
+
 
 class UserForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=64)])
@@ -36,14 +46,26 @@ class UserForm(FlaskForm):
         ],
     )
     phone = StringField("Phone", validators=[Optional(), Length(max=40)])
-    role = SelectField("Role", choices=ROLE_CHOICES, validate_choice=False)
-    agency = SelectField("Agency", validate_choice=False)
+    role = SelectField("Role", choices=ROLE_CHOICES)
+    agency = SelectField("Agency")
     password = PasswordField(
         "Temporary password",
         validators=[DataRequired(), Length(max=256)],
         description="At least 12 characters; the user must change it at first sign-in.",
     )
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
+
+    def account_fields(self) -> dict:
+        return {
+            "username": self.username.data,
+            "full_name": self.full_name.data,
+            "role": Role(self.role.data),
+            "agency": get_agency_by_code(self.agency.data),
+            "password": self.password.data,
+            "email": self.email.data,
+            "phone": self.phone.data,
+            "reason": self.reason.data,
+        }
 
 
 class RoleForm(FlaskForm):

@@ -31,3 +31,16 @@ class ChangePasswordForm(FlaskForm):
         "New password again",
         validators=[DataRequired(), EqualTo("new_password", "The two new passwords differ.")],
     )
+
+
+class ConfirmIdentityForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+    code = StringField(
+        "Six-digit code from your authenticator app",
+        validators=[DataRequired(), Length(min=6, max=8)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+
+
+class EndSessionForm(FlaskForm):
+    """The sign-out buttons of the sessions page (CSRF only)."""

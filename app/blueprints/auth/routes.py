@@ -1,9 +1,14 @@
-"""Sign-in (password, then TOTP), enrolment, password change, sign-out."""
+"""Sign-in (password, then TOTP), enrolment, fresh sign-in, password change, sessions, sign-out.
+
+Every factor is checked in two steps, each committed: the attempt is reserved under a lock
+(so parallel guesses are counted before any is checked), then checked (see services.auth).
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
+from app.blueprints.common import require_valid
 from app.extensions import db
 from app.security.access import (
     SESSION_TOKEN_KEY,
@@ -14,23 +19,32 @@ from app.security.access import (
 )
 from app.services import auth as auth_service
 from app.services import mfa
-from app.services.accounts import change_password as change_password_service
+from app.services.accounts import new_password_problem
 from app.services.auth import LoginFailure
-from app.services.errors import ServiceError
 
-from .forms import ChangePasswordForm, LoginForm, TotpForm
+from .forms import ChangePasswordForm, ConfirmIdentityForm, EndSessionForm, LoginForm, TotpForm
 
 bp = Blueprint("auth", __name__)
 
 NEXT_KEY = "next_url"
 
 FAILURE_MESSAGES = {
-    LoginFailure.BAD_CREDENTIALS: "The username or password is not correct. "
-    "After five failed attempts the account is locked until an administrator unlocks it.",
-    LoginFailure.LOCKED: "This account is locked. Contact your local administrator to unlock it.",
-    LoginFailure.INACTIVE: "This account is deactivated. Contact your local administrator.",
+    LoginFailure.BAD_CREDENTIALS: "Sign-in failed: the username or password is not correct, or the account "
+    "is locked or deactivated. After five failed attempts within 15 minutes an account is locked "
+    "until an administrator unlocks it.",
     LoginFailure.THROTTLED: "Too many failed sign-ins from this computer. Wait 15 minutes and try again.",
 }
+LOCKED_MESSAGE = "This account is now locked. Contact your local administrator to unlock it."
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _reserve(username: str, factor: str, user=None) -> auth_service.Attempt:
+    attempt = auth_service.reserve_attempt(username, _address(), factor, user=user)
+    db.session.commit()  # the reservation counts for every other request from now on
+    return attempt
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -39,24 +53,23 @@ def login():
     if g.get("user_session") is not None and g.user_session.mfa_verified_at is not None:
         return redirect(url_for("main.index"))
     form = LoginForm()
-    if form.validate_on_submit():
-        address = request.remote_addr or "unknown"
-        result = auth_service.check_password(form.username.data, form.password.data, address)
-        if result.user is None:
-            db.session.commit()
-            flash(FAILURE_MESSAGES[result.failure], "error")
-            status = 429 if result.failure is LoginFailure.THROTTLED else 200
-            return render_template("auth/login.html", form=form), status
-        token = auth_service.start_session(result.user, address, request.user_agent.string)
+    if not form.validate_on_submit():
+        return render_template("auth/login.html", form=form)
+    attempt = _reserve(form.username.data, "password")
+    result = auth_service.check_password(attempt, form.password.data)
+    if result.user is None:
         db.session.commit()
-        next_url = safe_next_url(request.args.get("next"))
-        # A new session at every sign-in: nothing from before the sign-in survives.
-        session.clear()
-        session[SESSION_TOKEN_KEY] = token
-        if next_url:
-            session[NEXT_KEY] = next_url
-        return redirect(url_for("auth.mfa"))
-    return render_template("auth/login.html", form=form)
+        flash(FAILURE_MESSAGES[result.failure], "error")
+        status = 429 if result.failure is LoginFailure.THROTTLED else 200
+        return render_template("auth/login.html", form=form), status
+    token = auth_service.start_session(result.user, _address(), request.user_agent.string)
+    db.session.commit()
+    next_url = safe_next_url(request.args.get("next"))
+    session.clear()  # a new session at every sign-in: nothing from before survives
+    session[SESSION_TOKEN_KEY] = token
+    if next_url:
+        session[NEXT_KEY] = next_url
+    return redirect(url_for("auth.mfa"))
 
 
 @bp.route("/mfa", methods=["GET", "POST"], endpoint="mfa")
@@ -68,48 +81,101 @@ def mfa_step():
     user = user_session.user
     form = TotpForm()
     enrolling = not user.mfa_enrolled
-    secret = auth_service.enrolment_secret(user_session) if enrolling else None
     if form.validate_on_submit():
-        if enrolling:
-            ok = auth_service.confirm_enrolment(user_session, form.code.data)
-        else:
-            ok = auth_service.verify_second_factor(user_session, form.code.data)
+        attempt = _reserve(user.username, "totp", user=user)
+        check = auth_service.confirm_enrolment if enrolling else auth_service.verify_second_factor
+        ok = check(user_session, attempt, form.code.data)
         db.session.commit()
         if ok:
             return redirect(safe_next_url(session.pop(NEXT_KEY, None)) or url_for("main.index"))
         if user_session.ended_at is not None:
             session.clear()
-            flash(FAILURE_MESSAGES[LoginFailure.LOCKED], "error")
+            flash(LOCKED_MESSAGE, "error")
             return redirect(url_for("auth.login"))
         flash("That code is not valid (each code can be used only once). Try the next one.", "error")
+    secret = auth_service.enrolment_secret(user_session) if enrolling else None
     db.session.commit()  # keeps the enrolment secret for the next attempt
     context = {"form": form, "enrolling": enrolling}
     if enrolling:
-        uri = mfa.provisioning_uri(user, secret)
-        context.update(secret=secret, qr_svg=mfa.qr_svg(uri))
+        context.update(secret=secret, qr_svg=mfa.qr_svg(mfa.provisioning_uri(user, secret)))
     return render_template("auth/mfa.html", **context)
+
+
+@bp.route("/confirm", methods=["GET", "POST"])
+@signed_in
+def confirm():
+    """Prove it is you again (password and a new code) before a sensitive change."""
+    user_session = g.user_session
+    form = ConfirmIdentityForm()
+    next_url = safe_next_url(request.args.get("next")) or url_for("main.index")
+    if form.validate_on_submit():
+        attempt = _reserve(user_session.user.username, "reauth", user=user_session.user)
+        ok = auth_service.confirm_identity(user_session, attempt, form.password.data, form.code.data)
+        db.session.commit()
+        if ok:
+            flash("Identity confirmed for the next few minutes.", "success")
+            return redirect(next_url)
+        if user_session.ended_at is not None:
+            session.clear()
+            flash(LOCKED_MESSAGE, "error")
+            return redirect(url_for("auth.login"))
+        flash("The password or the code is not correct (each code can be used only once).", "error")
+    return render_template("auth/confirm.html", form=form)
 
 
 @bp.route("/password", methods=["GET", "POST"])
 @signed_in
 def change_password():
     form = ChangePasswordForm()
-    user = g.user_session.user
+    user_session = g.user_session
     if form.validate_on_submit():
-        try:
-            change_password_service(
-                user=user,
-                current_password=form.current_password.data,
-                new_password=form.new_password.data,
-            )
-        except ServiceError as err:
-            db.session.rollback()
-            getattr(form, err.field or "new_password").errors.append(err.message)
-        else:
-            db.session.commit()
-            flash("Your password has been changed.", "success")
+        problem = new_password_problem(user_session.user, form.new_password.data)
+        if problem:
+            form.new_password.errors.append(problem)
+            return render_template("auth/change_password.html", form=form)
+        attempt = _reserve(user_session.user.username, "password_change", user=user_session.user)
+        refusal = auth_service.change_own_password(
+            user_session, attempt, form.current_password.data, form.new_password.data
+        )
+        db.session.commit()
+        if user_session.ended_at is not None:
+            session.clear()
+            flash(LOCKED_MESSAGE, "error")
+            return redirect(url_for("auth.login"))
+        if refusal is None:
+            flash("Your password has been changed; every other session of your account has ended.", "success")
             return redirect(url_for("main.index"))
+        form.current_password.errors.append(refusal)
     return render_template("auth/change_password.html", form=form)
+
+
+@bp.route("/sessions")
+@signed_in
+def sessions():
+    live = auth_service.live_sessions(g.user_session.user)
+    return render_template("auth/sessions.html", live=live, current=g.user_session, form=EndSessionForm())
+
+
+@bp.route("/sessions/end-others", methods=["POST"])
+@signed_in
+def end_other_sessions():
+    require_valid(EndSessionForm())
+    ended = auth_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
+    db.session.commit()
+    flash(f"{ended} other session(s) ended.", "success")
+    return redirect(url_for("auth.sessions"))
+
+
+@bp.route("/sessions/end-all", methods=["POST"])
+@signed_in
+def sign_out_everywhere():
+    require_valid(EndSessionForm())
+    auth_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
+    auth_service.logout(g.user_session)
+    db.session.commit()
+    session.clear()
+    flash("You have signed out everywhere.", "info")
+    return redirect(url_for("auth.login"))
 
 
 @bp.route("/logout", methods=["POST"])

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.blueprints.common import CsrfForm as ActionForm
-from app.blueprints.common import commit_or_flash
+from app.blueprints.common import perform
 from app.extensions import db
 from app.models import LeadOutcome, Report, Role, SearchRequest
 from app.security.access import (
@@ -23,7 +23,6 @@ from app.security.access import (
 )
 from app.services import gallery as gallery_service
 from app.services import reports as service
-from app.services.errors import ServiceError
 
 bp = Blueprint("reports", __name__)
 viewer_required = signed_in  # agency scoping is enforced per object below
@@ -44,9 +43,7 @@ class CorrectForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
-        "What became of the lead",
-        choices=[SelectChoice(o.value, o.label) for o in LeadOutcome],
-        validate_choice=False,
+        "What became of the lead", choices=[SelectChoice(o.value, o.label) for o in LeadOutcome]
     )
     note = StringField("Note", validators=[Optional(), Length(max=500)])
 
@@ -67,20 +64,17 @@ def _report(report_id: int) -> Report:
 @bp.route("/issue/<int:request_id>", methods=["POST"])
 @staff_required
 def issue(request_id: int):
-    search_request = db.session.get(SearchRequest, request_id) or abort(404)
+    search_request = db.get_or_404(SearchRequest, request_id)
     form = IssueForm()
-    to = url_for("review.workspace", request_id=request_id)
     if not form.validate_on_submit():
         abort(400)
-    try:
-        report = service.issue_report(search_request, actor=current_user, comments=form.comments.data or "")
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(to)
-    db.session.commit()
-    flash(f"Report {report.report_number} issued to {search_request.agency.name}.", "success")
-    return redirect(url_for("reports.detail", report_id=report.id))
+    done = perform(
+        lambda: service.issue_report(search_request, actor=current_user, comments=form.comments.data or "")
+    )
+    if not done.ok:
+        return redirect(url_for("review.workspace", request_id=request_id))
+    flash(f"Report {done.value.report_number} issued to {search_request.agency.name}.", "success")
+    return redirect(url_for("reports.detail", report_id=done.value.id))
 
 
 @bp.route("/<int:report_id>")
@@ -104,14 +98,10 @@ def detail(report_id: int):
 @viewer_required
 def download(report_id: int):
     report = _report(report_id)
-    try:
-        data = service.read_report(report, actor=current_user)
-    except ServiceError as err:
-        db.session.commit()
-        flash(err.message, "error")
+    done = perform(lambda: service.read_report(report, actor=current_user))
+    if not done.ok:
         return redirect(url_for("reports.detail", report_id=report_id))
-    db.session.commit()
-    response = current_app.response_class(data, mimetype="application/pdf")
+    response = current_app.response_class(done.value, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{report.report_number}.pdf"'
     return response
 
@@ -124,17 +114,15 @@ def correct(report_id: int):
     if not form.validate_on_submit():
         flash("Give the reason for the correction.", "error")
         return redirect(url_for("reports.detail", report_id=report_id))
-    try:
-        new = service.correct_report(
+    done = perform(
+        lambda: service.correct_report(
             report, actor=current_user, reason=form.reason.data, comments=form.comments.data or ""
         )
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
+    )
+    if not done.ok:
         return redirect(url_for("reports.detail", report_id=report_id))
-    db.session.commit()
-    flash(f"Report {new.report_number} supersedes {report.report_number}.", "success")
-    return redirect(url_for("reports.detail", report_id=new.id))
+    flash(f"Report {done.value.report_number} supersedes {report.report_number}.", "success")
+    return redirect(url_for("reports.detail", report_id=done.value.id))
 
 
 @bp.route("/<int:report_id>/outcome", methods=["POST"])
@@ -143,16 +131,12 @@ def outcome(report_id: int):
     report = _report(report_id)
     form = OutcomeForm()
     if form.validate_on_submit():
-        try:
-            service.record_lead_outcome(
+        perform(
+            lambda: service.record_lead_outcome(
                 report, actor=current_user, outcome=LeadOutcome(form.outcome.data), note=form.note.data or ""
-            )
-        except (ServiceError, ValueError) as err:
-            db.session.rollback()
-            flash(getattr(err, "message", "Choose an outcome."), "error")
-        else:
-            db.session.commit()
-            flash("Thank you: the outcome of the lead is recorded.", "success")
+            ),
+            "Thank you: the outcome of the lead is recorded.",
+        )
     return redirect(url_for("reports.detail", report_id=report_id))
 
 
@@ -162,7 +146,7 @@ def confirm_destroyed(report_id: int):
     report = _report(report_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    commit_or_flash(
+    perform(
         lambda: service.confirm_destroyed(report, actor=current_user), "Destruction confirmed and recorded."
     )
     return redirect(url_for("reports.detail", report_id=report_id))
@@ -189,18 +173,15 @@ def verify():
 def sealed():
     form = SealForm()
     if form.validate_on_submit():
-        try:
-            booking = gallery_service.get_booking(form.booking_number.data.strip())
-            gallery_service.seal_booking(booking, reference=form.reference.data, actor=current_user)
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "error")
-        else:
-            db.session.commit()
-            flash(
-                f"Booking {booking.booking_number} sealed: it has left every search, and the agencies "
-                "holding reports that named it have been notified.",
-                "success",
-            )
+        number = form.booking_number.data.strip()
+        done = perform(
+            lambda: gallery_service.seal_booking(
+                gallery_service.get_booking(number), reference=form.reference.data, actor=current_user
+            ),
+            f"Booking {number} sealed: it has left every search, any decision naming it that was not "
+            "yet issued went back to its reviewer, and the agencies holding reports that named it have "
+            "been notified.",
+        )
+        if done.ok:
             return redirect(url_for("reports.sealed"))
     return render_template("reports/sealed.html", form=form, outstanding=service.outstanding_seal_notices())

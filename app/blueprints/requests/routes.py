@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.common import commit_or_flash, send_image
+from app.blueprints.common import perform, send_image
 from app.documents.request_form import RequestFormData, render_request_form
 from app.extensions import db
 from app.models import ProbeImage, RequestStatus, Role, SearchRequest
@@ -236,7 +236,7 @@ def withdraw(request_id: int):
     search_request = _load(request_id)
     form = WithdrawForm()
     if form.validate_on_submit():
-        commit_or_flash(
+        perform(
             lambda: service.withdraw_request(
                 search_request, actor=current_user, reason=form.reason.data or ""
             ),
@@ -251,7 +251,7 @@ def answer(request_id: int):
     search_request = _load(request_id)
     form = AnswerForm()
     if form.validate_on_submit():
-        commit_or_flash(
+        perform(
             lambda: service.answer_question(search_request, actor=current_user, body=form.body.data or ""),
             "Your answer was sent to the reviewer.",
         )

@@ -1,58 +1,178 @@
+"""One form per reviewer action, every value typed and range-checked."""
+
+from __future__ import annotations
+
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.blueprints.common import CsrfForm as ActionForm  # noqa: F401 - claim, release, verify
-from app.matching.processing import LABELS
+from app.blueprints.common import QueryForm
+from app.matching.processing import PARAMETER_RANGES
+from app.models import Conclusion, DecisionOutcome, ReviewState
+from app.services.review.examinations import CHECKLIST_MARKS, FISWG_FEATURES
+
+MAX_ID = 2**31 - 1  # ids arrive as text: anything larger is not an id (and would overflow a query)
+
+
+class QueueFilterForm(QueryForm):
+    state = SelectField(
+        "State",
+        choices=[SelectChoice("", "Open"), *(SelectChoice(s.value, s.label) for s in ReviewState)],
+        validators=[Optional()],
+    )
+    agency = IntegerField("Agency", validators=[Optional(), NumberRange(1, MAX_ID)])
+    reviewer = IntegerField("Reviewer", validators=[Optional(), NumberRange(1, MAX_ID)])
 
 
 class QuestionForm(FlaskForm):
-    question = TextAreaField("Question for the requester", validators=[DataRequired(), Length(max=5000)])
+    question = TextAreaField("Question for the requester", validators=[DataRequired(), Length(10, 5000)])
 
 
 class RejectForm(FlaskForm):
     clause = StringField("Policy clause", validators=[DataRequired(), Length(max=500)])
-    note = TextAreaField("Note to the requester", validators=[DataRequired(), Length(max=5000)])
+    note = TextAreaField("Note to the requester", validators=[DataRequired(), Length(10, 5000)])
 
 
 class ReassignForm(FlaskForm):
-    reviewer_id = SelectField("Reviewer", coerce=int, validate_choice=False)
+    reviewer_id = SelectField("Reviewer", coerce=int, validators=[InputRequired()])
     reason = StringField("Reason", validators=[DataRequired(), Length(max=500)])
 
 
-class StepForm(FlaskForm):
-    op = SelectField(
-        "Processing step", choices=[SelectChoice(k, v) for k, v in LABELS.items()], validate_choice=False
-    )
-    left = IntegerField("Left", validators=[Optional()])
-    top = IntegerField("Top", validators=[Optional()])
-    right = IntegerField("Right", validators=[Optional()])
-    bottom = IntegerField("Bottom", validators=[Optional()])
-    degrees = StringField("Degrees (counter-clockwise)", validators=[Optional(), Length(max=10)])
-    factor = StringField("Factor (1 = unchanged)", validators=[Optional(), Length(max=10)])
-    value = StringField("Gamma (1 = unchanged)", validators=[Optional(), Length(max=10)])
-    amount = StringField("Sharpen amount (%)", validators=[Optional(), Length(max=10)])
+# --- probe processing: one form per step -----------------------------------------------------
+
+
+class CropForm(FlaskForm):
+    left = IntegerField("Left", validators=[InputRequired(), NumberRange(0, 100_000)])
+    top = IntegerField("Top", validators=[InputRequired(), NumberRange(0, 100_000)])
+    right = IntegerField("Right", validators=[InputRequired(), NumberRange(1, 100_000)])
+    bottom = IntegerField("Bottom", validators=[InputRequired(), NumberRange(1, 100_000)])
+
+
+class PlainStepForm(FlaskForm):
+    """Steps without parameters (histogram equalization, grayscale)."""
+
+
+LABELS = {
+    "degrees": "Degrees (counter-clockwise)",
+    "factor": "Factor (1 = unchanged)",
+    "value": "Gamma (1 = unchanged)",
+    "amount": "Sharpen amount (%)",
+}
+
+
+def _ranged_form(op: str) -> type[FlaskForm]:
+    fields = {
+        name: DecimalField(
+            LABELS[name],
+            places=None,
+            validators=[InputRequired(message="Enter a number."), NumberRange(low, high)],
+            render_kw={"min": low, "max": high, "step": "any"},
+        )
+        for name, (low, high) in PARAMETER_RANGES[op].items()
+    }
+    return type(f"{op.title()}Form", (FlaskForm,), fields)
+
+
+STEP_FORMS: dict[str, type[FlaskForm]] = {
+    "crop": CropForm,
+    "equalize": PlainStepForm,
+    "grayscale": PlainStepForm,
+    **{op: _ranged_form(op) for op in PARAMETER_RANGES},
+}
+
+
+def step_from(op: str, form: FlaskForm) -> dict:
+    step: dict = {"op": op}
+    for name, field in form._fields.items():
+        if name != "csrf_token":
+            step[name] = float(field.data) if not isinstance(field.data, int) else field.data
+    return step
+
+
+class FaceChoiceForm(FlaskForm):
+    face_index = IntegerField("Face", validators=[InputRequired(), NumberRange(0, 99)])
 
 
 class EyesForm(FlaskForm):
-    left_x = IntegerField("Left eye x", validators=[DataRequired()])
-    left_y = IntegerField("Left eye y", validators=[DataRequired()])
-    right_x = IntegerField("Right eye x", validators=[DataRequired()])
-    right_y = IntegerField("Right eye y", validators=[DataRequired()])
+    left_x = IntegerField("Left eye x", validators=[InputRequired(), NumberRange(0, 100_000)])
+    left_y = IntegerField("Left eye y", validators=[InputRequired(), NumberRange(0, 100_000)])
+    right_x = IntegerField("Right eye x", validators=[InputRequired(), NumberRange(0, 100_000)])
+    right_y = IntegerField("Right eye y", validators=[InputRequired(), NumberRange(0, 100_000)])
+
+
+# --- searching, examining, deciding ------------------------------------------------------------
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class SearchForm(FlaskForm):
-    top_k = IntegerField("Candidates (K)", default=20, validators=[NumberRange(1, 50)])
+    work_id = MultiCheckboxField("Probes to search", coerce=int, validators=[DataRequired("Choose a probe.")])
+    top_k = IntegerField("Candidates (K)", default=20, validators=[InputRequired(), NumberRange(1, 50)])
+    override_reason = TextAreaField(
+        "Why search a probe judged unsuitable (only then)", validators=[Optional(), Length(max=2000)]
+    )
+
+
+class FeatureForm(Form):
+    """One FISWG feature: a mark and a note (a sub-form: the page's CSRF token covers it)."""
+
+    mark = RadioField(
+        choices=[SelectChoice(k, v) for k, v in CHECKLIST_MARKS.items()], validators=[Optional()]
+    )
+    note = StringField(validators=[Optional(), Length(max=500)])
+
+
+class ChecklistForm(FlaskForm):
+    features = FieldList(
+        FormField(FeatureForm), min_entries=len(FISWG_FEATURES), max_entries=len(FISWG_FEATURES)
+    )
+    note = TextAreaField("Examination note", validators=[Optional(), Length(max=5000)])
+    conclusion = RadioField(
+        "Conclusion for this candidate",
+        choices=[
+            *(SelectChoice(c.value, c.label) for c in Conclusion),
+            SelectChoice("", "Not yet (save the checklist only)"),
+        ],
+        default="",
+        validators=[Optional()],
+    )
+
+    def checklist(self) -> dict[str, dict]:
+        return {
+            feature: {"mark": entry.form.mark.data or "", "note": entry.form.note.data or ""}
+            for feature, entry in zip(FISWG_FEATURES, self.features.entries, strict=True)
+        }
+
+
+class ReexamineForm(FlaskForm):
+    reason = TextAreaField("Why examine this candidate again", validators=[DataRequired(), Length(10, 2000)])
 
 
 class DecisionForm(FlaskForm):
     outcome = SelectField(
         "Decision",
-        choices=[SelectChoice("lead", "Investigative lead"), SelectChoice("no_match", "No possible match")],
-        validate_choice=False,
+        choices=[SelectChoice(o.value, o.label) for o in DecisionOutcome],
+        validators=[InputRequired()],
     )
-    # Chosen on the page (a select and the search shown), so never rendered by hidden_tag().
-    examination_id = StringField()
-    search_id = StringField()
+    search_id = IntegerField(validators=[InputRequired(), NumberRange(1, MAX_ID)])
+    examination_id = IntegerField(
+        "Lead candidate (for an investigative lead)", validators=[Optional(), NumberRange(1, MAX_ID)]
+    )
     comments = TextAreaField("Comments", validators=[Optional(), Length(max=5000)])

@@ -1,26 +1,27 @@
-"""Facial reviewers: the queue, a request's workspace, probe work, searches, comparison."""
+"""Facial reviewers: the queue, a request's workspace, probe work, searches, comparison.
+
+Views validate a form, call one service, commit at the boundary (``perform``) and redirect.
+"""
 
 from __future__ import annotations
 
-import io
-import json
 from datetime import timedelta
-from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
-from PIL import Image
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
-from app.blueprints.common import commit_or_flash, send_image
+from app.blueprints.common import perform, require_valid, send_image
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.images import load_image
-from app.matching.processing import describe_step
+from app.matching.images import encode_jpeg, encode_png
+from app.matching.processing import LABELS, describe_step
 from app.models import (
     Agency,
     Booking,
     CandidateExamination,
+    Capacity,
     Conclusion,
     DecisionOutcome,
     FaceSearch,
@@ -30,30 +31,33 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.security.access import (
-    admin_required,
-    certified_reviewer_required,
-    deny,
-    staff_required,
-)
-from app.services import policy
-from app.services import review as service
+from app.security.access import admin_required, certified_reviewer_required, deny, staff_required
+from app.services import policy, storage
 from app.services.accounts import search_eligibility
 from app.services.errors import ServiceError
 from app.services.reports import reports_for
+from app.services.review import assignments, decisions, examinations, probes, searches
+from app.services.workflow import Action, allowed_actions, capacity_of, current_assignment
+from app.services.workflow import decisions as standing_decisions
 
 from .forms import (
+    STEP_FORMS,
     ActionForm,
+    ChecklistForm,
     DecisionForm,
     EyesForm,
+    FaceChoiceForm,
     QuestionForm,
+    QueueFilterForm,
     ReassignForm,
+    ReexamineForm,
     RejectForm,
     SearchForm,
-    StepForm,
+    step_from,
 )
 
 bp = Blueprint("review", __name__)
+THUMBNAIL_SIDE = 200
 
 
 def _request_or_404(request_id: int) -> SearchRequest:
@@ -63,89 +67,75 @@ def _request_or_404(request_id: int) -> SearchRequest:
     return found
 
 
-def _commit_or_flash(action, success: str, to: str):
-    commit_or_flash(action, success)
-    return redirect(to)
+def _to_workspace(request_id: int):
+    return redirect(url_for("review.workspace", request_id=request_id))
+
+
+def _expiring_certification():
+    if current_user.role is not Role.REVIEWER:
+        return None
+    eligibility = search_eligibility(current_user)
+    cert = eligibility.certification if eligibility else None
+    return cert if cert and cert.expires_on <= (utcnow() + timedelta(days=30)).date() else None
 
 
 @bp.route("/")
 @staff_required
 def queue():
-    state = request.args.get("state") or None
-    agency_id = request.args.get("agency", type=int)
-    reviewer_id = request.args.get("reviewer", type=int)
-    try:
-        state_filter = ReviewState(state) if state else None
-    except ValueError:
-        state_filter = None
-    items = service.queue(state=state_filter, agency_id=agency_id, reviewer_id=reviewer_id)
-    now = utcnow()
-    eligibility = search_eligibility(current_user) if current_user.role is Role.REVIEWER else None
-    expiring = (
-        eligibility.certification
-        if eligibility
-        and eligibility.certification
-        and eligibility.certification.expires_on <= (now + timedelta(days=30)).date()
-        else None
+    form = QueueFilterForm()
+    if not form.validate():
+        abort(400)
+    items = assignments.queue(
+        state=ReviewState(form.state.data) if form.state.data else None,
+        agency_id=form.agency.data,
+        reviewer_id=form.reviewer.data,
     )
     return render_template(
         "review/queue.html",
         items=items,
-        now=now,
-        states=list(ReviewState),
+        now=utcnow(),
+        form=form,
         agencies=db.session.scalars(select(Agency).order_by(Agency.name)).all(),
         reviewers=db.session.scalars(
             select(User).where(User.role == Role.REVIEWER).order_by(User.full_name)
         ).all(),
-        selected={"state": state, "agency": agency_id, "reviewer": reviewer_id},
-        holder=service.current_assignment,
-        eligibility=eligibility,
-        expiring=expiring,
+        eligibility=search_eligibility(current_user) if current_user.role is Role.REVIEWER else None,
+        expiring=_expiring_certification(),
         lead_notice=True,
     )
+
+
+def _reassign_form() -> ReassignForm:
+    form = ReassignForm()
+    reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER, User.active.is_(True)))
+    form.reviewer_id.choices = [SelectChoice(r.id, r.full_name) for r in reviewers]
+    return form
 
 
 @bp.route("/requests/<int:request_id>")
 @staff_required
 def workspace(request_id: int):
     search_request = _request_or_404(request_id)
-    service.record_view_for_review(search_request, actor=current_user)
+    assignments.record_view_for_review(search_request, actor=current_user)
+    capacity = capacity_of(search_request, current_user)
+    works = [probes.probe_work(p, current_user) for p in search_request.images] if capacity else []
     db.session.commit()
-    capacity = service.capacity_of(search_request, current_user)
-    works = [service.probe_work(p, current_user) for p in search_request.images] if capacity else []
-    db.session.commit()
-    searches = db.session.scalars(
-        select(FaceSearch)
-        .where(FaceSearch.request_id == search_request.id, FaceSearch.reviewer_id == current_user.id)
-        .order_by(FaceSearch.id.desc())
-    ).all()
-    if capacity == "verifier" and not searches:
-        first = service.primary_search(search_request)
-        searches = [first] if first else []
-    reviewers = db.session.scalars(
-        select(User).where(User.role == Role.REVIEWER, User.active.is_(True))
-    ).all()
-    reassign_form = ReassignForm()
-    reassign_form.reviewer_id.choices = [(r.id, r.full_name) for r in reviewers]
-    show_decisions = current_user.role is Role.ADMIN or search_request.review_state in (
-        ReviewState.VERIFIED,
-        ReviewState.CLOSED,
-    )
     return render_template(
         "review/workspace.html",
         search_request=search_request,
         capacity=capacity,
+        actions=allowed_actions(search_request, current_user),
         works=works,
-        searches=searches,
-        holder=service.current_assignment(search_request, "primary"),
-        verifier=service.current_assignment(search_request, "verifier"),
-        decisions=service.decisions(search_request) if show_decisions else [],
-        my_examinations=service.examinations_of(search_request, current_user),
+        searches=searches.searches_for(search_request, current_user) if capacity else [],
+        holder=current_assignment(search_request, Capacity.PRIMARY),
+        verifier=current_assignment(search_request, Capacity.VERIFIER),
+        decisions=standing_decisions(search_request),
+        my_examinations=examinations.examinations_of(search_request, current_user),
         policy=policy,
         action_form=ActionForm(),
         question_form=QuestionForm(),
         reject_form=RejectForm(),
-        reassign_form=reassign_form,
+        reassign_form=_reassign_form(),
         search_form=SearchForm(),
         decision_form=DecisionForm(),
         eligibility=search_eligibility(current_user) if current_user.role is Role.REVIEWER else None,
@@ -158,31 +148,23 @@ def workspace(request_id: int):
 @certified_reviewer_required
 def claim(request_id: int):
     search_request = _request_or_404(request_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    to = url_for("review.workspace", request_id=request_id)
-    try:
-        service.claim(search_request, reviewer=current_user)
-    except ServiceError as err:
-        db.session.commit()  # the refused claim is audited
-        flash(err.message, "error")
-        return redirect(to)
-    db.session.commit()
-    flash(f"You have claimed {search_request.tracking_number}.", "success")
-    return redirect(to)
+    require_valid(ActionForm())
+    perform(
+        lambda: assignments.claim(search_request, reviewer=current_user),
+        f"You have claimed {search_request.tracking_number}.",
+    )
+    return _to_workspace(request_id)
 
 
 @bp.route("/requests/<int:request_id>/release", methods=["POST"])
 @certified_reviewer_required
 def release(request_id: int):
     search_request = _request_or_404(request_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    return _commit_or_flash(
-        lambda: service.release(search_request, reviewer=current_user),
-        "Released back to the queue.",
-        url_for("review.queue"),
+    require_valid(ActionForm())
+    done = perform(
+        lambda: assignments.release(search_request, reviewer=current_user), "Released back to the queue."
     )
+    return redirect(url_for("review.queue")) if done.ok else _to_workspace(request_id)
 
 
 @bp.route("/requests/<int:request_id>/return", methods=["POST"])
@@ -191,15 +173,15 @@ def return_question(request_id: int):
     search_request = _request_or_404(request_id)
     form = QuestionForm()
     if not form.validate_on_submit():
-        flash("Write the question for the requester.", "error")
-        return redirect(url_for("review.workspace", request_id=request_id))
-    return _commit_or_flash(
-        lambda: service.return_with_question(
+        flash("Write the question for the requester (at least 10 characters).", "error")
+        return _to_workspace(request_id)
+    perform(
+        lambda: assignments.return_with_question(
             search_request, reviewer=current_user, question=form.question.data
         ),
         "Returned to the requester with your question.",
-        url_for("review.workspace", request_id=request_id),
     )
+    return _to_workspace(request_id)
 
 
 @bp.route("/requests/<int:request_id>/reject", methods=["POST"])
@@ -208,59 +190,45 @@ def reject(request_id: int):
     search_request = _request_or_404(request_id)
     form = RejectForm()
     if not form.validate_on_submit():
-        flash("Name the clause and write a note.", "error")
-        return redirect(url_for("review.workspace", request_id=request_id))
-    return _commit_or_flash(
-        lambda: service.reject_out_of_policy(
+        flash("Name the clause and write a note (at least 10 characters).", "error")
+        return _to_workspace(request_id)
+    perform(
+        lambda: assignments.reject_out_of_policy(
             search_request, reviewer=current_user, clause=form.clause.data, note=form.note.data
         ),
         "Rejected as out of policy; the requester sees the clause and your note.",
-        url_for("review.workspace", request_id=request_id),
     )
+    return _to_workspace(request_id)
 
 
 @bp.route("/requests/<int:request_id>/reassign", methods=["POST"])
 @admin_required
 def reassign(request_id: int):
     search_request = _request_or_404(request_id)
-    form = ReassignForm()
-    form.reviewer_id.choices = [(u.id, u.full_name) for u in db.session.scalars(select(User))]
-    to = url_for("review.workspace", request_id=request_id)
+    form = _reassign_form()
     if not form.validate_on_submit():
-        flash("Choose a reviewer and give a reason.", "error")
-        return redirect(to)
+        flash("Choose an active reviewer and give a reason.", "error")
+        return _to_workspace(request_id)
     reviewer = db.session.get(User, form.reviewer_id.data)
-    if reviewer is None or reviewer.role is not Role.REVIEWER:
-        flash("Choose a reviewer.", "error")
-        return redirect(to)
-    return _commit_or_flash(
-        lambda: service.reassign(
+    perform(
+        lambda: assignments.reassign(
             search_request, admin=current_user, reviewer=reviewer, reason=form.reason.data
         ),
         f"Assigned to {reviewer.full_name}.",
-        to,
     )
+    return _to_workspace(request_id)
 
 
 @bp.route("/requests/<int:request_id>/verify", methods=["POST"])
 @certified_reviewer_required
 def claim_verification(request_id: int):
     search_request = _request_or_404(request_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    to = url_for("review.workspace", request_id=request_id)
-    try:
-        service.claim_verification(search_request, reviewer=current_user)
-    except ServiceError as err:
-        db.session.commit()
-        flash(err.message, "error")
-        return redirect(to)
-    db.session.commit()
-    flash(
+    require_valid(ActionForm())
+    perform(
+        lambda: assignments.claim_verification(search_request, reviewer=current_user),
         "You are verifying this request. You see the probe and the candidate list, not the first review.",
-        "info",
     )
-    return redirect(to)
+    return _to_workspace(request_id)
 
 
 # --- probe work ------------------------------------------------------------------------------
@@ -277,8 +245,10 @@ def _work_or_404(work_id: int) -> ProbeWork:
 @certified_reviewer_required
 def probe(work_id: int):
     work = _work_or_404(work_id)
+    probes.record_probe_read(work, actor=current_user)
+    db.session.commit()
     try:
-        prepared = service.prepare(work)
+        prepared = probes.prepare(work)
     except ServiceError as err:
         flash(err.message, "error")
         prepared = None
@@ -287,71 +257,92 @@ def probe(work_id: int):
         work=work,
         prepared=prepared,
         steps=[describe_step(s) for s in work.step_list],
-        step_form=StepForm(),
+        step_forms={op: form(prefix=op) for op, form in STEP_FORMS.items()},
+        step_labels=LABELS,
         eyes_form=EyesForm(),
+        face_form=FaceChoiceForm(),
         action_form=ActionForm(),
         lead_notice=True,
     )
 
 
-@bp.route("/probes/<int:work_id>/process", methods=["POST"])
-@certified_reviewer_required
-def process(work_id: int):
-    work = _work_or_404(work_id)
-    action = request.form.get("action", "")
-    to = url_for("review.probe", work_id=work_id)
-    steps = work.step_list
-    kwargs: dict = {}
-    if action == "add":
-        form = StepForm()
-        if not form.validate_on_submit():
-            abort(400)
-        step = {"op": form.op.data}
-        for name in ("left", "top", "right", "bottom", "degrees", "factor", "value", "amount"):
-            value = getattr(form, name).data
-            if value not in (None, ""):
-                step[name] = float(value) if isinstance(value, str) else value
-        kwargs["steps"] = [*steps, step]
-    elif action in ("undo", "reset", "face", "clear_eyes"):
-        if not ActionForm().validate_on_submit():
-            abort(400)
-        if action == "undo":
-            kwargs["steps"] = steps[:-1]
-        elif action == "reset":
-            kwargs["steps"] = []
-        elif action == "face":
-            kwargs["face_index"] = request.form.get("face_index", type=int) or 0
-        else:
-            kwargs["clear_eyes"] = True
-    elif action == "eyes":
-        form = EyesForm()
-        if not form.validate_on_submit():
-            flash("Give both eye centres in pixels of the processed image.", "error")
-            return redirect(to)
-        kwargs["manual_eyes"] = [[form.left_x.data, form.left_y.data], [form.right_x.data, form.right_y.data]]
-    else:
-        abort(400)
-    try:
-        service.update_probe_work(work, reviewer=current_user, **kwargs)
-    except (ServiceError, ValueError) as err:
-        db.session.rollback()
-        flash(getattr(err, "message", str(err)), "error")
-        return redirect(to)
-    db.session.commit()
-    return redirect(to)
+def _change_probe(work: ProbeWork, **change):
+    perform(lambda: probes.update_probe_work(work, reviewer=current_user, **change))
+    return redirect(url_for("review.probe", work_id=work.id))
 
 
-@bp.route("/probes/<int:work_id>/<any(original, processed):which>.png")
+STEP_OPS = "any(crop, rotate, brightness, contrast, gamma, equalize, grayscale, sharpen)"
+
+
+@bp.route(f"/probes/<int:work_id>/steps/<{STEP_OPS}:op>", methods=["POST"])
 @certified_reviewer_required
-def probe_image(work_id: int, which: str):
+def add_step(work_id: int, op: str):
     work = _work_or_404(work_id)
+    form = STEP_FORMS[op](prefix=op)
+    if not form.validate_on_submit():
+        for field, messages in form.errors.items():
+            flash(f"{LABELS.get(op, op)}: {field} — {'; '.join(map(str, messages))}", "error")
+        return redirect(url_for("review.probe", work_id=work_id))
+    return _change_probe(work, steps=[*work.step_list, step_from(op, form)])
+
+
+@bp.route("/probes/<int:work_id>/undo", methods=["POST"])
+@certified_reviewer_required
+def undo_step(work_id: int):
+    work = _work_or_404(work_id)
+    require_valid(ActionForm())
+    return _change_probe(work, steps=work.step_list[:-1])
+
+
+@bp.route("/probes/<int:work_id>/reset", methods=["POST"])
+@certified_reviewer_required
+def reset_steps(work_id: int):
+    work = _work_or_404(work_id)
+    require_valid(ActionForm())
+    return _change_probe(work, steps=[])
+
+
+@bp.route("/probes/<int:work_id>/face", methods=["POST"])
+@certified_reviewer_required
+def choose_face(work_id: int):
+    work = _work_or_404(work_id)
+    form = FaceChoiceForm()
+    require_valid(form)
+    return _change_probe(work, face_index=form.face_index.data)
+
+
+@bp.route("/probes/<int:work_id>/eyes", methods=["POST"])
+@certified_reviewer_required
+def place_eyes(work_id: int):
+    work = _work_or_404(work_id)
+    form = EyesForm()
+    if not form.validate_on_submit():
+        flash("Give both eye centres in pixels of the processed image.", "error")
+        return redirect(url_for("review.probe", work_id=work_id))
+    eyes = [[form.left_x.data, form.left_y.data], [form.right_x.data, form.right_y.data]]
+    return _change_probe(work, manual_eyes=eyes)
+
+
+@bp.route("/probes/<int:work_id>/detection", methods=["POST"])
+@certified_reviewer_required
+def use_detection(work_id: int):
+    work = _work_or_404(work_id)
+    require_valid(ActionForm())
+    return _change_probe(work, clear_eyes=True)
+
+
+@bp.route("/probes/<int:work_id>/<any(original, processed):which>.<any(jpg, png):ext>")
+@certified_reviewer_required
+def probe_image(work_id: int, which: str, ext: str):
+    work = _work_or_404(work_id)
+    probes.record_probe_read(work, actor=current_user, which=which)
     if which == "original":
-        path = Path(current_app.instance_path, work.probe.display_path)
-        return send_image(path.read_bytes(), "image/jpeg")
-    if not work.processed_path:
-        service.update_probe_work(work, reviewer=current_user)
         db.session.commit()
-    return send_image(Path(current_app.instance_path, work.processed_path).read_bytes(), "image/png")
+        return send_image(storage.path_of(work.probe.display_path).read_bytes(), "image/jpeg")
+    if not work.processed_path:
+        probes.update_probe_work(work, reviewer=current_user)
+    db.session.commit()
+    return send_image(storage.path_of(work.processed_path).read_bytes(), "image/png")
 
 
 # --- searches and candidates --------------------------------------------------------------------
@@ -362,29 +353,31 @@ def probe_image(work_id: int, which: str):
 def search(request_id: int):
     search_request = _request_or_404(request_id)
     form = SearchForm()
-    to = url_for("review.workspace", request_id=request_id)
+    mine = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == current_user.id))
+    form.work_id.choices = [SelectChoice(w.id, str(w.id)) for w in mine]
     if not form.validate_on_submit():
-        flash("K must be between 1 and 50.", "error")
-        return redirect(to)
-    ids = [int(v) for v in request.form.getlist("work_id") if v.isdigit()]
-    works = [
-        w
-        for w in (db.session.get(ProbeWork, i) for i in ids)
-        if w is not None and w.reviewer_id == current_user.id and w.probe.request_id == search_request.id
-    ]
-    try:
-        found = service.run_search(search_request, reviewer=current_user, works=works, top_k=form.top_k.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(to)
-    db.session.commit()
-    return redirect(url_for("review.candidates", search_id=found.id))
+        flash("Choose at least one probe and a K between 1 and 50.", "error")
+        return _to_workspace(request_id)
+    works = [db.session.get(ProbeWork, i) for i in form.work_id.data]
+    done = perform(
+        lambda: searches.run_search(
+            search_request,
+            reviewer=current_user,
+            works=works,
+            top_k=form.top_k.data,
+            override_reason=form.override_reason.data or "",
+        )
+    )
+    return (
+        redirect(url_for("review.candidates", search_id=done.value.id))
+        if done.ok
+        else _to_workspace(request_id)
+    )
 
 
 def _search_or_404(search_id: int) -> FaceSearch:
     found = db.session.get(FaceSearch, search_id)
-    if found is None or service.capacity_of(found.request, current_user) is None:
+    if found is None or capacity_of(found.request, current_user) is None:
         abort(404)
     return found
 
@@ -393,126 +386,139 @@ def _search_or_404(search_id: int) -> FaceSearch:
 @certified_reviewer_required
 def candidates(search_id: int):
     found = _search_or_404(search_id)
-    examinations = {e.booking_id: e for e in service.examinations_in(found, current_user)}
+    searches.record_list_read(found, actor=current_user)
+    db.session.commit()
     return render_template(
         "review/candidates.html",
         search=found,
         entries=found.result_list,
-        probes=json.loads(found.probes),
-        examinations=examinations,
-        bookings={
-            b.id: b
-            for b in db.session.scalars(
-                select(Booking).where(Booking.id.in_([e["booking_id"] for e in found.result_list]))
-            )
-        },
-        decision_form=DecisionForm(),
+        probes=found.probe_list,
+        examinations=examinations.examinations_in(found, current_user),
         lead_notice=True,
     )
+
+
+def _examination_or_redirect(found: FaceSearch, rank: int) -> CandidateExamination | None:
+    done = perform(lambda: examinations.open_candidate(found, rank, reviewer=current_user))
+    return done.value
+
+
+def _render_compare(found: FaceSearch, examination: CandidateExamination, form: ChecklistForm, status=200):
+    entry = examinations.entry_at(found, examination.rank)
+    try:
+        probe_chip = examinations.probe_chip(found, entry)
+        booking_chip = examinations.booking_chip(examination.booking)
+    except ServiceError as err:  # the recorded probe is gone or changed
+        flash(err.message, "error")
+        return redirect(url_for("review.candidates", search_id=found.id))
+    ranks = [e["rank"] for e in found.result_list]
+    position = ranks.index(entry["rank"])
+    return render_template(
+        "review/compare.html",
+        search=found,
+        entry=entry,
+        examination=examination,
+        booking=examination.booking,
+        revealed=examination.conclusion is not None,
+        landmarks={"probe": probe_chip.landmarks, "candidate": booking_chip.landmarks},
+        previous_rank=ranks[position - 1] if position > 0 else None,
+        next_rank=ranks[position + 1] if position + 1 < len(ranks) else None,
+        features=examinations.FISWG_FEATURES,
+        form=form,
+        reexamine_form=ReexamineForm(),
+        can_examine=Action.SEARCH in allowed_actions(found.request, current_user),
+        lead_notice=True,
+    ), status
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>")
 @certified_reviewer_required
 def compare(search_id: int, rank: int):
     found = _search_or_404(search_id)
-    try:
-        examination = service.open_candidate(found, rank, reviewer=current_user)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
+    examination = _examination_or_redirect(found, rank)
+    if examination is None:
         return redirect(url_for("review.candidates", search_id=search_id))
-    db.session.commit()
-    entry = next(e for e in found.result_list if e["rank"] == rank)
-    try:
-        probe_chip = service.probe_chip(found, entry)
-    except ServiceError as err:  # the recorded probe is gone or changed
-        flash(err.message, "error")
-        return redirect(url_for("review.candidates", search_id=search_id))
-    booking_chip = _booking_chip(examination.booking)
-    return render_template(
-        "review/compare.html",
-        search=found,
-        entry=entry,
-        examination=examination,
-        checklist=json.loads(examination.checklist or "{}"),
-        features=service.FISWG_FEATURES,
-        marks=service.CHECKLIST_MARKS,
-        conclusions=list(Conclusion),
-        landmarks=json.dumps({"probe": probe_chip.landmarks, "candidate": booking_chip.landmarks}),
-        revealed=examination.conclusion is not None,
-        booking=examination.booking,
-        action_form=ActionForm(),
-        decision_form=DecisionForm(),
-        lead_notice=True,
-    )
+    return _render_compare(found, examination, ChecklistForm(data=examinations.form_data(examination)))
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/examine", methods=["POST"])
 @certified_reviewer_required
 def examine(search_id: int, rank: int):
     found = _search_or_404(search_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    examination = service.open_candidate(found, rank, reviewer=current_user)
-    checklist = {
-        feature: {"mark": request.form.get(f"mark-{i}", ""), "note": request.form.get(f"note-{i}", "")}
-        for i, feature in enumerate(service.FISWG_FEATURES)
-    }
-    conclusion = request.form.get("conclusion") or None
-    to = url_for("review.compare", search_id=search_id, rank=rank)
-    try:
-        service.record_examination(
-            examination,
-            reviewer=current_user,
-            checklist=checklist,
-            conclusion=Conclusion(conclusion) if conclusion in {c.value for c in Conclusion} else None,
-            note=request.form.get("note", ""),
+    examination = _examination_or_redirect(found, rank)
+    if examination is None:
+        return redirect(url_for("review.candidates", search_id=search_id))
+    form = ChecklistForm()
+    if form.validate_on_submit():
+        conclusion = Conclusion(form.conclusion.data) if form.conclusion.data else None
+        done = perform(
+            lambda: examinations.record_examination(
+                examination,
+                reviewer=current_user,
+                checklist=form.checklist(),
+                conclusion=conclusion,
+                note=form.note.data or "",
+            ),
+            "Conclusion recorded." if conclusion else "Checklist saved.",
+            flash_error=False,
         )
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "error")
-        return redirect(to)
+        if done.ok:
+            return redirect(url_for("review.compare", search_id=search_id, rank=rank))
+        form.form_errors.append(done.error.message)
+    return _render_compare(found, db.session.get(CandidateExamination, examination.id), form)
+
+
+@bp.route("/searches/<int:search_id>/candidates/<int:rank>/reexamine", methods=["POST"])
+@certified_reviewer_required
+def reexamine(search_id: int, rank: int):
+    found = _search_or_404(search_id)
+    examination = _examination_or_redirect(found, rank)
+    form = ReexamineForm()
+    if examination is not None and form.validate_on_submit():
+        perform(
+            lambda: examinations.reexamine(examination, reviewer=current_user, reason=form.reason.data),
+            "A new examination of this candidate is open; it is recorded as made after the reveal.",
+        )
+    elif examination is not None:
+        flash("Say why you examine this candidate again (at least 10 characters).", "error")
+    return redirect(url_for("review.compare", search_id=search_id, rank=rank))
+
+
+def _candidate_image(found: FaceSearch, rank: int, which: str):
+    """An image of a candidate on a search the reviewer works, audited like any read."""
+    entry = examinations.entry_at(found, rank)
+    booking = db.session.get(Booking, entry["booking_id"])
+    if booking is None or booking.sealed:
+        deny("sealed record", status=404, object_type="booking", object_id=entry["booking_id"])
+    examinations.record_candidate_image_read(found, entry, actor=current_user, which=which)
     db.session.commit()
-    flash("Checklist saved." if not conclusion else "Conclusion recorded.", "success")
-    return redirect(to)
+    return booking, entry
 
 
 @bp.route("/searches/<int:search_id>/chips/<any(probe, candidate):which>/<int:rank>.png")
 @certified_reviewer_required
 def chip(search_id: int, which: str, rank: int):
     found = _search_or_404(search_id)
-    entry = next((e for e in found.result_list if e["rank"] == rank), None)
-    if entry is None:
+    try:
+        booking, entry = _candidate_image(found, rank, f"{which} chip")
+        pixels = (
+            examinations.probe_chip(found, entry) if which == "probe" else examinations.booking_chip(booking)
+        ).pixels
+    except ServiceError:
         abort(404)
-    if which == "probe":
-        try:
-            pixels = service.probe_chip(found, entry).pixels
-        except ServiceError:
-            abort(404)
-    else:
-        pixels = _booking_chip(db.session.get(Booking, entry["booking_id"])).pixels
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return send_image(buffer.getvalue(), "image/png")
+    return send_image(encode_png(pixels), "image/png")
 
 
-@bp.route("/bookings/<int:booking_id>/thumbnail.jpg")
+@bp.route("/searches/<int:search_id>/candidates/<int:rank>/thumbnail.jpg")
 @certified_reviewer_required
-def thumbnail(booking_id: int):
-    booking = db.session.get(Booking, booking_id)
-    if booking is None or booking.sealed:
+def thumbnail(search_id: int, rank: int):
+    found = _search_or_404(search_id)
+    try:
+        booking, _ = _candidate_image(found, rank, "thumbnail")
+        pixels = examinations.booking_chip(booking).pixels
+    except ServiceError:
         abort(404)
-    image = load_image(Path(current_app.instance_path, booking.photo_path)).pil
-    image.thumbnail((200, 200))
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=85)
-    return send_image(buffer.getvalue(), "image/jpeg")
-
-
-def _booking_chip(booking: Booking) -> service.AlignedChip:
-    if booking.sealed:
-        deny("sealed record", status=404, object_type="booking", object_id=booking.id)
-    return service.booking_chip(booking)
+    return send_image(encode_jpeg(pixels, quality=85, max_side=THUMBNAIL_SIDE), "image/jpeg")
 
 
 @bp.route("/requests/<int:request_id>/decide", methods=["POST"])
@@ -520,33 +526,22 @@ def _booking_chip(booking: Booking) -> service.AlignedChip:
 def decide(request_id: int):
     search_request = _request_or_404(request_id)
     form = DecisionForm()
-    to = url_for("review.workspace", request_id=request_id)
     if not form.validate_on_submit():
-        abort(400)
+        flash("Choose a decision and the search it rests on.", "error")
+        return _to_workspace(request_id)
+    found = db.session.get(FaceSearch, form.search_id.data)
     examination = (
-        db.session.get(CandidateExamination, int(form.examination_id.data))
-        if (form.examination_id.data or "").isdigit()
-        else None
+        db.session.get(CandidateExamination, form.examination_id.data) if form.examination_id.data else None
     )
-    found = (
-        db.session.get(FaceSearch, int(form.search_id.data))
-        if (form.search_id.data or "").isdigit()
-        else None
-    )
-    try:
-        outcome = DecisionOutcome(form.outcome.data)
-        service.decide(
+    perform(
+        lambda: decisions.decide(
             search_request,
             reviewer=current_user,
-            outcome=outcome,
+            outcome=DecisionOutcome(form.outcome.data),
             search=found,
             examination=examination,
             comments=form.comments.data or "",
-        )
-    except (ServiceError, ValueError) as err:
-        db.session.rollback()
-        flash(getattr(err, "message", "Choose a decision."), "error")
-        return redirect(to)
-    db.session.commit()
-    flash("Decision recorded.", "success")
-    return redirect(to)
+        ),
+        "Decision recorded.",
+    )
+    return _to_workspace(request_id)

@@ -1,0 +1,97 @@
+"""Preparing a probe for a search: the reviewer's processing chain applied to the original,
+the faces found in the result, the one chosen (or one built from eye centres placed by hand),
+its suitability, and aligned chips for the one-to-one comparison.
+
+Pure: pixels and a recipe in, faces out. Loading the original and storing results is the
+caller's business, so the web search, the report and a re-run all prepare a probe the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from app.matching.faces import Face, FaceEngine
+from app.matching.processing import apply_steps
+from app.matching.suitability import assess
+
+COMPARISON_SIZE = 300  # the comparison view's chips: eyes at the same place in both
+
+
+@dataclass(frozen=True)
+class ProbeRecipe:
+    """What a reviewer chose for one probe: processing steps, which face, or eyes by hand."""
+
+    steps: tuple[dict, ...] = ()
+    face_index: int = 0
+    manual_eyes: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+
+@dataclass
+class PreparedProbe:
+    pixels: np.ndarray
+    faces: list[Face]
+    chosen: Face | None
+    verdict: str
+    reasons: list[str] = field(default_factory=list)
+
+
+def prepare_probe(original: np.ndarray, recipe: ProbeRecipe, engine: FaceEngine) -> PreparedProbe:
+    """Apply the chain to the original, find the faces, describe the chosen one.
+
+    Raises ``ProcessingError`` for a step that is unknown, out of range or grows the image
+    past the limit.
+    """
+    pixels = apply_steps(original, list(recipe.steps))
+    chosen: Face | None = None
+    if recipe.manual_eyes:
+        left, right = recipe.manual_eyes
+        chosen = face_from_eyes(pixels, left, right, engine)
+        faces = [chosen]
+    else:
+        faces = engine.analyze(pixels)
+        if faces:
+            chosen = faces[min(max(recipe.face_index, 0), len(faces) - 1)]
+    verdict, reasons = assess(chosen.quality if chosen else None)
+    return PreparedProbe(pixels, faces, chosen, verdict, reasons)
+
+
+def face_from_eyes(pixels: np.ndarray, left, right, engine: FaceEngine) -> Face:
+    """A face from eye centres placed by hand: nose and box estimated from the eye line."""
+    (lx, ly), (rx, ry) = sorted([tuple(left), tuple(right)])
+    distance = max(float(np.hypot(rx - lx, ry - ly)), 4.0)
+    mid_x, mid_y = (lx + rx) / 2, (ly + ry) / 2
+    # Perpendicular to the eye line, pointing down the face: the nose base sits ~0.9 eye-distance below.
+    ux, uy = (rx - lx) / distance, (ry - ly) / distance
+    nose = (mid_x - uy * 0.9 * distance, mid_y + ux * 0.9 * distance)
+    half = 1.1 * distance
+    box = (
+        round(mid_x - half),
+        round(mid_y - 0.8 * distance),
+        round(mid_x + half),
+        round(mid_y + 1.6 * distance),
+    )
+    shape = engine.shape_from_eyes(box, (lx, ly), (rx, ry), nose)
+    return engine.face_from_shape(pixels, shape, box, "manual", describe=True, keep_chip=True)
+
+
+@dataclass
+class AlignedChip:
+    pixels: np.ndarray
+    landmarks: list[list[float]]  # found again on the chip, for the landmark overlay
+
+
+def aligned_chip(
+    pixels: np.ndarray, face: Face, engine: FaceEngine, size: int = COMPARISON_SIZE
+) -> AlignedChip:
+    """The face cut and rotated so the eyes sit at the same place whatever the photo."""
+    import dlib
+
+    shape = dlib.full_object_detection(
+        dlib.rectangle(*face.box), [dlib.point(round(x), round(y)) for x, y in face.landmarks]
+    )
+    chip = dlib.get_face_chip(pixels, shape, size=size, padding=0.5)
+    found = engine.analyze(chip, describe=False, detector="hog")
+    points = [[round(x, 1), round(y, 1)] for x, y in found[0].landmarks] if found else []
+    return AlignedChip(chip, points)

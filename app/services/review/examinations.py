@@ -1,0 +1,260 @@
+"""One-to-one comparison of a candidate with the probe: aligned chips, the FISWG checklist and
+a conclusion. A conclusion reveals who the candidate is and is final; looking again is a new
+revision of the examination, recorded as made after the reveal."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import select
+
+from app.clock import utcnow
+from app.extensions import db
+from app.matching.faces import EngineSettings
+from app.matching.images import load_image
+from app.matching.probe import AlignedChip, aligned_chip
+from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, SearchRequest, User
+from app.services import storage
+from app.services.audit import ObjectType, record_event
+from app.services.errors import NotFound, PermissionDenied, ServiceError
+from app.services.matching import face_engine
+from app.services.review.probes import prepare_spec
+from app.services.workflow import Action, capacity_of, require
+
+FISWG_FEATURES = (
+    "Skin",
+    "Face/head outline",
+    "Face/head composition",
+    "Hair",
+    "Forehead",
+    "Eyebrows",
+    "Eyes",
+    "Cheeks",
+    "Nose",
+    "Ears",
+    "Mouth",
+    "Chin/jawline",
+    "Neck",
+    "Facial hair",
+    "Facial lines",
+    "Scars",
+    "Facial marks",
+    "Alterations",
+    "Other distinctive features",
+)
+CHECKLIST_MARKS = {"similar": "Similar", "dissimilar": "Dissimilar", "not_visible": "Not visible"}
+# The comparison chips: eyes at the same place in both, whatever the probe settings are.
+COMPARISON_ENGINE = EngineSettings(cnn_fallback=True)
+
+
+def entry_at(search: FaceSearch, rank: int) -> dict:
+    entry = next((e for e in search.result_list if e["rank"] == rank), None)
+    if entry is None:
+        raise NotFound(f"There is no candidate at rank {rank}.")
+    return entry
+
+
+def require_reader(search: FaceSearch, reviewer: User) -> None:
+    """Only the reviewers working the request see its candidates (need to know)."""
+    if capacity_of(search.request, reviewer) is None:
+        raise PermissionDenied("You do not hold this request.")
+
+
+def latest_examination(search: FaceSearch, booking_id: int, reviewer: User) -> CandidateExamination | None:
+    return db.session.scalar(
+        select(CandidateExamination)
+        .where(
+            CandidateExamination.search_id == search.id,
+            CandidateExamination.booking_id == booking_id,
+            CandidateExamination.reviewer_id == reviewer.id,
+        )
+        .order_by(CandidateExamination.revision.desc())
+        .limit(1)
+    )
+
+
+def open_candidate(search: FaceSearch, rank: int, *, reviewer: User) -> CandidateExamination:
+    """The reviewer's current examination of the candidate at ``rank`` (started on first look)."""
+    require_reader(search, reviewer)
+    entry = entry_at(search, rank)
+    booking = db.session.get(Booking, entry["booking_id"])
+    if booking is None or booking.sealed:
+        raise NotFound(
+            "This record has been sealed.", object_type=ObjectType.BOOKING, object_id=entry["booking_id"]
+        )
+    examination = latest_examination(search, entry["booking_id"], reviewer)
+    if examination is None:
+        examination = CandidateExamination(
+            search_id=search.id,
+            booking_id=entry["booking_id"],
+            reviewer_id=reviewer.id,
+            rank=rank,
+            checklist="{}",
+        )
+        db.session.add(examination)
+        db.session.flush()
+    record_event(
+        "candidate.open",
+        actor=reviewer,
+        object_type=ObjectType.BOOKING,
+        object_id=entry["booking_id"],
+        reason=search.justification,
+        detail={"search": search.id, "rank": rank, "revision": examination.revision},
+    )
+    return examination
+
+
+def clean_checklist(checklist: dict[str, dict]) -> dict[str, dict]:
+    clean = {}
+    for feature in FISWG_FEATURES:
+        item = checklist.get(feature) or {}
+        mark = item.get("mark") or ""
+        if mark and mark not in CHECKLIST_MARKS:
+            raise ServiceError(f"{feature}: choose similar, dissimilar or not visible.")
+        clean[feature] = {"mark": mark, "note": (item.get("note") or "").strip()[:500]}
+    return clean
+
+
+def record_examination(
+    examination: CandidateExamination,
+    *,
+    reviewer: User,
+    checklist: dict[str, dict],
+    conclusion: Conclusion | None,
+    note: str,
+) -> None:
+    """Save the checklist, and a conclusion once every feature is marked. A recorded
+    conclusion is final: it revealed the candidate's identity."""
+    if examination.reviewer_id != reviewer.id:
+        raise PermissionDenied("This examination belongs to another reviewer.")
+    require(examination.search.request, reviewer, Action.SEARCH)
+    if examination.conclusion is not None:
+        raise ServiceError(
+            "This conclusion is final: it revealed the candidate's identity. Examine the candidate "
+            "again to record a new conclusion (it is recorded as made after the reveal)."
+        )
+    clean = clean_checklist(checklist)
+    if conclusion is not None and any(not v["mark"] for v in clean.values()):
+        missing = [f for f, v in clean.items() if not v["mark"]]
+        raise ServiceError(f"Mark every feature before concluding (missing: {', '.join(missing)}).")
+    examination.checklist = json.dumps(clean)
+    examination.note = note.strip() or None
+    if conclusion is not None:
+        examination.conclusion = Conclusion(conclusion)
+        examination.concluded_at = utcnow()
+    db.session.flush()
+    record_event(
+        "candidate.examine",
+        actor=reviewer,
+        object_type=ObjectType.BOOKING,
+        object_id=examination.booking_id,
+        detail={
+            "search": examination.search_id,
+            "conclusion": str(conclusion) if conclusion else None,
+            "revision": examination.revision,
+            "after_reveal": examination.after_reveal,
+        },
+    )
+
+
+def reexamine(examination: CandidateExamination, *, reviewer: User, reason: str) -> CandidateExamination:
+    """A new revision of a concluded examination, marked as made after the identity was seen."""
+    if examination.reviewer_id != reviewer.id:
+        raise PermissionDenied("This examination belongs to another reviewer.")
+    require(examination.search.request, reviewer, Action.SEARCH)
+    if examination.conclusion is None:
+        raise ServiceError("This examination has no conclusion yet: finish it instead.")
+    if len(reason.strip()) < 10:
+        raise ServiceError("Say why you examine this candidate again.", field="reason")
+    latest = latest_examination(examination.search, examination.booking_id, reviewer)
+    if latest.id != examination.id:
+        raise ServiceError("This candidate has already been examined again.")
+    again = CandidateExamination(
+        search_id=examination.search_id,
+        booking_id=examination.booking_id,
+        reviewer_id=reviewer.id,
+        rank=examination.rank,
+        checklist=examination.checklist,
+        revision=examination.revision + 1,
+        after_reveal=True,
+    )
+    db.session.add(again)
+    db.session.flush()
+    record_event(
+        "candidate.reexamine",
+        actor=reviewer,
+        object_type=ObjectType.BOOKING,
+        object_id=examination.booking_id,
+        reason=reason.strip(),
+        detail={"search": examination.search_id, "revision": again.revision, "after_reveal": True},
+    )
+    return again
+
+
+def examinations_in(search: FaceSearch, reviewer: User) -> dict[int, CandidateExamination]:
+    """The reviewer's latest examination of each candidate of the search, by booking id."""
+    latest: dict[int, CandidateExamination] = {}
+    for examination in db.session.scalars(
+        select(CandidateExamination)
+        .where(CandidateExamination.search_id == search.id, CandidateExamination.reviewer_id == reviewer.id)
+        .order_by(CandidateExamination.revision)
+    ):
+        latest[examination.booking_id] = examination
+    return latest
+
+
+def examinations_of(request: SearchRequest, reviewer: User) -> list[CandidateExamination]:
+    return list(
+        db.session.scalars(
+            select(CandidateExamination)
+            .join(FaceSearch)
+            .where(FaceSearch.request_id == request.id, CandidateExamination.reviewer_id == reviewer.id)
+            .order_by(CandidateExamination.id)
+        )
+    )
+
+
+def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
+    """The probe as it was searched (its recorded chain), aligned for comparing with ``entry``."""
+    recorded = json.loads(search.probes)
+    probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
+    prepared = prepare_spec(next(p for p in recorded if p["probe_image_id"] == probe_id))
+    if prepared.chosen is None:
+        raise ServiceError("The recorded probe no longer shows a face.")
+    return aligned_chip(prepared.pixels, prepared.chosen, face_engine(COMPARISON_ENGINE))
+
+
+def booking_chip(booking: Booking) -> AlignedChip:
+    if booking.sealed:
+        raise NotFound("This record has been sealed.", object_type=ObjectType.BOOKING, object_id=booking.id)
+    engine = face_engine(COMPARISON_ENGINE)
+    pixels = load_image(storage.path_of(booking.photo_path)).pixels
+    faces = engine.analyze(pixels, describe=False)
+    if not faces:
+        raise ServiceError("No face found in the booking photo.")
+    return aligned_chip(pixels, faces[0], engine)
+
+
+def form_data(examination: CandidateExamination) -> dict:
+    """The saved checklist as the checklist form's data."""
+    saved = json.loads(examination.checklist or "{}")
+    return {
+        "features": [
+            {"mark": (saved.get(f) or {}).get("mark", ""), "note": (saved.get(f) or {}).get("note", "")}
+            for f in FISWG_FEATURES
+        ],
+        "note": examination.note or "",
+        "conclusion": examination.conclusion.value if examination.conclusion else "",
+    }
+
+
+def record_candidate_image_read(search: FaceSearch, entry: dict, *, actor: User, which: str) -> None:
+    """A booking photo (or the probe's chip beside it) seen: an audited read of gallery data."""
+    record_event(
+        "candidate.image_view",
+        actor=actor,
+        object_type=ObjectType.BOOKING,
+        object_id=entry["booking_id"],
+        reason=search.justification,
+        detail={"search": search.id, "rank": entry["rank"], "which": which},
+    )

@@ -1,0 +1,178 @@
+"""1:N searches for a request: one probe, or several photos of one person fused into one list,
+recorded (probes, chains, suitability, K, index version, model) so they re-run to the same list."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from sqlalchemy import select
+
+from app.extensions import db
+from app.matching.scoring import similarity_score
+from app.matching.suitability import UNSUITABLE
+from app.models import Capacity, FaceSearch, FaceTemplate, ProbeWork, SearchRequest, User
+from app.services.audit import ObjectType, record_event
+from app.services.errors import ServiceError
+from app.services.matching import check_top_k, gallery_model_id, search_descriptor
+from app.services.requests import justification_of
+from app.services.review.probes import prepare, prepare_spec, spec_of
+from app.services.workflow import Action, decisions, require
+
+FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see README "Measured"
+MIN_OVERRIDE_CHARS = 10
+
+
+def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str]:
+    """Search each probe; with several, rank the union of their lists by the mean distance
+    to every probe (the rule measured best on the LFW dev set; README, "Measured")."""
+    fused: dict[int, dict] = {}
+    descriptors: list[np.ndarray] = []
+    versions: set[int | None] = set()
+    strategy = "exact"
+    for spec in specs:
+        prepared = prepare_spec(spec)
+        if prepared.chosen is None:
+            raise ServiceError(
+                f"No face to search in probe {spec['probe_image_id']}: "
+                "crop, rotate or place the eyes by hand."
+            )
+        descriptors.append(prepared.chosen.descriptor)
+        result = search_descriptor(prepared.chosen.descriptor, top_k)
+        versions.add(result.index_version)
+        strategy = result.strategy
+        for candidate in result.candidates:
+            entry = fused.setdefault(
+                candidate.booking_id,
+                {
+                    "booking_id": candidate.booking_id,
+                    "template_id": candidate.template_id,
+                    "distance": candidate.distance,
+                    "score": candidate.score,
+                    "found_by": [],
+                },
+            )
+            entry["found_by"].append(spec["probe_image_id"])
+    if len(descriptors) > 1 and fused:
+        vectors = {
+            row.id: np.frombuffer(row.descriptor, dtype="<f4")
+            for row in db.session.execute(
+                select(FaceTemplate.id, FaceTemplate.descriptor).where(
+                    FaceTemplate.id.in_([e["template_id"] for e in fused.values()])
+                )
+            )
+        }
+        for entry in fused.values():
+            template = vectors[entry["template_id"]]
+            mean = float(np.mean([np.linalg.norm(template - d) for d in descriptors]))
+            entry.update(distance=mean, score=similarity_score(mean))
+    ranked = sorted(fused.values(), key=lambda e: (e["distance"], e["booking_id"]))[:top_k]
+    for rank, entry in enumerate(ranked, start=1):
+        entry["rank"] = rank
+        entry["distance"] = round(float(entry["distance"]), 6)
+    return ranked, versions, strategy
+
+
+def run_search(
+    request: SearchRequest,
+    *,
+    reviewer: User,
+    works: list[ProbeWork],
+    top_k: int,
+    override_reason: str = "",
+) -> FaceSearch:
+    """Search one probe, or several photos of the same person fused into one list.
+
+    The reviewer determines suitability (Investigative searches, 2): a probe the verdict calls
+    unsuitable is searched only with the reviewer's reason, recorded with the search.
+    """
+    require(request, reviewer, Action.SEARCH)
+    check_top_k(top_k)
+    works = [w for w in works if w.reviewer_id == reviewer.id and w.probe.request_id == request.id]
+    if not works:
+        raise ServiceError("Choose at least one probe of this request to search.")
+    specs = []
+    for work in works:
+        prepared = prepare(work)
+        spec = spec_of(work, prepared)
+        if prepared.verdict == UNSUITABLE:
+            if len(override_reason.strip()) < MIN_OVERRIDE_CHARS:
+                raise ServiceError(
+                    f"Probe {work.probe.original_name} was judged unsuitable "
+                    f"({'; '.join(prepared.reasons)}). Say why it should be searched anyway.",
+                    field="override_reason",
+                )
+            spec["override_reason"] = override_reason.strip()
+        specs.append(spec)
+    ranked, versions, strategy = _fused_search(specs, top_k)
+    search = FaceSearch(
+        request_id=request.id,
+        reviewer_id=reviewer.id,
+        justification=justification_of(request),
+        probes=json.dumps(specs),
+        top_k=top_k,
+        index_version=versions.pop() if len(versions) == 1 else None,
+        model_id=gallery_model_id(),
+        strategy=strategy,
+        fusion=FUSION_RULE if len(works) > 1 else None,
+        results=json.dumps(ranked),
+    )
+    db.session.add(search)
+    db.session.flush()
+    record_event(
+        "search.run",
+        actor=reviewer,
+        object_type=ObjectType.SEARCH,
+        object_id=search.id,
+        reason=justification_of(request),
+        detail={
+            "request": request.tracking_number,
+            "probes": len(works),
+            "top_k": top_k,
+            "index_version": search.index_version,
+            "model_id": search.model_id,
+            "candidates": len(ranked),
+            "suitability": [s["suitability"] for s in specs],
+            "override_reason": override_reason.strip() or None,
+        },
+    )
+    return search
+
+
+def rerun_search(search: FaceSearch) -> list[dict]:
+    """The candidate list the recorded probes, chains and K give now (for audits and tests)."""
+    ranked, _, _ = _fused_search(json.loads(search.probes), search.top_k)
+    return ranked
+
+
+def primary_search(request: SearchRequest) -> FaceSearch | None:
+    """The search the first reviewer's decision rests on (what a verifier checks blind)."""
+    first = next((d for d in decisions(request) if d.capacity is Capacity.PRIMARY), None)
+    return db.session.get(FaceSearch, first.search_id) if first and first.search_id else None
+
+
+def searches_for(request: SearchRequest, reviewer: User) -> list[FaceSearch]:
+    """The reviewer's searches on the request, newest first; a verifier starts from the first
+    reviewer's candidate list."""
+    mine = list(
+        db.session.scalars(
+            select(FaceSearch)
+            .where(FaceSearch.request_id == request.id, FaceSearch.reviewer_id == reviewer.id)
+            .order_by(FaceSearch.id.desc())
+        )
+    )
+    first = primary_search(request)
+    if first is not None and first.reviewer_id != reviewer.id and first not in mine:
+        mine.append(first)
+    return mine
+
+
+def record_list_read(search: FaceSearch, *, actor: User) -> None:
+    record_event(
+        "search.candidates_view",
+        actor=actor,
+        object_type=ObjectType.SEARCH,
+        object_id=search.id,
+        reason=search.justification,
+        detail={"request": search.request.tracking_number, "candidates": len(search.result_list)},
+    )
