@@ -12,7 +12,8 @@ from typing import Any
 
 from flask import Flask
 
-from app.config import CONFIGS, DEV_SECRET_KEY
+from app.config import CONFIGS
+from app.config_checks import check_production_config, normalise_durations
 from app.extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ def load_config(app: Flask, config_name: str | None, test_config: dict[str, Any]
     if test_config:
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
+    normalise_durations(app)
     if config_name == "production":
         check_production_config(app)
     if app.config.get("PROXY_FIX"):
@@ -60,19 +62,6 @@ def database_uri(app: Flask) -> str:
         if relative and relative != ":memory:":
             url = "sqlite:///" + os.path.join(app.instance_path, relative)
     return url
-
-
-def check_production_config(app: Flask) -> None:
-    secret = app.config.get("SECRET_KEY")
-    if not secret or secret == DEV_SECRET_KEY or len(str(secret)) < 32:
-        raise RuntimeError(
-            "Production needs a real SECRET_KEY (32+ random characters) in instance/config.py "
-            "or LEADDESK_SECRET_KEY."
-        )
-    if not app.config.get("TRUSTED_HOSTS"):
-        raise RuntimeError(
-            "Production needs TRUSTED_HOSTS, e.g. LEADDESK_TRUSTED_HOSTS='[\"leaddesk.county.local\"]'."
-        )
 
 
 def register_extensions(app: Flask) -> None:
@@ -109,6 +98,8 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(load_user_session)
     app.before_request(enforce_access)
+    # CSRF after the session is known, so a refused token is audited with who sent it.
+    app.before_request(csrf.protect)
     app.after_request(set_security_headers)
 
 

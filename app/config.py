@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+PLACEHOLDER_UNIT_CONTACT = "frunit@example.invalid"  # refused in production
+PLACEHOLDER_UNIT_AGENCY = "the County Sheriff's Department"  # refused in production
 
 
 class Config:
@@ -26,6 +28,7 @@ class Config:
     SESSION_COOKIE_SECURE = False
     SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
     SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    SESSION_WARNING_BEFORE = timedelta(minutes=1)  # the page warns this long before the idle end
     REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 
     # Sign-in (CJIS 5.5.3, 5.6.2.1).
@@ -43,8 +46,16 @@ class Config:
     FRESH_SIGN_IN_WINDOW = timedelta(minutes=5)
     # Fernet key (urlsafe base64, 32 bytes) for MFA secrets; derived from SECRET_KEY if unset.
     MFA_ENCRYPTION_KEY: str | None = None
+    # HMAC key signing checkpoints of the audit chain; production needs it outside the instance
+    # folder (the key itself, or a file elsewhere). Development keeps a file in the instance.
+    AUDIT_CHECKPOINT_KEY: str | None = None
+    AUDIT_CHECKPOINT_KEY_FILE: str | None = None
+    # Uploads per person: at most this many photos in the window (a flood costs CPU and disk).
+    UPLOAD_RATE_LIMIT = 60
+    UPLOAD_RATE_WINDOW = timedelta(minutes=10)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-bounded) session
+    WTF_CSRF_CHECK_DEFAULT = False  # checked after the session is loaded, so failures name who
     MAX_CONTENT_LENGTH = 220 * 1024 * 1024  # 10 images x 20 MB plus form overhead
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024  # text fields; files stream to disk
     MAX_IMAGE_PIXELS = 50_000_000  # anything larger is refused as a decompression bomb
@@ -82,9 +93,40 @@ class Config:
     # is flagged on the dashboard and in the monthly audit (a gallery being copied).
     READ_VOLUME_DAILY_LIMIT = 300
 
+    # What each role signs before working in the portal (Policies & Training: the LACRIS policy
+    # and the CAL-PHOTO user agreement); a new version is signed again.
+    AGREEMENTS = {
+        "fr_policy": {
+            "title": "Facial Recognition Policy (LACRIS template, as adopted by the unit)",
+            "version": "2026-01",
+            "roles": ["requester", "reviewer", "admin"],
+            "statement": (
+                "I have read the Facial Recognition Policy and will use facial recognition only as it "
+                "allows: results are investigative leads only, never a positive identification; no "
+                "surveillance, live video or body-worn-camera use outside its limits; no search based "
+                "on protected activity or traits; every use is audited."
+            ),
+        },
+        "cal_photo": {
+            "title": "California DOJ CAL-PHOTO / Justice Identity Manager User Agreement",
+            "version": "2026-01",
+            "roles": ["reviewer", "admin"],
+            "statement": (
+                "I have read and signed the CAL-PHOTO Justice Identity Manager User Agreement and access "
+                "criminal offender record information only on a right-to-know and need-to-know basis."
+            ),
+        },
+    }
+    # The unit's own rules, stricter than the LACRIS template (quoted to requesters as local
+    # rules, never as a clause of the template).
+    LOCAL_RULES = {"refuse_dmv_probes": True, "refuse_scraped_probes": True}
+    # The request form's wording (the seed's, with the names from configuration).
+    REPOSITORY_NAME = "Los Angeles County Digital Mugshot System"
+    INTERCONNECT_NAME = "California Facial Recognition Interconnect (CAFRI)"
+
     UNIT_NAME = "Cal-ID / Facial Recognition Unit"
-    UNIT_CONTACT = "frunit@example.invalid"
-    UNIT_AGENCY_NAME = "the County Sheriff's Department"  # owner of reports ("property of ...")
+    UNIT_CONTACT = PLACEHOLDER_UNIT_CONTACT
+    UNIT_AGENCY_NAME = PLACEHOLDER_UNIT_AGENCY  # owner of reports ("property of ...")
     REPORT_LOGO: str | None = None  # optional image file, relative to the instance folder
 
 

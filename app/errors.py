@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 
-from flask import Flask, g, render_template
-from flask_login import AnonymousUserMixin
+from flask import Flask, g, render_template, request
+from flask_login import AnonymousUserMixin, current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError, ServiceUnavailable
 
 from app.extensions import db
+from app.models import Outcome
+from app.services.audit import ObjectType, record_event
 
 TITLES = {
     400: "Bad request",
@@ -31,21 +35,27 @@ MESSAGES = {
     405: "That action is not allowed on this page.",
     413: "The upload is larger than the portal accepts (20 MB per image, 10 images per request).",
     429: "Too many attempts. Wait a few minutes and try again.",
-    500: "The portal hit an unexpected error. It has been logged; please try again.",
+    500: "The portal hit an unexpected error. It has been logged; please try again, and quote "
+    "the incident number below if you call the unit.",
     503: "The portal cannot reach its database right now. Please try again in a moment.",
 }
 
 
-def _render(code: int, message: str | None = None):
+def _render(code: int, message: str | None = None, incident: str | None = None):
     return (
         render_template(
             "errors/error.html",
             code=code,
             title=TITLES.get(code, "Error"),
             message=message or MESSAGES.get(code, "The request failed."),
+            incident=incident,
         ),
         code,
     )
+
+
+def new_incident_id() -> str:
+    return f"INC-{secrets.token_hex(4).upper()}"
 
 
 def register(app: Flask) -> None:
@@ -53,6 +63,23 @@ def register(app: Flask) -> None:
     def untrusted_host(error: SecurityError):
         # No template: building any URL for an untrusted Host would fail again.
         return "Bad request.", 400, {"Content-Type": "text/plain; charset=utf-8"}
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        # A forged or stale form: refused, and recorded with who sent it and where.
+        db.session.rollback()
+        user = current_user if current_user and current_user.is_authenticated else None
+        record_event(
+            "security.csrf_failure",
+            actor=user,
+            outcome=Outcome.DENIED,
+            object_type=ObjectType.ROUTE,
+            object_id=request.endpoint,
+            reason=error.description,
+            detail={"method": request.method, "path": request.path},
+        )
+        db.session.commit()
+        return _render(400)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -75,6 +102,7 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
-        app.logger.exception("unhandled error")
+        incident = new_incident_id()
+        app.logger.exception("unhandled error, incident %s", incident)
         db.session.rollback()
-        return _render(InternalServerError.code)
+        return _render(InternalServerError.code, incident=incident)

@@ -19,8 +19,9 @@ from werkzeug.security import generate_password_hash
 from app import create_app
 from app.clock import set_clock
 from app.extensions import db
-from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
+from app.models import Agency, CertificationProvider, PolicyAcknowledgement, Role, TrainingCertification, User
 from app.services import mfa
+from app.services.accounts import agreements_for
 
 pytest_plugins = ["tests.gallery"]  # the enrolled-gallery fixtures
 
@@ -192,7 +193,8 @@ def make_user(app, make_agency, clock):
     """``make_user(role=Role.REVIEWER, certified=True)``: a ready-to-sign-in account.
 
     The user is enrolled in TOTP with a known secret (``user.totp_secret`` for tests) unless
-    ``enrolled=False``.
+    ``enrolled=False``; staff hold a current certification unless ``certified=False``; the
+    policies the role works under are signed unless ``acknowledged=False``.
     """
     counter = iter(range(1, 10_000))
     default_agency: list[Agency] = []
@@ -204,6 +206,7 @@ def make_user(app, make_agency, clock):
         username: str | None = None,
         enrolled: bool = True,
         certified: bool | None = None,
+        acknowledged: bool = True,
         **fields,
     ) -> User:
         if agency is None:
@@ -226,7 +229,7 @@ def make_user(app, make_agency, clock):
             user.mfa_secret_encrypted = mfa.encrypt_secret(secret)
         db.session.add(user)
         db.session.flush()
-        if certified if certified is not None else role is Role.REVIEWER:
+        if certified if certified is not None else role is not Role.REQUESTER:
             db.session.add(
                 TrainingCertification(
                     user=user,
@@ -236,6 +239,16 @@ def make_user(app, make_agency, clock):
                     expires_on=clock.today() + timedelta(days=335),
                 )
             )
+        if acknowledged:  # the policies the role works under, signed
+            for agreement in agreements_for(user):
+                db.session.add(
+                    PolicyAcknowledgement(
+                        user_id=user.id,
+                        document=agreement.key,
+                        version=agreement.version,
+                        typed_name=user.full_name,
+                    )
+                )
         db.session.commit()
         user.totp_secret = secret
         return user

@@ -127,7 +127,7 @@ def test_certify_refusals(runner, make_user):
             "2027-01-01",
         ],
     )
-    assert result.exit_code != 0 and "only reviewers" in result.output
+    assert result.exit_code != 0 and "reviewers and administrators are certified" in result.output
     reviewer = make_user(Role.REVIEWER, certified=False)
     backwards = runner.invoke(
         args=[

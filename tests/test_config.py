@@ -15,10 +15,136 @@ def test_production_refuses_without_secret_key(instance_path, monkeypatch):
         create_app("production")
 
 
-def test_production_refuses_without_trusted_hosts(instance_path, monkeypatch):
-    monkeypatch.setenv("LEADDESK_SECRET_KEY", "s" * 48)
+STRONG_SECRET = "4f1c9e07b2d85a36c0e9f71b4d2a6c83e5b07f19a2c4d6e8f0a1b3c5d7e9f2a4"
+
+
+def production_env(monkeypatch, tmp_path, **overrides):
+    """Everything production needs, each overridable to "" to leave it out."""
+    key_file = tmp_path / "secrets" / "checkpoint.key"
+    values = {
+        "LEADDESK_SECRET_KEY": STRONG_SECRET,
+        "LEADDESK_TRUSTED_HOSTS": '["leaddesk.example"]',
+        "LEADDESK_AUDIT_CHECKPOINT_KEY_FILE": str(key_file),
+        "LEADDESK_UNIT_CONTACT": "frunit@county.example",
+        "LEADDESK_UNIT_AGENCY_NAME": "The County Sheriff's Department",
+        **overrides,
+    }
+    for name, value in values.items():
+        if value:
+            monkeypatch.setenv(name, value)
+        else:
+            monkeypatch.delenv(name, raising=False)
+
+
+def test_production_refuses_without_trusted_hosts(instance_path, monkeypatch, tmp_path):
+    production_env(monkeypatch, tmp_path, LEADDESK_TRUSTED_HOSTS="")
     with pytest.raises(RuntimeError, match="TRUSTED_HOSTS"):
         create_app("production")
+
+
+def test_production_starts_with_everything_it_needs(instance_path, monkeypatch, tmp_path):
+    production_env(monkeypatch, tmp_path)
+    assert create_app("production").config["CONFIG_NAME"] == "production"
+
+
+@pytest.mark.parametrize(
+    "weak", ["s" * 48, "abcabcabcabcabcabcabcabcabcabcabcabc", "password1234password1234password12", "short"]
+)
+def test_production_refuses_a_guessable_secret_key(instance_path, monkeypatch, tmp_path, weak):
+    production_env(monkeypatch, tmp_path, LEADDESK_SECRET_KEY=weak)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_keeps_the_checkpoint_key_out_of_the_instance(instance_path, monkeypatch, tmp_path):
+    production_env(monkeypatch, tmp_path, LEADDESK_AUDIT_CHECKPOINT_KEY_FILE="")
+    with pytest.raises(RuntimeError, match="outside the instance folder"):
+        create_app("production")
+    production_env(monkeypatch, tmp_path, LEADDESK_AUDIT_CHECKPOINT_KEY_FILE=str(instance_path / "k.key"))
+    with pytest.raises(RuntimeError, match="inside the instance folder"):
+        create_app("production")
+    production_env(
+        monkeypatch, tmp_path, LEADDESK_AUDIT_CHECKPOINT_KEY_FILE="", LEADDESK_AUDIT_CHECKPOINT_KEY="x" * 40
+    )
+    with pytest.raises(RuntimeError, match="too weak"):
+        create_app("production")
+    production_env(
+        monkeypatch,
+        tmp_path,
+        LEADDESK_AUDIT_CHECKPOINT_KEY_FILE="",
+        LEADDESK_AUDIT_CHECKPOINT_KEY=STRONG_SECRET,
+    )
+    assert create_app("production")
+
+
+def test_production_refuses_the_placeholder_unit_contact(instance_path, monkeypatch, tmp_path):
+    production_env(monkeypatch, tmp_path, LEADDESK_UNIT_CONTACT="")
+    with pytest.raises(RuntimeError, match="UNIT_CONTACT"):
+        create_app("production")
+
+
+@pytest.mark.parametrize(
+    ("given", "seconds"), [("1800", 1800), ("30m", 1800), ("2h", 7200), ("15 minutes", 900), ("90.5", 90.5)]
+)
+def test_durations_from_the_environment(instance_path, monkeypatch, given, seconds):
+    monkeypatch.setenv("LEADDESK_SESSION_IDLE_TIMEOUT", given)
+    app = create_app("testing")
+    assert app.config["SESSION_IDLE_TIMEOUT"].total_seconds() == seconds
+
+
+@pytest.mark.parametrize("given", ["soon", "-5", "0", "10 fortnights", "true"])
+def test_bad_durations_stop_the_start_with_their_name(instance_path, monkeypatch, given):
+    monkeypatch.setenv("LEADDESK_SESSION_IDLE_TIMEOUT", given)
+    with pytest.raises(RuntimeError, match="SESSION_IDLE_TIMEOUT"):
+        create_app("testing")
+
+
+def test_an_idle_timeout_from_the_environment_works_after_sign_in(
+    instance_path, monkeypatch, migrated_database, clock
+):
+    """The README invites LEADDESK_SESSION_IDLE_TIMEOUT=1800: every page must keep working."""
+    import pyotp
+
+    from tests.conftest import AuthActions, IsolatedClient
+
+    SECRET = pyotp.random_base32()
+    monkeypatch.setenv("LEADDESK_SESSION_IDLE_TIMEOUT", "1800")
+    database = migrated_database.clone_into(instance_path, monkeypatch)
+    app = create_app("testing")
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        from app.models import Agency, PolicyAcknowledgement, Role, User
+        from app.services import mfa
+        from app.services.accounts import agreements_for
+        from tests.conftest import TEST_PASSWORD_HASH
+
+        agency = Agency(code="T", name="T")
+        user = User(
+            username="idle",
+            full_name="Idle User",
+            role=Role.REQUESTER,
+            agency=agency,
+            password_hash=TEST_PASSWORD_HASH,
+            mfa_secret_encrypted=mfa.encrypt_secret(SECRET),
+        )
+        db.session.add(user)
+        db.session.flush()
+        for agreement in agreements_for(user):
+            db.session.add(
+                PolicyAcknowledgement(
+                    user_id=user.id, document=agreement.key, version=agreement.version, typed_name="Idle User"
+                )
+            )
+        db.session.commit()
+        user.totp_secret = SECRET
+        client = app.test_client()
+        AuthActions(client, clock).login(user)
+        assert client.get("/").status_code == 200
+        clock.advance(minutes=31)
+        assert client.get("/").status_code == 302
+        db.session.remove()
+        db.engine.dispose()
+    database.drop()
 
 
 def test_instance_config_then_environment(instance_path, monkeypatch):

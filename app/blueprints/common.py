@@ -52,7 +52,7 @@ def audit_refusal(err: ServiceError) -> None:
         object_type=err.object_type,
         object_id=err.object_id,
         reason=err.message[:1000],
-        detail={"endpoint": request.endpoint, "method": request.method},
+        detail={"endpoint": request.endpoint, "method": request.method, **err.audit_detail},
     )
 
 

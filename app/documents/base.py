@@ -71,12 +71,27 @@ class LeadDeskPDF(FPDF):
         self.ln(1)
 
     def field(self, label: str, value: str | None, label_width: float = 66) -> None:
+        """A label and its value side by side, kept on one page (a long value is the exception)."""
+        value = value if value else "—"
+        self.set_font(FONT, "B", 9)
+        label_lines = len(self.multi_cell(label_width, 5.5, label, dry_run=True, output="LINES"))
+        self.set_font(FONT, "", 9.5)
+        value_width = self.w - self.r_margin - self.l_margin - label_width
+        value_lines = len(self.multi_cell(value_width, 5.5, value, dry_run=True, output="LINES"))
+        height = 5.5 * max(label_lines, value_lines)
+        if height < self.eph / 2 and self.will_page_break(height):
+            self.add_page()
         self.set_font(FONT, "B", 9)
         y = self.get_y()
         self.multi_cell(label_width, 5.5, label, new_x="RIGHT", new_y="TOP")
         self.set_font(FONT, "", 9.5)
-        self.multi_cell(0, 5.5, value if value else "—", new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(value_width, 5.5, value, new_x="LMARGIN", new_y="NEXT")
         self.set_y(max(self.get_y(), y + 5.5) + 0.8)
+
+    def keep_together(self, height: float) -> None:
+        """Start a new page unless ``height`` more millimetres fit on this one."""
+        if self.will_page_break(height):
+            self.add_page()
 
     def paragraph(self, text: str, size: float = 9, bold: bool = False) -> None:
         self.set_font(FONT, "B" if bold else "", size)

@@ -11,6 +11,8 @@ from app.documents.base import LeadDeskPDF
 @dataclass(frozen=True)
 class RequestFormData:
     unit_name: str
+    repository_name: str
+    interconnect_name: str
     tracking_number: str
     agency: str
     requester_name: str
@@ -46,11 +48,7 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.add_page()
     pdf.heading("Facial Recognition Search Request", 15)
     pdf.paragraph(f"Attention {data.unit_name} Staff:")
-    pdf.paragraph(
-        "Please assist our agency's investigation by conducting a facial recognition search of the "
-        "attached image(s) in the Los Angeles County Digital Mugshot System and any searchable "
-        "repositories through the California Facial Recognition Interconnect (CAFRI)."
-    )
+    pdf.paragraph(please_assist(data.repository_name, data.interconnect_name))
     pdf.paragraph(data.affirmation, bold=True)
     pdf.rule()
     pdf.field("Tracking number", data.tracking_number)
@@ -75,6 +73,7 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.field("Date and place taken", data.image_taken)
     pdf.field("Images", "\n".join(f"{n}. {name}" for n, name in enumerate(data.image_names, 1)))
     pdf.paragraph(data.first_amendment_notice, size=8)
+    pdf.keep_together(34)  # signature, printed name and date stay together
     pdf.rule()
     pdf.field("Requestor Signature", f"/s/ {data.signature}" if data.signature else "")
     signed = data.signed_at.strftime("%Y-%m-%d %H:%M UTC") if data.signed_at else ""
@@ -82,3 +81,12 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.field("Printed Name", data.printed_name)
     pdf.field("Date", data.submitted_on.isoformat() if data.submitted_on else "")
     return pdf.render()
+
+
+def please_assist(repository_name: str, interconnect_name: str) -> str:
+    """The seed form's request, with the unit's repository names."""
+    return (
+        "Please assist our agency's investigation by conducting a facial recognition search of the "
+        f"attached image(s) in the {repository_name} and any searchable repositories through the "
+        f"{interconnect_name}."
+    )

@@ -23,6 +23,10 @@ except ImportError:  # pragma: no cover - the plugin is in requirements.txt
 ALLOWED_FORMATS = frozenset({"JPEG", "MPO", "PNG", "TIFF", *_HEIF})
 FILE_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif", "HEIF": "heic"}
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: above any real probe or booking photo
+# A pixel flood: a small file declaring a huge image (a PNG of one colour at 49 MP is 143 KB and
+# costs seconds of CPU to decode). Camera photos hold far more than this per pixel.
+FLOOD_CHECK_PIXELS = 8_000_000
+MIN_BYTES_PER_PIXEL = 0.01
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -112,6 +116,11 @@ def load_image(
                 raise ImageTooLargeError(
                     f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
                     f"the limit is {max_pixels / 1e6:.0f} MP."
+                )
+            if width * height > FLOOD_CHECK_PIXELS and len(data) < MIN_BYTES_PER_PIXEL * width * height:
+                raise ImageTooLargeError(
+                    f"The image declares {width}x{height} pixels but holds only {len(data) / 1e3:.0f} KB: "
+                    "it is not a camera photo (a decompression bomb)."
                 )
             image.load()
             orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1

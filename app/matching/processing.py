@@ -112,7 +112,7 @@ MAX_STEPS = 20
 # A chain only changes how existing pixels look, so it never needs many more of them than the
 # original had: a rotation grows the canvas (at 45° to twice the pixels), and repeating it would
 # otherwise grow a small probe without bound (twelve 45° turns make 150² into 9,798²).
-MAX_GROWTH = 2.0
+MAX_GROWTH = 2.2  # 45° turns a square into one of twice the area (and a few rounding pixels)
 
 
 def describe_step(step: dict[str, Any]) -> str:

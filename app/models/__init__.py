@@ -1,10 +1,12 @@
 """Typed SQLAlchemy 2.0 models, one module per domain, re-exported here."""
 
 from app.models.accounts import (
+    AccessGrant,
     Agency,
     CertificationProvider,
     LoginAttempt,
     PendingApproval,
+    PolicyAcknowledgement,
     Role,
     ThrottleLock,
     TrainingCertification,
@@ -28,6 +30,7 @@ from app.models.review import (
 )
 
 __all__ = [
+    "AccessGrant",
     "Agency",
     "AuditChainHead",
     "AuditCheckpoint",
@@ -48,6 +51,7 @@ __all__ = [
     "MonthlyAudit",
     "Outcome",
     "PendingApproval",
+    "PolicyAcknowledgement",
     "ProbeImage",
     "ProbeWork",
     "Report",

@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -184,3 +184,33 @@ class PendingApproval(db.Model):
 
     target: Mapped[User] = relationship(foreign_keys=[target_id])
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+
+class PolicyAcknowledgement(db.Model):
+    """A person's signed acknowledgement of one document (the FR use policy, the CAL-PHOTO user
+    agreement) in one version; nobody works in the portal before signing what their role needs."""
+
+    __tablename__ = "policy_acknowledgement"
+    __table_args__ = (UniqueConstraint("user_id", "document", "version", name="uq_policy_acknowledgement"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    document: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    typed_name: Mapped[str] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessGrant(db.Model):
+    """Staff opening a request outside their work (not in the queue, never assigned): the
+    reason they gave, recorded, and for how long it lets them look (need to know)."""
+
+    __tablename__ = "access_grant"
+    __table_args__ = (Index("ix_access_grant_user_request", "user_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,6 +4,7 @@ the questions and answers exchanged about them."""
 from __future__ import annotations
 
 import enum
+import json
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, String, Text
@@ -81,6 +82,10 @@ class SearchRequest(db.Model):
     image_source: Mapped[str] = mapped_column(String(40), default="")
     image_source_other: Mapped[str] = mapped_column(String(200), default="")
     extracted_from_video: Mapped[bool | None] = mapped_column()
+    # Prohibitive uses 1-2: surveillance only for "an imminent threat of life"; live video for
+    # "an imminent threat to life" or "at-risk individuals".
+    threat_to_life: Mapped[bool | None] = mapped_column()
+    person_at_risk: Mapped[bool | None] = mapped_column()
 
     # The justification the policy's audit section asks for.
     purpose: Mapped[str] = mapped_column(String(40), default="")
@@ -99,8 +104,14 @@ class SearchRequest(db.Model):
     printed_name: Mapped[str] = mapped_column(String(200), default="")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # First Amendment screening: terms found in the justification (JSON list), if any.
+    # First Amendment screening: terms found in the justification (JSON list), if any. A
+    # flagged request is searched only once a reviewer records why it is not based on them.
     first_amendment_terms: Mapped[str | None] = mapped_column(Text)
+    first_amendment_cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    first_amendment_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_amendment_note: Mapped[str | None] = mapped_column(Text)
+    # Image-source screening of the free text: doubtful mentions for the reviewer (JSON list).
+    source_flags: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -109,7 +120,10 @@ class SearchRequest(db.Model):
     rejection_note: Mapped[str | None] = mapped_column(Text)
 
     agency: Mapped[Agency] = relationship()
-    requester: Mapped[User] = relationship()
+    requester: Mapped[User] = relationship(foreign_keys=[requester_id])
+    first_amendment_cleared_by: Mapped[User | None] = relationship(
+        foreign_keys=[first_amendment_cleared_by_id]
+    )
     images: Mapped[list[ProbeImage]] = relationship(
         back_populates="request", order_by="ProbeImage.id", cascade="all, delete-orphan"
     )
@@ -120,6 +134,18 @@ class SearchRequest(db.Model):
     @property
     def flagged(self) -> bool:
         return bool(self.first_amendment_terms)
+
+    @property
+    def first_amendment_terms_list(self) -> list[str]:
+        return json.loads(self.first_amendment_terms) if self.first_amendment_terms else []
+
+    @property
+    def source_flag_list(self) -> list[str]:
+        return json.loads(self.source_flags) if self.source_flags else []
+
+    @property
+    def awaiting_first_amendment_review(self) -> bool:
+        return self.flagged and self.first_amendment_cleared_at is None
 
     @property
     def open_question(self) -> RequestMessage | None:

@@ -108,12 +108,19 @@ class ProbeWork(db.Model):
 
 
 class FaceSearch(db.Model):
-    """One 1:N search, recorded so it can be re-run to the same list."""
+    """One 1:N search, recorded so it can be re-run to the same list.
+
+    A search for a request takes its case and purpose from the request; an operator's search
+    from the command line (no request) records its own, so every search is counted alike.
+    """
 
     __tablename__ = "face_search"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("search_request.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(8), default="web")  # web | cli
+    case_number: Mapped[str | None] = mapped_column(String(60))  # cli searches only
+    purpose: Mapped[str | None] = mapped_column(String(40))  # cli searches only
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     justification: Mapped[str] = mapped_column(Text)
@@ -129,7 +136,7 @@ class FaceSearch(db.Model):
         Text
     )  # JSON [{rank, booking_id, template_id, distance, score, found_by}]
 
-    request: Mapped[SearchRequest] = relationship()
+    request: Mapped[SearchRequest | None] = relationship()
     reviewer: Mapped[User] = relationship()
 
     @property

@@ -16,9 +16,10 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Outcome, Role, User
-from app.services.accounts import search_eligibility
+from app.services.accounts import missing_agreements, search_eligibility
 from app.services.audit import OBJECT_TYPE_OF_TABLE, record_event
 from app.services.auth import load_session, touch_session
+from app.services.need_to_know import may_open
 
 F = TypeVar("F", bound=Callable)
 
@@ -31,6 +32,10 @@ class AccessRule:
     roles: frozenset[Role] | None = None  # None: any signed-in user
     allow_pending_mfa: bool = False  # reachable between the password and the TOTP step
     certified: bool = False  # needs a current FBI/LACRIS training certification
+    # Reviewers and administrators need a current certification here (requesters do not):
+    # pages that show probes, decisions or reports (Training: "personnel accessing the facial
+    # recognition system shall have successfully completed training").
+    certified_staff: bool = False
 
 
 def _attach(rule: AccessRule) -> Callable[[F], F]:
@@ -46,15 +51,18 @@ signed_in = _attach(AccessRule())
 mfa_pending_allowed = _attach(AccessRule(allow_pending_mfa=True))
 
 
-def roles_required(*roles: Role, certified: bool = False) -> Callable[[F], F]:
-    return _attach(AccessRule(roles=frozenset(roles), certified=certified))
+def roles_required(*roles: Role, certified: bool = False, certified_staff: bool = False) -> Callable[[F], F]:
+    return _attach(AccessRule(roles=frozenset(roles), certified=certified, certified_staff=certified_staff))
 
 
 requester_required = roles_required(Role.REQUESTER)
 reviewer_required = roles_required(Role.REVIEWER)
 admin_required = roles_required(Role.ADMIN)
 staff_required = roles_required(Role.REVIEWER, Role.ADMIN)
-certified_reviewer_required = roles_required(Role.REVIEWER, certified=True)
+certified_staff_required = roles_required(Role.REVIEWER, Role.ADMIN, certified=True)
+# Search work: reviewers, and an administrator with a current certification acting as a
+# third reviewer; the services decide by the capacity held.
+certified_reviewer_required = certified_staff_required
 
 
 def rule_for_endpoint(endpoint: str) -> AccessRule | None:
@@ -81,8 +89,16 @@ def load_user_session() -> None:
     g.user_session = user_session
 
 
-def deny(reason: str, *, status: int = 403, object_type: str | None = None, object_id=None) -> None:
-    """Audit a refused access, commit that record on its own, and abort."""
+def deny(
+    reason: str,
+    *,
+    status: int = 403,
+    object_type: str | None = None,
+    object_id=None,
+    shown: str | None = None,
+) -> None:
+    """Audit a refused access (``reason``, which may name internals), commit that record on its
+    own, and abort with ``shown`` (or ``reason``) as the page's message."""
     db.session.rollback()
     user = current_user if current_user.is_authenticated else None
     record_event(
@@ -95,7 +111,7 @@ def deny(reason: str, *, status: int = 403, object_type: str | None = None, obje
         detail={"method": request.method, "path": request.path, "status": status},
     )
     db.session.commit()
-    abort(status, description=reason if status == 403 else None)
+    abort(status, description=(shown or reason) if status == 403 else None)
 
 
 def safe_next_url(target: str | None) -> str | None:
@@ -134,13 +150,42 @@ def enforce_access():
     ):
         flash("Choose a new password before you continue.", "info")
         return redirect(url_for("auth.change_password"))
+    if (
+        user_session.mfa_verified_at is not None
+        and endpoint not in ("auth.agreements", "auth.logout", "auth.change_password")
+        and missing_agreements(user)
+    ):
+        return redirect(url_for("auth.agreements", next=request.full_path.rstrip("?")))
     if rule.roles is not None and user.role not in rule.roles:
-        deny(f"role {user.role} may not use {endpoint}")
-    if rule.certified:
+        deny(
+            f"role {user.role} may not use {endpoint}",
+            shown=f"Your role ({user.role}) does not give access to this page.",
+        )
+    if rule.certified or (rule.certified_staff and user.role is not Role.REQUESTER):
         eligibility = search_eligibility(user)
         if not eligibility:
             deny(eligibility.message)
     return None
+
+
+def require_need_to_know(search_request) -> None:
+    """Staff outside their work are sent to give their reason first (recorded, audited)."""
+    user: User = current_user
+    if user.role is Role.REQUESTER or may_open(search_request, user):
+        return
+    record_event(
+        "access.need_to_know",
+        actor=user,
+        outcome=Outcome.DENIED,
+        object_type="request",
+        object_id=search_request.id,
+        reason="outside the reviewer's work and no recorded reason",
+        detail={"path": request.path},
+    )
+    db.session.commit()
+    abort(
+        redirect(url_for("review.justify", request_id=search_request.id, next=request.full_path.rstrip("?")))
+    )
 
 
 def get_for_agency_or_404(model, object_id: int, *, agency_id_of: Callable[[object], int]):

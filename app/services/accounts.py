@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, CertificationProvider, Role, TrainingCertification, User
+from app.models import Agency, CertificationProvider, PolicyAcknowledgement, Role, TrainingCertification, User
 from app.services.audit import record_event
 from app.services.errors import NotFound, ServiceError
 from app.services.passwords import hash_password, password_problems, verify_password
@@ -173,8 +174,8 @@ def certify_user(
 ) -> TrainingCertification:
     if actor is not None and actor.id == user.id:
         raise ServiceError("Nobody may record their own training certification.")
-    if user.role is not Role.REVIEWER:
-        raise ServiceError(f"{user.username} is a {user.role}; only reviewers are certified.")
+    if user.role is Role.REQUESTER:
+        raise ServiceError(f"{user.username} is a requester; reviewers and administrators are certified.")
     number = number.strip()
     if not number:
         raise ServiceError("The certificate number is required.", field="number")
@@ -222,7 +223,7 @@ class SearchEligibility:
 
 def search_eligibility(user: User, on: date | None = None) -> SearchEligibility:
     on = on or utcnow().date()
-    if user.role is not Role.REVIEWER:
+    if user.role is Role.REQUESTER:
         return SearchEligibility(False, "Only facial reviewers run searches.")
     current = [c for c in user.certifications if c.is_current(on)]
     if current:
@@ -249,3 +250,54 @@ def search_eligibility(user: User, on: date | None = None) -> SearchEligibility:
         f"is on record for you (account created {user.created_at:%Y-%m-%d}). "
         "Ask your local administrator to record it.",
     )
+
+
+# --- signed acknowledgements (the policies and agreements a role works under) ----------------
+
+
+@dataclass(frozen=True)
+class Agreement:
+    key: str
+    title: str
+    version: str
+    statement: str
+
+
+def agreements_for(user: User) -> list[Agreement]:
+    """What ``user``'s role must have signed, in the versions the unit's configuration names."""
+    return [
+        Agreement(key, spec["title"], spec["version"], spec["statement"])
+        for key, spec in current_app.config["AGREEMENTS"].items()
+        if str(user.role) in spec["roles"]
+    ]
+
+
+def missing_agreements(user: User) -> list[Agreement]:
+    signed = {
+        (a.document, a.version)
+        for a in db.session.scalars(
+            select(PolicyAcknowledgement).where(PolicyAcknowledgement.user_id == user.id)
+        )
+    }
+    return [a for a in agreements_for(user) if (a.key, a.version) not in signed]
+
+
+def acknowledge(user: User, agreement: Agreement, *, typed_name: str) -> PolicyAcknowledgement:
+    """Record that ``user`` signed ``agreement`` (typed full name, like the request form)."""
+    if " ".join(typed_name.split()).casefold() != " ".join(user.full_name.split()).casefold():
+        raise ServiceError(
+            f"Type your full name as on your account ({user.full_name}) to sign.", field="typed_name"
+        )
+    record = PolicyAcknowledgement(
+        user_id=user.id, document=agreement.key, version=agreement.version, typed_name=typed_name.strip()
+    )
+    db.session.add(record)
+    db.session.flush()
+    record_event(
+        "user.acknowledge",
+        actor=user,
+        object_type="user",
+        object_id=user.id,
+        detail={"document": agreement.key, "version": agreement.version},
+    )
+    return record

@@ -185,6 +185,15 @@ def record_event(
     return event
 
 
+def hold_chain() -> None:
+    """Take the chain head's lock now, before it is first needed: a transaction that must also
+    serialise something else (tracking numbers) takes it first, so locks are always taken in
+    the same order (see ``throttle``)."""
+    db.session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_seq=AuditChainHead.last_seq)
+    )
+
+
 @dataclass(frozen=True)
 class ChainReport:
     ok: bool

@@ -189,6 +189,7 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
         )
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
     if not password_ok:
+        register_failure(user, attempt, "wrong password")  # the account's lock before the audit chain's
         record_event(
             "auth.login",
             actor=user,
@@ -197,7 +198,6 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
             object_id=user.id,
             reason="wrong password",
         )
-        register_failure(user, attempt, "wrong password")
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
     if not _still_allowed(user):
         _finish(attempt, succeeded=False)
@@ -327,6 +327,7 @@ def _use_code_step(user: User, step: int) -> bool:
 
 def _code_failed(session: UserSession, attempt: Attempt, action: str, reason: str) -> None:
     user = session.user
+    register_failure(user, attempt, f"MFA {reason}")
     record_event(
         action,
         actor=user,
@@ -335,7 +336,6 @@ def _code_failed(session: UserSession, attempt: Attempt, action: str, reason: st
         object_id=user.id,
         reason=reason,
     )
-    register_failure(user, attempt, f"MFA {reason}")
     if user.locked:
         end_session(session, "account_locked")
 
@@ -421,6 +421,7 @@ def confirm_identity(session: UserSession, attempt: Attempt, password: str, code
     if attempt.refused is not None:
         return False
     if not verify_password(user.password_hash, password):
+        register_failure(user, attempt, "wrong password when confirming identity")
         record_event(
             "auth.reauthenticate",
             actor=user,
@@ -429,7 +430,6 @@ def confirm_identity(session: UserSession, attempt: Attempt, password: str, code
             object_id=user.id,
             reason="wrong password",
         )
-        register_failure(user, attempt, "wrong password when confirming identity")
         if user.locked:
             end_session(session, "account_locked")
         return False
@@ -457,6 +457,7 @@ def change_own_password(session: UserSession, attempt: Attempt, current: str, ne
     if attempt.refused is not None:
         return "Too many attempts: the password was not checked. Try again later."
     if not verify_password(user.password_hash, current):
+        register_failure(user, attempt, "wrong current password on the change form")
         record_event(
             "user.password_change",
             actor=user,
@@ -465,7 +466,6 @@ def change_own_password(session: UserSession, attempt: Attempt, current: str, ne
             object_id=user.id,
             reason="wrong current password",
         )
-        register_failure(user, attempt, "wrong current password on the change form")
         if user.locked:
             end_session(session, "account_locked")
         return "The current password is not correct."

@@ -19,6 +19,7 @@ class ServiceError(Exception):
         audit_action: str | None = None,
         object_type: str | None = None,
         object_id: str | int | None = None,
+        audit_detail: dict | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -26,6 +27,7 @@ class ServiceError(Exception):
         self.audit_action = audit_action
         self.object_type = object_type
         self.object_id = object_id
+        self.audit_detail = audit_detail or {}
 
 
 class NotFound(ServiceError):

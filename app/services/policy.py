@@ -1,6 +1,15 @@
 """The use policy (LACRIS Facial Recognition Policy Template), as rules software can apply.
 
-Each refusal names the clause it applies, quoted, so the requester sees why.
+Each refusal names the clause it applies (an id from ``app.services.clause_map`` and the
+clause's own words), so the requester sees why. Where LeadDesk is stricter than the template
+it says so: a *local rule* of the unit, from its configuration, never attributed to a
+clause that does not say it.
+
+The free text is screened with the same rules as the choice lists: a source the policy
+forbids, named in "Other source" or in "how legally obtained", is refused; a mention in the
+narrative that may only be context is flagged for the reviewer. Justifications that suggest
+a search based on protected activity or traits (First Amendment 1-3) are flagged; a flagged
+request is searched only once a reviewer records why it is not so based.
 """
 
 from __future__ import annotations
@@ -15,9 +24,11 @@ IMMINENT_THREAT = "imminent_threat"
 DECEASED = "deceased"
 UNABLE_TO_IDENTIFY = "unable_to_identify"
 
+# Purpose and scope: "an active investigation, imminent threat to health or safety
+# ('at-risk') or ... identification of deceased persons or persons unable to identify themselves".
 PURPOSES = {
-    ACTIVE_INVESTIGATION: "Active criminal investigation (reasonable suspicion)",
-    IMMINENT_THREAT: "Imminent threat to life or safety / at-risk person",
+    ACTIVE_INVESTIGATION: "Active investigation",
+    IMMINENT_THREAT: "Imminent threat to health or safety (\u201cat-risk\u201d)",
     DECEASED: "Identification of a deceased person",
     UNABLE_TO_IDENTIFY: "Identification of a person unable to identify themselves",
 }
@@ -74,88 +85,225 @@ FIRST_AMENDMENT_NOTICE = (
     "other protected classification."
 )
 
-# --- the clauses ---------------------------------------------------------------------------
+# --- the clauses, quoted -------------------------------------------------------------------
 
-CLAUSE_BODY_WORN = (
-    "Penal Code 832.19 (AB 1215): \u201cA law enforcement agency or law enforcement officer shall "
-    "not install, activate, or use any biometric surveillance system in connection with an "
-    "officer camera or data collected by an officer camera.\u201d"
+
+@dataclass(frozen=True)
+class Clause:
+    id: str
+    text: str  # how a refusal quotes it
+
+
+def _q(label: str, words: str) -> str:
+    return f"{label}: \u201c{words}\u201d"
+
+
+BODY_WORN = Clause(
+    "SD-7",
+    _q(
+        "Penal Code 832.19 (AB 1215)",
+        "A law enforcement agency or law enforcement officer shall not install, activate, or use any "
+        "biometric surveillance system in connection with an officer camera or data collected by an "
+        "officer camera.",
+    ),
 )
-CLAUSE_DATABASES = (
-    "Database and data limitations, 3: \u201cNo non-mugshot databases, such as the California "
-    "driver\u2019s license photo database, or publicly sourced image databases, are linked to or "
-    "accessible via the LACRIS DMS.\u201d"
+LIVE_STREAM = Clause(
+    "PU-2",
+    _q(
+        "Prohibitive uses, 2",
+        "Members shall not use facial recognition on live stream video unless there is an imminent "
+        "threat to life or it involves at-risk individuals.",
+    ),
 )
-CLAUSE_LIVE_VIDEO = (
-    "Prohibitive uses, 2: \u201cMembers shall not use facial recognition on live stream video "
-    "unless there is an imminent threat to life or it involves at-risk individuals.\u201d"
+SURVEILLANCE = Clause(
+    "PU-1",
+    _q(
+        "Prohibitive uses, 1",
+        "Members shall not use facial recognition to actively surveil members of the public through "
+        "any camera or video device unless the person(s) are under an active criminal investigation "
+        "or the surveillance is in response to an imminent threat of life.",
+    ),
 )
-CLAUSE_SURVEILLANCE = (
-    "Prohibitive uses, 1: \u201cMembers shall not use facial recognition to actively surveil "
-    "members of the public through any camera or video device unless the person(s) are under "
-    "an active criminal investigation or the surveillance is in response to an imminent threat "
-    "of life.\u201d"
+PURPOSE = Clause(
+    "PS-1",
+    _q(
+        "Purpose and scope",
+        "Facial recognition shall only be used when there is reasonable suspicion that such use will "
+        "provide information relevant to an active investigation, imminent threat to health or safety "
+        "(\u2018at-risk\u2019) or help in the identification of deceased persons or persons unable to "
+        "identify themselves.",
+    ),
 )
-CLAUSE_PURPOSE = (
-    "Purpose and scope: \u201cFacial recognition shall only be used when there is reasonable "
-    "suspicion that such use will provide information relevant to an active investigation, "
-    "imminent threat to health or safety (\u2018at-risk\u2019) or help in the identification of "
-    "deceased persons or persons unable to identify themselves.\u201d"
+JUSTIFICATION = Clause(
+    "AU-5",
+    _q(
+        "Audits",
+        "Appropriate justification shall include a situation description and purpose for the search, "
+        "including a detailed account of circumstances amounting to reasonable suspicion, a "
+        "case/complaint number, and a file class/crime type, if available.",
+    ),
 )
-CLAUSE_JUSTIFICATION = (
-    "Audits: \u201cAppropriate justification shall include a situation description and purpose "
-    "for the search, including a detailed account of circumstances amounting to reasonable "
-    "suspicion, a case/complaint number, and a file class/crime type, if available.\u201d"
+LEGAL_SOURCE = Clause(
+    "IS-1", _q("Investigative searches, 1", "Probe images will only be used from legally obtained sources.")
 )
-CLAUSE_LEGAL_SOURCE = (
-    "Investigative searches, 1: \u201cProbe images will only be used from legally obtained sources.\u201d"
+AFFIRMATION_CLAUSE = Clause(
+    "RF-2",
+    _q("Facial Recognition Search Request", AFFIRMATION),
 )
-CLAUSE_AFFIRMATION = (
-    "Search request form: the agency\u2019s affirmation that results are investigative leads only."
+REQUESTER_FIELDS = Clause(
+    "RF-3",
+    "Facial Recognition Search Request: Requesting Agency, Requester Name, Requester Phone Number, "
+    "Requester Email, Case/File Number, Reason for search, Source image obtained from, Image "
+    "extracted from video?, Number of Images attached.",
 )
+SIGNATURE = Clause("RF-4", "Facial Recognition Search Request: Requestor Signature, Printed Name, Date.")
+
+
+def local_rule(rule_id: str, unit_name: str, text: str) -> Clause:
+    """A rule of the unit's own, stricter than the template (the unit's configuration)."""
+    return Clause(
+        rule_id, f"Local rule of {unit_name} ({rule_id}), not a clause of the LACRIS template: {text}"
+    )
+
+
+# --- free-text screening -------------------------------------------------------------------------
 
 MIN_JUSTIFICATION_CHARS = 40
 
-# Words that suggest protest or assembly activity is the reason for a search. Not a refusal:
-# the request is flagged for the reviewer and the monthly audit (First Amendment section).
-FIRST_AMENDMENT_TERMS = (
-    "protest",
-    "protester",
-    "protestor",
-    "demonstration",
-    "demonstrator",
-    "rally",
-    "march",
-    "marcher",
-    "assembly",
-    "picket",
-    "vigil",
-    "sit-in",
-    "activist",
-    "boycott",
-    "petition",
-    "union organizing",
-    "political meeting",
-    "religious service",
-    "congregation",
-    "worshipper",
+# Forbidden sources named in free text, by what they are (the same rules as the choice list).
+SOURCE_TERMS = {
+    BODY_WORN_CAMERA: (
+        r"body[\s-]*(?:worn|cam(?:era)?s?)|bodycams?|\bbwc\b|axon\s+body|"
+        r"officer['’]?s?\s+(?:worn\s+)?camera"
+    ),
+    DMV_PHOTO: (
+        r"\bdmv\b|cal[\s-]*photo|driver['’]?s?\s*licen[cs]e\s+(?:photo|picture|image)|"
+        r"\bdl\s+photo|department\s+of\s+motor\s+vehicles"
+    ),
+    SCRAPED_INTERNET: r"scrap(?:ed|ing|e)\b|clearview|pimeyes|web\s*crawl",
+    LIVE_VIDEO: (
+        r"live\s*(?:stream|feed|cctv|video|camera)|real[\s-]*time\s+(?:feed|video|stream)|"
+        r"streaming\s+(?:video|feed)"
+    ),
+}
+# Sources the requester should explain, not refused: the reviewer looks.
+DOUBTFUL_TERMS = (
+    r"dash[\s-]*cam|in[\s-]*car\s+(?:video|camera)|patrol\s+car\s+camera|drone|"
+    r"license\s+plate\s+reader|\balpr\b"
 )
-_TERM_PATTERN = re.compile(
-    r"\b(" + "|".join(re.escape(t) for t in FIRST_AMENDMENT_TERMS) + r")(s|ers|ors|es)?\b", re.I
+_NEGATION = re.compile(r"\b(?:not|no|never|nor|without)\b(?:\W+\w+){0,3}\W*$", re.I)
+_SOURCE_PATTERNS = {source: re.compile(pattern, re.I) for source, pattern in SOURCE_TERMS.items()}
+_DOUBTFUL = re.compile(DOUBTFUL_TERMS, re.I)
+
+
+@dataclass(frozen=True)
+class SourceScreen:
+    forbidden: dict[str, str]  # source -> the words that named it (in the declared source)
+    doubtful: list[str]  # mentions for the reviewer to look at
+
+
+def _mentions(pattern: re.Pattern, text: str) -> tuple[list[str], list[str]]:
+    """(plain mentions, negated mentions such as "not from a bodycam")."""
+    plain, negated = [], []
+    for match in pattern.finditer(text or ""):
+        before = text[max(0, match.start() - 40) : match.start()]
+        (negated if _NEGATION.search(before) else plain).append(match.group(0))
+    return plain, negated
+
+
+def screen_sources(*, declared: list[str], narrative: list[str]) -> SourceScreen:
+    """Screen the free text about the image. ``declared``: where the requester says where the
+    image came from (other source, how obtained); ``narrative``: reason and situation."""
+    forbidden: dict[str, str] = {}
+    doubtful: list[str] = []
+    for source, pattern in _SOURCE_PATTERNS.items():
+        for text in declared:
+            plain, negated = _mentions(pattern, text)
+            if plain:
+                forbidden.setdefault(source, plain[0])
+            doubtful += [f"source text says \u201c{m}\u201d (negated)" for m in negated]
+        for text in narrative:
+            plain, negated = _mentions(pattern, text)
+            doubtful += [f"justification mentions \u201c{m}\u201d" for m in plain + negated]
+    for text in [*declared, *narrative]:
+        doubtful += [f"mentions \u201c{m.group(0)}\u201d" for m in _DOUBTFUL.finditer(text or "")]
+    return SourceScreen(forbidden, sorted(set(doubtful)))
+
+
+# First Amendment 1-3: words that suggest a search based on protected activity, association
+# or traits. Not a refusal: the reviewer records why the search is not so based.
+FIRST_AMENDMENT_TERMS = {
+    "FA-1": (
+        r"protest(?:er|or|ers|ors|s)?|demonstrat(?:ion|ions|or|ors)|rall(?:y|ies)|marchers?|"
+        r"picket(?:ers?|ing)?|vigil|sit-in|boycott|petition(?:ers?)?|political(?:\s+\w+)?|"
+        r"election|voters?|activis[tm]s?|religio(?:n|us)|church|mosque|synagogue|"
+        r"worship(?:pers?)?|congregation|prayers?|praying|sermon|imam|rabbi|pastor|priest|"
+        r"democrat(?:ic|s)?|republican|party\s+(?:member|meeting|office)|"
+        r"press\s+conference|journalist|political\s+speech"
+    ),
+    "FA-2": (
+        r"union(?:\s+organi[sz]ing|\s+member|\s+meeting)?|advocacy\s+group|civil\s+rights\s+group|"
+        r"community\s+organi[sz]ation|black\s+lives\s+matter|blm|antifa|tea\s+party|naacp|aclu"
+    ),
+    "FA-3": (
+        r"(?:black|white|hispanic|latino|latina|latinx|asian|arab|middle[\s-]eastern|african[\s-]american|"
+        r"native\s+american|indian|mexican|chinese|muslim|jewish|christian|sikh|hindu)"
+        r"(?:\s+(?:man|men|woman|women|male|female|person|people|individual|guy|kid|teen|youth|community))|"
+        r"immigrant|undocumented|illegal\s+alien|citizenship|national\s+origin|ethnicit(?:y|ies)|"
+        r"\brace\b|racial|transgender|\btrans\b|gay|lesbian|homosexual|queer|lgbt\w*|sexual\s+orientation|"
+        r"disabilit(?:y|ies)|wheelchair|deaf|(?:disabled|blind|elderly|old)\s+(?:man|woman|person|people)|"
+        r"gender\s+identit(?:y|ies)|headscarf|hijab|turban|yarmulke|kippah"
+    ),
+}
+_FA_PATTERNS = {
+    clause: re.compile(r"\b(?:" + pattern + r")\b", re.I) for clause, pattern in FIRST_AMENDMENT_TERMS.items()
+}
+
+
+def first_amendment_terms(*texts: str) -> list[str]:
+    """The words in the justification that may touch First Amendment 1-3, with the clause
+    each may touch ("FA-1: mosque"), lower-cased and sorted."""
+    found = {
+        f"{clause}: {' '.join(match.group(0).lower().split())}"
+        for text in texts
+        if text
+        for clause, pattern in _FA_PATTERNS.items()
+        for match in pattern.finditer(text)
+    }
+    return sorted(found)
+
+
+# --- the rules -------------------------------------------------------------------------------------
+
+PLACEHOLDER_CASE_NUMBERS = re.compile(
+    r"^(?:n\s*/?\s*a|none|unknown|tbd|pending|nil|null|-+|\.+|x+|0+|\?+)$", re.I
 )
+PHONE = re.compile(r"^[0-9()+.\-\s/xext]{7,40}$", re.I)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
 class Violation:
     field: str
     message: str
-    clause: str
+    clause: Clause
+
+    @property
+    def clause_text(self) -> str:
+        return self.clause.text
 
 
-def first_amendment_terms(*texts: str) -> list[str]:
-    """The listed protest/assembly terms found in the justification texts, lower-cased."""
-    found = {m.group(1).lower() for text in texts if text for m in _TERM_PATTERN.finditer(text)}
-    return sorted(found)
+@dataclass(frozen=True)
+class LocalRules:
+    """The unit's own rules, stricter than the template (configuration ``LOCAL_RULES``)."""
+
+    unit_name: str
+    refuse_dmv_probes: bool = True
+    refuse_scraped_probes: bool = True
+
+
+def _normalise(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
 
 def check_request(
@@ -175,95 +323,146 @@ def check_request(
     signature: str,
     signer_full_name: str,
     extracted_from_video: bool | None,
-) -> list[Violation]:
-    """Every policy rule the request breaks (empty when it may be submitted)."""
+    requester_name: str,
+    requester_phone: str,
+    requester_email: str,
+    threat_to_life: bool | None,
+    person_at_risk: bool | None,
+    local: LocalRules,
+) -> tuple[list[Violation], SourceScreen]:
+    """Every policy rule the request breaks (empty when it may be submitted), and the source
+    screening of its free text (doubtful mentions go to the reviewer)."""
     violations: list[Violation] = []
 
-    def refuse(field: str, message: str, clause: str) -> None:
+    def refuse(field: str, message: str, clause: Clause) -> None:
         violations.append(Violation(field, message, clause))
 
-    if purpose not in PURPOSES:
-        refuse("purpose", "Choose one of the purposes the policy allows.", CLAUSE_PURPOSE)
-    if image_source not in IMAGE_SOURCES:
-        refuse("image_source", "Say where the image was obtained.", CLAUSE_LEGAL_SOURCE)
-    elif image_source == BODY_WORN_CAMERA:
-        refuse("image_source", "Images from body-worn cameras cannot be searched.", CLAUSE_BODY_WORN)
-    elif image_source in (DMV_PHOTO, SCRAPED_INTERNET):
-        refuse(
-            "image_source",
-            "DMV / driver's-license photos and photos scraped from the internet cannot be used.",
-            CLAUSE_DATABASES,
-        )
-    elif image_source == LIVE_VIDEO and purpose != IMMINENT_THREAT:
-        refuse(
-            "image_source",
-            "Images from a live video stream may only be searched for an imminent threat to life "
-            "or an at-risk person.",
-            CLAUSE_LIVE_VIDEO,
-        )
-    elif image_source == SURVEILLANCE_STILL and purpose not in (ACTIVE_INVESTIGATION, IMMINENT_THREAT):
-        refuse(
-            "image_source",
-            "Surveillance images may only be searched for an active criminal investigation or an "
-            "imminent threat.",
-            CLAUSE_SURVEILLANCE,
-        )
-    elif image_source == OTHER_SOURCE and len(image_source_other.strip()) < 5:
-        refuse("image_source_other", "Describe the other source of the image.", CLAUSE_LEGAL_SOURCE)
-    if len(legally_obtained.strip()) < 10:
-        refuse("legally_obtained", "Explain how the image was legally obtained.", CLAUSE_LEGAL_SOURCE)
-    if extracted_from_video is None:
-        refuse(
-            "extracted_from_video", "Say whether the image was extracted from video.", CLAUSE_JUSTIFICATION
-        )
+    screen = screen_sources(
+        declared=[image_source_other, legally_obtained], narrative=[reason, situation, reasonable_suspicion]
+    )
+    sources = {image_source, *screen.forbidden}
+    life_or_risk = bool(threat_to_life) or purpose == IMMINENT_THREAT or bool(person_at_risk)
 
-    if not case_number.strip() and purpose not in IDENTIFICATION_PURPOSES:
-        refuse("case_number", "A case/file number is required for this purpose.", CLAUSE_JUSTIFICATION)
+    if purpose not in PURPOSES:
+        refuse("purpose", "Choose one of the purposes the policy allows.", PURPOSE)
+    if image_source not in IMAGE_SOURCES:
+        refuse("image_source", "Say where the image was obtained.", LEGAL_SOURCE)
+    elif image_source == OTHER_SOURCE and len(image_source_other.strip()) < 5:
+        refuse("image_source_other", "Describe the other source of the image.", LEGAL_SOURCE)
+    named = {source: screen.forbidden.get(source) for source in sources}
+
+    def where(source: str) -> str:
+        return "image_source" if source == image_source else _field_naming(image_source_other, named[source])
+
+    if BODY_WORN_CAMERA in sources:
+        refuse(
+            where(BODY_WORN_CAMERA),
+            _said(named[BODY_WORN_CAMERA], "Images from body-worn cameras cannot be searched."),
+            BODY_WORN,
+        )
+    if DMV_PHOTO in sources and local.refuse_dmv_probes:
+        refuse(
+            where(DMV_PHOTO),
+            _said(named[DMV_PHOTO], "DMV / driver's-license photos are not searched by this unit."),
+            local_rule("LR-1", local.unit_name, "probe photos from the DMV or Cal-Photo are not searched."),
+        )
+    if SCRAPED_INTERNET in sources and local.refuse_scraped_probes:
+        refuse(
+            where(SCRAPED_INTERNET),
+            _said(named[SCRAPED_INTERNET], "Photos scraped from the internet are not searched by this unit."),
+            local_rule(
+                "LR-2", local.unit_name, "images collected by scraping the internet are not searched."
+            ),
+        )
+    if LIVE_VIDEO in sources and not life_or_risk:
+        refuse(
+            where(LIVE_VIDEO),
+            _said(
+                named[LIVE_VIDEO],
+                "Images from a live video stream may only be searched for an imminent threat to life or an "
+                "at-risk person.",
+            ),
+            LIVE_STREAM,
+        )
+    if image_source == SURVEILLANCE_STILL and not (purpose == ACTIVE_INVESTIGATION or threat_to_life):
+        refuse(
+            "image_source",
+            "Surveillance images may only be searched for an active criminal investigation or in response "
+            "to an imminent threat of life (answer “Is there an imminent threat to life?”).",
+            SURVEILLANCE,
+        )
+    if len(legally_obtained.strip()) < 10:
+        refuse("legally_obtained", "Explain how the image was legally obtained.", LEGAL_SOURCE)
+    if extracted_from_video is None:
+        refuse("extracted_from_video", "Say whether the image was extracted from video.", REQUESTER_FIELDS)
+
+    case = case_number.strip()
+    if PLACEHOLDER_CASE_NUMBERS.match(case):
+        refuse(
+            "case_number",
+            f"\u201c{case}\u201d is not a case/file number: give the real one "
+            "(or, for an identification, leave it empty).",
+            JUSTIFICATION,
+        )
+    elif not case and purpose not in IDENTIFICATION_PURPOSES:
+        refuse("case_number", "A case/file number is required for this purpose.", JUSTIFICATION)
     for field, text, what in (
         ("reason", reason, "reason for the search"),
         ("situation", situation, "situation description"),
+        (
+            "reasonable_suspicion",
+            reasonable_suspicion,
+            "account of the circumstances amounting to reasonable suspicion",
+        ),
     ):
         if len(text.strip()) < MIN_JUSTIFICATION_CHARS:
             refuse(
                 field,
                 f"The {what} is too short to be a justification "
                 f"(at least {MIN_JUSTIFICATION_CHARS} characters).",
-                CLAUSE_JUSTIFICATION,
+                PURPOSE if field == "reasonable_suspicion" else JUSTIFICATION,
             )
-    if (
-        purpose in (ACTIVE_INVESTIGATION, IMMINENT_THREAT)
-        and len(reasonable_suspicion.strip()) < MIN_JUSTIFICATION_CHARS
-    ):
-        refuse(
-            "reasonable_suspicion",
-            "Give a detailed account of the circumstances amounting to reasonable suspicion "
-            f"(at least {MIN_JUSTIFICATION_CHARS} characters).",
-            CLAUSE_JUSTIFICATION,
-        )
-    if crime_type not in CRIME_TYPES:
-        refuse("crime_type", "Choose the file class / crime type.", CLAUSE_JUSTIFICATION)
+    if crime_type and crime_type not in CRIME_TYPES:
+        refuse("crime_type", "Choose a file class / crime type from the list, or none.", JUSTIFICATION)
     elif crime_type == "other" and len(crime_type_other.strip()) < 3:
-        refuse("crime_type_other", "Describe the crime type.", CLAUSE_JUSTIFICATION)
+        refuse("crime_type_other", "Describe the crime type.", JUSTIFICATION)
     if purpose in IDENTIFICATION_PURPOSES and len(person_condition.strip()) < 10:
+        refuse("person_condition", "Say what is known of the person's condition.", PURPOSE)
+
+    if _normalise(requester_name) != _normalise(signer_full_name):
         refuse(
-            "person_condition",
-            "Say what is known of the person's condition.",
-            CLAUSE_PURPOSE,
+            "requester_name", f"The requester is the account holder: {signer_full_name}.", REQUESTER_FIELDS
         )
+    if not PHONE.match(requester_phone.strip()) or sum(c.isdigit() for c in requester_phone) < 7:
+        refuse(
+            "requester_phone",
+            "Give a phone number the unit can call back (at least 7 digits).",
+            REQUESTER_FIELDS,
+        )
+    if not EMAIL.match(requester_email.strip()):
+        refuse("requester_email", "Give an e-mail address the unit can write to.", REQUESTER_FIELDS)
     if not affirmed:
         refuse(
             "affirmed",
             "The agency must affirm that results are investigative leads only.",
-            CLAUSE_AFFIRMATION,
+            AFFIRMATION_CLAUSE,
         )
     if _normalise(signature) != _normalise(signer_full_name):
         refuse(
             "signature",
             f"The signature must be your full name as on your account ({signer_full_name}).",
-            CLAUSE_AFFIRMATION,
+            SIGNATURE,
         )
-    return violations
+    return violations, screen
 
 
-def _normalise(name: str) -> str:
-    return " ".join(name.split()).casefold()
+def _said(words: str | None, message: str) -> str:
+    return f"{message} (You wrote \u201c{words}\u201d.)" if words else message
+
+
+def _field_naming(image_source_other: str, words: str | None) -> str:
+    return (
+        "image_source_other"
+        if words and words.lower() in (image_source_other or "").lower()
+        else "legally_obtained"
+    )

@@ -263,6 +263,18 @@ def reports_for(request: SearchRequest) -> list[Report]:
     )
 
 
+def record_report_view(report: Report, *, actor: User) -> None:
+    """Opening a report's page (its lead's name is on it) is an audited read."""
+    record_event(
+        "report.view",
+        actor=actor,
+        object_type=ObjectType.REPORT,
+        object_id=report.id,
+        reason=report.request.case_number or None,
+        detail={"report_number": report.report_number},
+    )
+
+
 def read_report(report: Report, *, actor: User) -> bytes:
     """The stored PDF, checked against its recorded hash; every read is audited."""
     if report.withheld:

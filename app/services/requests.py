@@ -12,12 +12,13 @@ from sqlalchemy import func, select
 from werkzeug.utils import secure_filename
 
 from app.clock import utcnow
+from app.documents.request_form import RequestFormData
 from app.extensions import db
 from app.matching.images import FILE_EXTENSIONS, ImageError, downscaled, encode_jpeg, load_image
 from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
-from app.services import policy, storage
-from app.services.audit import ObjectType, record_event
-from app.services.errors import ServiceError
+from app.services import policy, storage, throttle
+from app.services.audit import ObjectType, hold_chain, record_event
+from app.services.errors import PermissionDenied, ServiceError
 from app.services.matching import probe_engine
 from app.services.workflow import Action, Step, advance, require
 
@@ -47,9 +48,17 @@ TEXT_FIELDS = {
 }
 
 
-class PolicyRefusal(ServiceError):
-    def __init__(self, violations: list[policy.Violation]) -> None:
-        super().__init__("The request cannot be submitted: " + "; ".join(v.message for v in violations))
+class PolicyRefusal(PermissionDenied):
+    """The policy refuses the request: audited (by the commit boundary) with the clauses."""
+
+    def __init__(self, request: SearchRequest, violations: list[policy.Violation]) -> None:
+        super().__init__(
+            "The request cannot be submitted: " + "; ".join(v.message for v in violations),
+            audit_action="request.refused",
+            object_type=ObjectType.REQUEST,
+            object_id=request.id,
+            audit_detail={"violations": [[v.field, v.clause.id] for v in violations]},
+        )
         self.violations = violations
 
 
@@ -59,6 +68,20 @@ class DraftFields:
     extracted_from_video: bool | None
     image_taken_on: date | None
     affirmed: bool
+    threat_to_life: bool | None = None
+    person_at_risk: bool | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str | None
+    data: bytes
+
+
+@dataclass
+class DraftChange:
+    draft: SearchRequest
+    upload_errors: list[str]
 
 
 def new_draft(*, requester: User) -> SearchRequest:
@@ -85,7 +108,43 @@ def save_draft(draft: SearchRequest, fields: DraftFields, *, actor: User) -> Non
     draft.extracted_from_video = fields.extracted_from_video
     draft.image_taken_on = fields.image_taken_on
     draft.affirmed = fields.affirmed
+    draft.threat_to_life = fields.threat_to_life
+    draft.person_at_risk = fields.person_at_risk
     db.session.flush()
+
+
+def save_with_uploads(
+    draft: SearchRequest | None,
+    fields: DraftFields,
+    uploads: list[Upload],
+    *,
+    actor: User,
+    remove_image: ProbeImage | None = None,
+) -> DraftChange:
+    """Keep what was typed (a new draft if there is none yet), then each upload: one refused
+    photo is reported and audited, the others are kept."""
+    if uploads:
+        throttle.hold(throttle.uploads_key(actor.id))  # before any audit write: locks in one order
+    draft = draft or new_draft(requester=actor)
+    save_draft(draft, fields, actor=actor)
+    errors = []
+    for upload in uploads:
+        try:
+            with db.session.begin_nested():
+                add_probe_image(draft, upload.filename, upload.data, actor=actor)
+        except ServiceError as err:
+            errors.append(err.message)
+            record_event(
+                "request.image_upload",
+                actor=actor,
+                outcome=Outcome.FAILED,
+                object_type=ObjectType.REQUEST,
+                object_id=draft.id,
+                reason=err.message[:500],
+            )
+    if remove_image is not None:
+        remove_probe_image(draft, remove_image, actor=actor)
+    return DraftChange(draft, errors)
 
 
 def _require_editable(draft: SearchRequest, actor: User) -> None:
@@ -110,9 +169,15 @@ def _count_faces(pixels) -> list[list[int]]:
 
 
 def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
-    """Store one upload: refused with a message (and nothing kept) unless it is a real photo."""
+    """Store one upload on a draft: refused with a message (and nothing kept) unless it is a
+    real photo."""
     _require_editable(draft, actor)
+    return _store_probe_image(draft, filename, data, actor=actor)
+
+
+def _store_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
     name = _safe_name(filename)
+    _require_upload_allowance(actor, name)  # cheap check first: a flood costs no decoding
     if len(draft.images) >= MAX_IMAGES:
         raise ServiceError(f"{name}: a request carries at most {MAX_IMAGES} images.")
     if len(data) > MAX_IMAGE_BYTES:
@@ -127,6 +192,8 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
     if any(existing.original_sha256 == sha256 for existing in draft.images):
         raise ServiceError(f"{name}: this image is already attached.")
     boxes = _count_faces(image.pixels)
+    throttle.hold(throttle.uploads_key(actor.id))  # recount under the lock: parallel uploads too
+    _require_upload_allowance(actor, name)
     directory = _probe_dir(draft)
     stored: list[str] = []
     try:
@@ -149,6 +216,7 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
             faces_found=len(boxes),
             face_boxes=json.dumps(boxes),
             uploaded_by_id=actor.id,
+            uploaded_at=utcnow(),
         )
         db.session.add(probe)
         db.session.flush()
@@ -169,6 +237,23 @@ def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, 
         detail={"image_id": probe.id, "sha256": sha256, "faces": len(boxes), "format": image.format},
     )
     return probe
+
+
+def _require_upload_allowance(actor: User, name: str) -> None:
+    config = current_app.config
+    since = utcnow() - config["UPLOAD_RATE_WINDOW"]
+    recent = db.session.scalar(
+        select(func.count(ProbeImage.id)).where(
+            ProbeImage.uploaded_by_id == actor.id, ProbeImage.uploaded_at >= since
+        )
+    )
+    if recent >= int(config["UPLOAD_RATE_LIMIT"]):
+        minutes = int(config["UPLOAD_RATE_WINDOW"].total_seconds() // 60)
+        raise ServiceError(
+            f"{name}: you have uploaded {recent} photos in the last {minutes} minutes, the most the "
+            "portal accepts from one person; wait a few minutes and try again.",
+            audit_action="request.image_upload",
+        )
 
 
 def remove_probe_image(draft: SearchRequest, image: ProbeImage, *, actor: User) -> None:
@@ -193,20 +278,25 @@ def justification_of(request: SearchRequest) -> str:
     parts = [
         f"purpose: {policy.PURPOSES.get(request.purpose, request.purpose)}",
         f"case: {request.case_number or '-'}",
-        f"crime type: {policy.CRIME_TYPES.get(request.crime_type, request.crime_type)}"
+        f"crime type: {policy.CRIME_TYPES.get(request.crime_type, request.crime_type) or '-'}"
         + (f" ({request.crime_type_other})" if request.crime_type == "other" else ""),
         f"reason: {request.reason}",
     ]
     return "; ".join(parts)
 
 
-def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
-    """Apply the policy; on success the draft becomes a submitted request with a number.
+def local_rules() -> policy.LocalRules:
+    config = current_app.config
+    rules = config["LOCAL_RULES"]
+    return policy.LocalRules(
+        unit_name=config["UNIT_NAME"],
+        refuse_dmv_probes=bool(rules.get("refuse_dmv_probes", True)),
+        refuse_scraped_probes=bool(rules.get("refuse_scraped_probes", True)),
+    )
 
-    A refusal is audited (with the clause) and raised as ``PolicyRefusal``; the draft stays.
-    """
-    _require_editable(draft, actor)
-    violations = policy.check_request(
+
+def check_draft(draft: SearchRequest, actor: User) -> tuple[list[policy.Violation], policy.SourceScreen]:
+    violations, screen = policy.check_request(
         purpose=draft.purpose,
         image_source=draft.image_source,
         image_source_other=draft.image_source_other,
@@ -222,27 +312,37 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
         signature=draft.signature,
         signer_full_name=actor.full_name,
         extracted_from_video=draft.extracted_from_video,
+        requester_name=draft.requester_name,
+        requester_phone=draft.requester_phone,
+        requester_email=draft.requester_email,
+        threat_to_life=draft.threat_to_life,
+        person_at_risk=draft.person_at_risk,
+        local=local_rules(),
     )
     if not draft.images:
         violations.append(
-            policy.Violation("images", "Attach at least one image (at most ten).", policy.CLAUSE_LEGAL_SOURCE)
+            policy.Violation("images", "Attach at least one image (at most ten).", policy.REQUESTER_FIELDS)
         )
     if len(draft.printed_name.strip()) < 2:
-        violations.append(policy.Violation("printed_name", "Print your name.", policy.CLAUSE_AFFIRMATION))
+        violations.append(policy.Violation("printed_name", "Print your name.", policy.SIGNATURE))
+    return violations, screen
+
+
+def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
+    """Apply the policy; on success the draft becomes a submitted request with a number.
+
+    A refusal is raised as ``PolicyRefusal`` (the commit boundary audits it with the clauses);
+    the draft, already saved, stays.
+    """
+    _require_editable(draft, actor)
+    violations, screen = check_draft(draft, actor)
     if violations:
-        record_event(
-            "request.refused",
-            actor=actor,
-            outcome=Outcome.DENIED,
-            object_type="request",
-            object_id=draft.id,
-            reason=justification_of(draft),
-            detail={"violations": [[v.field, v.clause] for v in violations]},
-        )
-        raise PolicyRefusal(violations)
+        raise PolicyRefusal(draft, violations)
+    hold_chain()  # tracking numbers are handed out one transaction at a time
     now = utcnow()
     terms = policy.first_amendment_terms(draft.reason, draft.situation, draft.reasonable_suspicion)
     draft.first_amendment_terms = json.dumps(terms) if terms else None
+    draft.source_flags = json.dumps(screen.doubtful) if screen.doubtful else None
     draft.urgent = draft.purpose == policy.IMMINENT_THREAT
     draft.signed_at = now
     draft.submitted_at = now
@@ -251,7 +351,7 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
     record_event(
         "request.submit",
         actor=actor,
-        object_type="request",
+        object_type=ObjectType.REQUEST,
         object_id=draft.id,
         reason=justification_of(draft),
         detail={
@@ -259,6 +359,7 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
             "images": len(draft.images),
             "urgent": draft.urgent,
             "first_amendment_terms": terms,
+            "source_flags": screen.doubtful,
             "image_source": draft.image_source,
         },
     )
@@ -289,22 +390,33 @@ def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> Non
     )
 
 
-def answer_question(request: SearchRequest, *, actor: User, body: str) -> RequestMessage:
+def answer_question(
+    request: SearchRequest, *, actor: User, body: str, uploads: list[Upload] | None = None
+) -> RequestMessage:
+    """The requester answers the reviewer's question, with new photos if asked for (each
+    checked like the first ones); the request goes back to the reviewer who asked."""
     require(request, actor, Action.ANSWER)
+    if uploads:
+        throttle.hold(throttle.uploads_key(actor.id))
     question = request.open_question
     if len(body.strip()) < 5:
         raise ServiceError("Write an answer.", field="body")
+    added = [_store_probe_image(request, u.filename, u.data, actor=actor) for u in uploads or []]
     answer = RequestMessage(request=request, author_id=actor.id, kind="answer", body=body.strip())
     db.session.add(answer)
     db.session.flush()
     question.answered_by_id = answer.id
-    advance(request, Step.ANSWER)  # back to the reviewer who asked
+    advance(request, Step.ANSWER)
     record_event(
         "request.answer",
         actor=actor,
-        object_type="request",
+        object_type=ObjectType.REQUEST,
         object_id=request.id,
-        detail={"tracking_number": request.tracking_number, "question_id": question.id},
+        detail={
+            "tracking_number": request.tracking_number,
+            "question_id": question.id,
+            "new_images": len(added),
+        },
     )
     return answer
 
@@ -328,4 +440,51 @@ def record_view(request: SearchRequest, *, actor: User, what: str = "request.vie
         object_id=request.id,
         reason=justification_of(request),
         detail={"tracking_number": request.tracking_number, **detail},
+    )
+
+
+def request_form_document(request: SearchRequest) -> RequestFormData:
+    """The filled request form as the PDF shows it."""
+    source = policy.IMAGE_SOURCES.get(request.image_source, request.image_source)
+    if request.image_source == policy.OTHER_SOURCE:
+        source = f"{source}: {request.image_source_other}"
+    crime = policy.CRIME_TYPES.get(request.crime_type, request.crime_type) or "Not available"
+    if request.crime_type == "other":
+        crime = f"{crime}: {request.crime_type_other}"
+    taken = ", ".join(
+        part
+        for part in (
+            request.image_taken_on.isoformat() if request.image_taken_on else "",
+            request.image_taken_place,
+        )
+        if part
+    )
+    config = current_app.config
+    return RequestFormData(
+        unit_name=config["UNIT_NAME"],
+        repository_name=config["REPOSITORY_NAME"],
+        interconnect_name=config["INTERCONNECT_NAME"],
+        tracking_number=request.tracking_number,
+        agency=f"{request.agency.name} ({request.agency.code})",
+        requester_name=request.requester_name,
+        requester_phone=request.requester_phone,
+        requester_email=request.requester_email,
+        case_number=request.case_number,
+        reason=request.reason,
+        purpose=policy.PURPOSES.get(request.purpose, request.purpose),
+        situation=request.situation,
+        reasonable_suspicion=request.reasonable_suspicion,
+        crime_type=crime,
+        person_condition=request.person_condition,
+        image_source=source,
+        legally_obtained=request.legally_obtained,
+        image_taken=taken,
+        extracted_from_video=request.extracted_from_video,
+        image_names=[i.original_name for i in request.images],
+        affirmation=policy.AFFIRMATION,
+        first_amendment_notice=policy.FIRST_AMENDMENT_NOTICE,
+        signature=request.signature,
+        printed_name=request.printed_name,
+        signed_at=request.signed_at,
+        submitted_on=request.submitted_at.date() if request.submitted_at else None,
     )

@@ -4,8 +4,11 @@ outrun (failed sign-ins per account and per address, uploads per user).
 ``hold(key)`` writes the key's row first; that write holds a row lock on PostgreSQL, and the
 database's write lock on SQLite, until the transaction ends. Whatever a transaction counts
 after holding a key, and whatever it adds to that count before committing, is therefore seen
-by the next transaction holding the same key. Keys are taken in a fixed order (address before
-account) so two transactions never wait on each other.
+by the next transaction holding the same key.
+
+Locks are taken in one order so two transactions never wait on each other: the address, then
+the account, then the audit chain's head (``record_event``). So a service holds every key it
+needs *before* it writes its first audit event.
 """
 
 from __future__ import annotations

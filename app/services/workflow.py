@@ -177,9 +177,9 @@ class Action(enum.StrEnum):
     ISSUE_REPORT = "issue_report"
     WITHDRAW = "withdraw"
     ANSWER = "answer"
+    SCREEN = "screen"  # record why a flagged request is not based on protected activity
 
 
-REVIEWER_ACTIONS = {Action.CLAIM, Action.RELEASE, Action.ASK, Action.REJECT, Action.VERIFY}
 WORKING_ACTIONS = {Action.SEARCH, Action.DECIDE}
 
 
@@ -213,7 +213,7 @@ def why_not(request: SearchRequest, actor: User, action: Action) -> str | None:
         if state is not ReviewState.VERIFIED:
             return "A report is issued only after the decision has been verified."
         return None
-    if actor.role is not Role.REVIEWER:
+    if actor.role is not Role.REVIEWER and not (actor.role is Role.ADMIN and action in WORKING_ACTIONS):
         return "Only facial reviewers do this."
     eligibility = search_eligibility(actor)
     if not eligibility:
@@ -234,17 +234,24 @@ def why_not(request: SearchRequest, actor: User, action: Action) -> str | None:
         if current_assignment(request, Capacity.VERIFIER) is not None:
             return "Another reviewer is already verifying this request."
         return None
-    if action in (Action.RELEASE, Action.ASK, Action.REJECT):
+    if action in (Action.RELEASE, Action.ASK, Action.REJECT, Action.SCREEN):
         if capacity is not Capacity.PRIMARY:
             return "You do not hold this request."
         if state is not ReviewState.CLAIMED:
             return f"This is not possible while the request is {state.label.lower()}."
+        if action is Action.SCREEN and not request.awaiting_first_amendment_review:
+            return "There is no First Amendment flag waiting for a determination."
         return None
     # searching and deciding: in one's capacity, in the state that capacity works in
     if capacity is None:
         return "You do not hold this request."
     if state is not WORKING_STATE[capacity]:
         return f"A {capacity.label.lower()} cannot act while the request is {state.label.lower()}."
+    if request.awaiting_first_amendment_review:
+        return (
+            "The justification touches First Amendment activity or protected traits: record why this "
+            "search is not based on them before searching (or return or reject the request)."
+        )
     if action is Action.DECIDE and has_decided(request, actor):
         return "You have already recorded a decision on this request; nobody verifies their own work."
     return None
@@ -261,7 +268,7 @@ def require(request: SearchRequest, actor: User, action: Action) -> Capacity | N
         raise PermissionDenied(
             reason, audit_action=f"review.{action.value}", object_type="request", object_id=request.id
         )
-    return capacity_of(request, actor) if actor.role is Role.REVIEWER else None
+    return capacity_of(request, actor) if actor.role is not Role.REQUESTER else None
 
 
 # --- the invariants a decision rests on ----------------------------------------------------------

@@ -223,11 +223,11 @@ def test_session_cookie_flags_and_no_remember_me(app, auth, client, make_user):
     assert not [c for c in cookies if c.startswith("remember_token")]
 
 
-def test_secure_cookie_in_production(monkeypatch, instance_path):
+def test_secure_cookie_in_production(monkeypatch, instance_path, tmp_path):
     from app import create_app
+    from tests.test_config import production_env
 
-    monkeypatch.setenv("LEADDESK_SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("LEADDESK_TRUSTED_HOSTS", '["leaddesk.example"]')
+    production_env(monkeypatch, tmp_path)
     app = create_app("production")
     assert app.config["SESSION_COOKIE_SECURE"] is True
 

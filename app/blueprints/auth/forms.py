@@ -44,3 +44,11 @@ class ConfirmIdentityForm(FlaskForm):
 
 class EndSessionForm(FlaskForm):
     """The sign-out buttons of the sessions page (CSRF only)."""
+
+
+class AgreementForm(FlaskForm):
+    typed_name = StringField(
+        "Type your full name to sign",
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
-from app.blueprints.common import require_valid
+from app.blueprints.common import perform, require_valid, show_error
 from app.extensions import db
 from app.security.access import (
     SESSION_TOKEN_KEY,
@@ -19,10 +19,10 @@ from app.security.access import (
 )
 from app.services import auth as auth_service
 from app.services import mfa
-from app.services.accounts import new_password_problem
+from app.services.accounts import acknowledge, missing_agreements, new_password_problem
 from app.services.auth import LoginFailure
 
-from .forms import ChangePasswordForm, ConfirmIdentityForm, EndSessionForm, LoginForm, TotpForm
+from .forms import AgreementForm, ChangePasswordForm, ConfirmIdentityForm, EndSessionForm, LoginForm, TotpForm
 
 bp = Blueprint("auth", __name__)
 
@@ -99,6 +99,28 @@ def mfa_step():
     if enrolling:
         context.update(secret=secret, qr_svg=mfa.qr_svg(mfa.provisioning_uri(user, secret)))
     return render_template("auth/mfa.html", **context)
+
+
+@bp.route("/agreements", methods=["GET", "POST"])
+@signed_in
+def agreements():
+    """The policy and agreements the user's role works under, signed before anything else."""
+    user = g.user_session.user
+    missing = missing_agreements(user)
+    next_url = safe_next_url(request.args.get("next")) or url_for("main.index")
+    if not missing:
+        return redirect(next_url)
+    form = AgreementForm()
+    if form.validate_on_submit():
+        done = perform(
+            lambda: [acknowledge(user, agreement, typed_name=form.typed_name.data) for agreement in missing],
+            flash_error=False,
+        )
+        if done.ok:
+            flash("Thank you: your signature is recorded.", "success")
+            return redirect(next_url)
+        show_error(form, done.error)
+    return render_template("auth/agreements.html", form=form, missing=missing)
 
 
 @bp.route("/confirm", methods=["GET", "POST"])

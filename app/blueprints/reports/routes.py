@@ -16,16 +16,19 @@ from app.extensions import db
 from app.models import LeadOutcome, Report, Role, SearchRequest
 from app.security.access import (
     admin_required,
+    certified_staff_required,
     get_for_agency_or_404,
     requester_required,
+    require_need_to_know,
+    roles_required,
     signed_in,
-    staff_required,
 )
 from app.services import gallery as gallery_service
 from app.services import reports as service
 
 bp = Blueprint("reports", __name__)
-viewer_required = signed_in  # agency scoping is enforced per object below
+# Requesters see their agency's reports; staff need a current certification and need to know.
+viewer_required = roles_required(Role.REQUESTER, Role.REVIEWER, Role.ADMIN, certified_staff=True)
 
 
 class IssueForm(FlaskForm):
@@ -58,11 +61,14 @@ class SealForm(FlaskForm):
 
 
 def _report(report_id: int) -> Report:
-    return get_for_agency_or_404(Report, report_id, agency_id_of=lambda r: r.request.agency_id)
+    report = get_for_agency_or_404(Report, report_id, agency_id_of=lambda r: r.request.agency_id)
+    if current_user.role is not Role.REQUESTER:
+        require_need_to_know(report.request)
+    return report
 
 
 @bp.route("/issue/<int:request_id>", methods=["POST"])
-@staff_required
+@certified_staff_required
 def issue(request_id: int):
     search_request = db.get_or_404(SearchRequest, request_id)
     form = IssueForm()
@@ -81,6 +87,8 @@ def issue(request_id: int):
 @viewer_required
 def detail(report_id: int):
     report = _report(report_id)
+    service.record_report_view(report, actor=current_user)
+    db.session.commit()
     if report.superseded and current_user.role is Role.REQUESTER:
         flash("This version was superseded by a correction.", "warning")
     return render_template(
@@ -107,7 +115,7 @@ def download(report_id: int):
 
 
 @bp.route("/<int:report_id>/correct", methods=["POST"])
-@staff_required
+@certified_staff_required
 def correct(report_id: int):
     report = _report(report_id)
     form = CorrectForm()

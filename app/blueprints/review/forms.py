@@ -176,3 +176,14 @@ class DecisionForm(FlaskForm):
         "Lead candidate (for an investigative lead)", validators=[Optional(), NumberRange(1, MAX_ID)]
     )
     comments = TextAreaField("Comments", validators=[Optional(), Length(max=5000)])
+
+
+class ScreeningForm(FlaskForm):
+    note = TextAreaField(
+        "Why this search is not based on protected activity or traits",
+        validators=[DataRequired(), Length(20, 2000)],
+    )
+
+
+class JustifyForm(FlaskForm):
+    reason = TextAreaField("Why you need to open this request", validators=[DataRequired(), Length(15, 1000)])

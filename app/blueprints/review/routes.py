@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -31,8 +31,16 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.security.access import admin_required, certified_reviewer_required, deny, staff_required
-from app.services import policy, storage
+from app.security.access import (
+    admin_required,
+    certified_reviewer_required,
+    certified_staff_required,
+    deny,
+    require_need_to_know,
+    safe_next_url,
+    staff_required,
+)
+from app.services import need_to_know, policy, storage
 from app.services.accounts import search_eligibility
 from app.services.errors import ServiceError
 from app.services.reports import reports_for
@@ -47,11 +55,13 @@ from .forms import (
     DecisionForm,
     EyesForm,
     FaceChoiceForm,
+    JustifyForm,
     QuestionForm,
     QueueFilterForm,
     ReassignForm,
     ReexamineForm,
     RejectForm,
+    ScreeningForm,
     SearchForm,
     step_from,
 )
@@ -63,7 +73,7 @@ THUMBNAIL_SIDE = 200
 def _request_or_404(request_id: int) -> SearchRequest:
     found = db.session.get(SearchRequest, request_id)
     if found is None or found.tracking_number is None:
-        abort(404)
+        deny("no such submitted request", status=404, object_type="request", object_id=request_id)
     return found
 
 
@@ -106,16 +116,27 @@ def queue():
 
 
 def _reassign_form() -> ReassignForm:
+    """Active reviewers, and administrators with a current certification (a third review when
+    only two reviewers exist)."""
     form = ReassignForm()
-    reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER, User.active.is_(True)))
-    form.reviewer_id.choices = [SelectChoice(r.id, r.full_name) for r in reviewers]
+    staff = db.session.scalars(
+        select(User)
+        .where(User.role.in_([Role.REVIEWER, Role.ADMIN]), User.active.is_(True))
+        .order_by(User.full_name)
+    )
+    form.reviewer_id.choices = [
+        SelectChoice(u.id, u.full_name + (" (administrator)" if u.role is Role.ADMIN else ""))
+        for u in staff
+        if u.role is Role.REVIEWER or search_eligibility(u)
+    ]
     return form
 
 
 @bp.route("/requests/<int:request_id>")
-@staff_required
+@certified_staff_required
 def workspace(request_id: int):
     search_request = _request_or_404(request_id)
+    require_need_to_know(search_request)
     assignments.record_view_for_review(search_request, actor=current_user)
     capacity = capacity_of(search_request, current_user)
     works = [probes.probe_work(p, current_user) for p in search_request.images] if capacity else []
@@ -138,10 +159,44 @@ def workspace(request_id: int):
         reassign_form=_reassign_form(),
         search_form=SearchForm(),
         decision_form=DecisionForm(),
+        screening_form=ScreeningForm(),
         eligibility=search_eligibility(current_user) if current_user.role is Role.REVIEWER else None,
         reports=reports_for(search_request),
         lead_notice=True,
     )
+
+
+@bp.route("/requests/<int:request_id>/first-amendment", methods=["POST"])
+@certified_reviewer_required
+def screen(request_id: int):
+    search_request = _request_or_404(request_id)
+    form = ScreeningForm()
+    if not form.validate_on_submit():
+        flash("Explain in at least 20 characters why the search is not based on the flagged terms.", "error")
+        return _to_workspace(request_id)
+    perform(
+        lambda: assignments.record_first_amendment_determination(
+            search_request, reviewer=current_user, note=form.note.data
+        ),
+        "Your determination is recorded; the request can be searched.",
+    )
+    return _to_workspace(request_id)
+
+
+@bp.route("/requests/<int:request_id>/access", methods=["GET", "POST"])
+@certified_staff_required
+def justify(request_id: int):
+    """Staff outside their work give their reason before opening a request (need to know)."""
+    search_request = _request_or_404(request_id)
+    form = JustifyForm()
+    next_url = safe_next_url(request.args.get("next")) or url_for("review.workspace", request_id=request_id)
+    if form.validate_on_submit():
+        done = perform(
+            lambda: need_to_know.grant_access(search_request, user=current_user, reason=form.reason.data)
+        )
+        if done.ok:
+            return redirect(next_url)
+    return render_template("review/justify.html", search_request=search_request, form=form)
 
 
 @bp.route("/requests/<int:request_id>/claim", methods=["POST"])
@@ -237,7 +292,7 @@ def claim_verification(request_id: int):
 def _work_or_404(work_id: int) -> ProbeWork:
     work = db.session.get(ProbeWork, work_id)
     if work is None or work.reviewer_id != current_user.id:
-        abort(404)
+        deny("probe work of another reviewer, or none", status=404, object_type="probe", object_id=work_id)
     return work
 
 
@@ -376,9 +431,15 @@ def search(request_id: int):
 
 
 def _search_or_404(search_id: int) -> FaceSearch:
+    """A search of a request the reviewer works (need to know); any other id is refused, audited."""
     found = db.session.get(FaceSearch, search_id)
     if found is None or capacity_of(found.request, current_user) is None:
-        abort(404)
+        deny(
+            "search of a request the reviewer does not work, or none",
+            status=404,
+            object_type="search",
+            object_id=search_id,
+        )
     return found
 
 

@@ -1,0 +1,292 @@
+"""The review path under attack: another request's evidence slipped into a decision, claims
+and verifications raced, a blind conclusion undone after the reveal, the gallery copied
+photo by photo."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    AuditEvent,
+    CandidateExamination,
+    Capacity,
+    Conclusion,
+    DecisionOutcome,
+    ReviewAssignment,
+    ReviewDecision,
+    ReviewState,
+    Role,
+    SearchRequest,
+)
+from app.services import workflow
+from app.services.errors import PermissionDenied, ServiceError
+from app.services.review import assignments, decisions, examinations, probes, searches
+from tests.blueprints.test_requests import photo, submit, valid_form
+from tests.gallery import booking_number_for
+from tests.security.conftest import at_once, refresh
+
+CHECKLIST = {f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES}
+
+
+@pytest.fixture
+def app(gallery_app):
+    return gallery_app
+
+
+def submitted_by(auth, requester, picture: str) -> SearchRequest:
+    auth.login(requester)
+    assert submit(auth, valid_form(requester), [photo(picture)]).status_code == 302
+    auth.logout()
+    return db.session.scalars(select(SearchRequest).order_by(SearchRequest.id.desc())).first()
+
+
+def searched(request, reviewer):
+    assignments.claim(request, reviewer=reviewer)
+    work = probes.probe_work(request.images[0], reviewer)
+    search = searches.run_search(request, reviewer=reviewer, works=[work], top_k=10)
+    db.session.commit()
+    return search
+
+
+def concluded(search, reviewer, rank=1, conclusion=Conclusion.VIABLE_LEAD):
+    examination = examinations.open_candidate(search, rank, reviewer=reviewer)
+    examinations.record_examination(
+        examination, reviewer=reviewer, checklist=CHECKLIST, conclusion=conclusion, note=""
+    )
+    db.session.commit()
+    return examination
+
+
+@pytest.fixture
+def two_agencies(auth, people, make_agency, make_user):
+    other = make_user(
+        Role.REQUESTER, agency=make_agency(code="OTHR", name="Other Agency"), full_name="Olu Brandt"
+    )
+    mine = submitted_by(auth, people["requester"], "john_simm__2.jpg")
+    theirs = submitted_by(auth, other, "barack_obama__2.jpg")
+    return mine, theirs
+
+
+def test_a_decision_cannot_rest_on_another_requests_search(auth, client, people, two_agencies):
+    """Found: request A was decided with request B's search and examination, and the report
+    issued to A's agency embedded B's probe photo."""
+    request_a, request_b = two_agencies
+    reviewer = people["first"]
+    searched(request_a, reviewer)
+    search_b = searched(request_b, reviewer)
+    examination_b = concluded(search_b, reviewer)
+    auth.login(reviewer)
+    url = f"/review/requests/{request_a.id}"
+    response = auth.post(
+        f"{url}/decide",
+        {"outcome": "lead", "search_id": str(search_b.id), "examination_id": str(examination_b.id)},
+        token_from=url,
+    )
+    assert response.status_code == 302
+    refresh(request_a)
+    assert request_a.review_state is ReviewState.CLAIMED  # nothing was decided
+    assert db.session.scalar(select(func.count(ReviewDecision.id))) == 0
+    refusal = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "review.decide")).one()
+    assert (
+        refusal.outcome == "denied"
+        and refusal.object_type == "search"
+        and refusal.object_id == str(search_b.id)
+    )
+    # the service refuses the same way whoever calls it, and for the examination alone too
+    with pytest.raises(PermissionDenied):
+        decisions.decide(
+            request_a, reviewer=reviewer, outcome=DecisionOutcome.LEAD, search=None, examination=examination_b
+        )
+    db.session.rollback()
+    with pytest.raises(PermissionDenied, match="another request"):
+        decisions.decide(
+            request_a, reviewer=reviewer, outcome=DecisionOutcome.NO_MATCH, search=search_b, examination=None
+        )
+    db.session.rollback()
+
+
+def test_every_invariant_of_a_decision(people, submitted):
+    """The transition function's invariants, each tried: the actor may act now, the search
+    is this request's, the examination is the actor's latest on it, the candidate is on the
+    list and not sealed."""
+    first, second = people["first"], people["second"]
+    search = searched(submitted, first)
+    with pytest.raises(PermissionDenied, match="do not hold"):
+        decisions.decide(
+            submitted, reviewer=second, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+        )
+    db.session.rollback()
+    theirs = CandidateExamination(
+        search_id=search.id,
+        booking_id=search.result_list[0]["booking_id"],
+        reviewer_id=second.id,
+        rank=1,
+        checklist="{}",
+        conclusion=Conclusion.VIABLE_LEAD,
+    )
+    db.session.add(theirs)
+    db.session.commit()
+    with pytest.raises(PermissionDenied, match="not yours"):
+        decisions.decide(
+            submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=theirs
+        )
+    db.session.rollback()
+    not_viable = concluded(search, first, rank=3, conclusion=Conclusion.NOT_A_LEAD)
+    with pytest.raises(ServiceError, match="viable"):
+        decisions.decide(
+            submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=not_viable
+        )
+    db.session.rollback()
+    with pytest.raises(ServiceError, match="search"):
+        decisions.decide(
+            submitted, reviewer=first, outcome=DecisionOutcome.NO_MATCH, search=None, examination=None
+        )
+    db.session.rollback()
+    lead = concluded(search, first, rank=1)
+    lead.booking.sealed = True
+    db.session.commit()
+    with pytest.raises(ServiceError, match="sealed"):
+        decisions.decide(
+            submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead
+        )
+    db.session.rollback()
+    lead.booking.sealed = False
+    db.session.commit()
+    decisions.decide(submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)
+    db.session.commit()
+    with pytest.raises(PermissionDenied, match="cannot act while the request is awaiting verification"):
+        decisions.decide(
+            submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead
+        )
+    db.session.rollback()
+    # a state change is only ever the transition function's: a step from the wrong state fails
+    with pytest.raises(ServiceError, match="acted on it first"):
+        workflow.advance(submitted, workflow.Step.CLAIM)
+    db.session.rollback()
+
+
+def test_thirty_reviewers_claim_at_once_one_holds_it(gallery_live, make_user, people, submitted, clock):
+    reviewers = [make_user(Role.REVIEWER) for _ in range(30)]
+    browsers = [gallery_live.client().login(r, clock) for r in reviewers]
+    url = f"/review/requests/{submitted.id}"
+    tokens = [b.csrf(url) for b in browsers]
+    at_once(30, lambda i: browsers[i].post(f"{url}/claim", {"csrf_token": tokens[i]}))
+    holders = db.session.scalars(
+        select(ReviewAssignment).where(ReviewAssignment.request_id == submitted.id)
+    ).all()
+    assert len(holders) == 1 and holders[0].capacity is Capacity.PRIMARY
+
+
+def test_ten_concurrent_verification_claims_leave_one_verifier(
+    gallery_live, make_user, people, submitted, clock
+):
+    """Found: ten concurrent /verify posts left two reviewers holding the verification."""
+    first = people["first"]
+    search = searched(submitted, first)
+    decisions.decide(
+        submitted, reviewer=first, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+    )
+    db.session.commit()
+    verifiers = [make_user(Role.REVIEWER) for _ in range(10)]
+    browsers = [gallery_live.client().login(v, clock) for v in verifiers]
+    url = f"/review/requests/{submitted.id}"
+    tokens = [b.csrf(url) for b in browsers]
+    at_once(10, lambda i: browsers[i].post(f"{url}/verify", {"csrf_token": tokens[i]}))
+    open_verifiers = db.session.scalars(
+        select(ReviewAssignment).where(
+            ReviewAssignment.capacity == Capacity.VERIFIER, ReviewAssignment.released_at.is_(None)
+        )
+    ).all()
+    assert len(open_verifiers) == 1
+
+
+def test_a_revealed_conclusion_is_final(auth, client, people, submitted):
+    """Found: after "not a lead" revealed the name and DOB, the conclusion could be changed to
+    "viable lead". A change is a new examination, recorded as made after the reveal."""
+    reviewer = people["first"]
+    search = searched(submitted, reviewer)
+    concluded(search, reviewer, rank=1, conclusion=Conclusion.NOT_A_LEAD)
+    auth.login(reviewer)
+    url = f"/review/searches/{search.id}/candidates/1"
+    form = {f"features-{i}-mark": "similar" for i in range(len(examinations.FISWG_FEATURES))}
+    page = auth.post(f"{url}/examine", {**form, "conclusion": "viable_lead"}, token_from=url)
+    assert "final" in page.get_data(as_text=True)
+    first = db.session.scalars(select(CandidateExamination)).one()
+    assert first.conclusion is Conclusion.NOT_A_LEAD
+    auth.post(f"{url}/reexamine", {"reason": "Looked again at the ear shape."}, token_from=url)
+    auth.post(f"{url}/examine", {**form, "conclusion": "viable_lead"}, token_from=url)
+    again = db.session.scalars(select(CandidateExamination).where(CandidateExamination.revision == 2)).one()
+    assert again.after_reveal and again.conclusion is Conclusion.VIABLE_LEAD
+    workspace = f"/review/requests/{submitted.id}"
+    auth.post(
+        f"{workspace}/decide",
+        {"outcome": "lead", "search_id": str(search.id), "examination_id": str(first.id)},
+        token_from=workspace,
+    )
+    assert (
+        db.session.scalar(select(func.count(ReviewDecision.id))) == 0
+    )  # the superseded revision cannot lead
+    auth.post(
+        f"{workspace}/decide",
+        {"outcome": "lead", "search_id": str(search.id), "examination_id": str(again.id)},
+        token_from=workspace,
+    )
+    decided = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "review.decide", AuditEvent.outcome == "success")
+    ).one()
+    assert '"after_reveal":true' in decided.detail
+
+
+def test_the_gallery_cannot_be_copied_without_a_trace(gallery_live, app, people, submitted, make_user, clock):
+    """Found: a certified reviewer fetched /review/bookings/<id>/thumbnail.jpg for every id:
+    all photos, no audit row, no search needed."""
+    app.config["READ_VOLUME_DAILY_LIMIT"] = 5
+    reviewer = people["first"]
+    search = searched(submitted, reviewer)
+    outsider = make_user(Role.REVIEWER, username="copier")
+    copier = gallery_live.client().login(outsider, clock)
+    assert copier.get("/review/bookings/1/thumbnail.jpg").status_code == 404  # no such door any more
+    for rank in (1, 2, 3):  # a search the copier does not work: refused, and each try recorded
+        assert copier.get(f"/review/searches/{search.id}/candidates/{rank}/thumbnail.jpg").status_code == 404
+    denied = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == outsider.id, AuditEvent.outcome == "denied")
+    ).all()
+    assert len(denied) == 3
+    holder = gallery_live.client().login(reviewer, clock)
+    before = db.session.scalar(select(func.count(AuditEvent.seq)))
+    for rank in range(1, 9):
+        response = holder.get(f"/review/searches/{search.id}/candidates/{rank}/thumbnail.jpg")
+        assert response.status_code == 200 and response.headers["Content-Type"] == "image/jpeg"
+    reads = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > before, AuditEvent.action == "candidate.image_view")
+    ).all()
+    assert len(reads) == 8 and {r.actor_id for r in reads} == {reviewer.id}
+    admin = gallery_live.client().login(people["admin"], clock)
+    dashboard = admin.get("/admin/").text
+    assert "Unusual volume" in dashboard and reviewer.username in dashboard.split("Unusual volume")[1][:500]
+
+
+def test_a_lead_sealed_before_the_report_goes_back_to_its_reviewer(people, submitted):
+    first, second = people["first"], people["second"]
+    search = searched(submitted, first)
+    lead = concluded(search, first)
+    decisions.decide(submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)
+    assignments.claim_verification(submitted, reviewer=second)
+    mine = concluded(search, second)
+    decisions.decide(
+        submitted, reviewer=second, outcome=DecisionOutcome.LEAD, search=search, examination=mine
+    )
+    db.session.commit()
+    assert submitted.review_state is ReviewState.VERIFIED
+    from app.services.gallery import get_booking, seal_booking
+
+    seal_booking(get_booking(lead.booking.booking_number), reference="ORDER-77", actor=people["admin"])
+    db.session.commit()
+    refresh(submitted)
+    assert submitted.review_state is ReviewState.CLAIMED
+    assert workflow.decisions(submitted) == []
+    assert workflow.capacity_of(submitted, first) is Capacity.PRIMARY
+    assert workflow.capacity_of(submitted, second) is None
+    assert booking_number_for("john_simm") == lead.booking.booking_number
