@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test test-services install install-dev lint format clean bench
+.PHONY: run serve test test-services security-scan install install-dev lint format clean bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,9 +51,14 @@ format: install-dev
 
 # The whole suite twice: on SQLite (the embedded default), then on a PostgreSQL server the
 # run starts itself on loopback. scripts/install-test-services adds postgresql and chromium.
+# Then the security scans: bandit on the code, pip-audit on the pinned dependencies.
 test: install-dev lint test-services
 	$(BIN)/pytest
 	LEADDESK_TEST_DATABASE=postgresql $(BIN)/pytest
+	$(BIN)/python scripts/security_scan.py
+
+security-scan: install-dev
+	$(BIN)/python scripts/security_scan.py
 
 test-services:
 	@scripts/install-test-services

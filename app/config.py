@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production
+DEV_SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - refused in production  # nosec B105
 PLACEHOLDER_UNIT_CONTACT = "frunit@example.invalid"  # refused in production
 PLACEHOLDER_UNIT_AGENCY = "the County Sheriff's Department"  # refused in production
 
@@ -34,7 +34,7 @@ class Config:
     # Sign-in (CJIS 5.5.3, 5.6.2.1).
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 128
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 - a method name
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:600000"  # noqa: S105 - a method name  # nosec B105
     LOCKOUT_THRESHOLD = 5
     LOCKOUT_WINDOW = timedelta(minutes=15)
     # Per source address: more failures than this in the window and the form refuses to
@@ -136,7 +136,7 @@ class DevelopmentConfig(Config):
 
 class TestingConfig(Config):
     TESTING = True
-    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105 - tests only  # nosec B105
     ADDRESS_THROTTLE_LIMIT = 1000
 
 

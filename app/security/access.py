@@ -23,7 +23,7 @@ from app.services.need_to_know import may_open
 
 F = TypeVar("F", bound=Callable)
 
-SESSION_TOKEN_KEY = "sid"  # noqa: S105 - the cookie key, not a secret
+SESSION_TOKEN_KEY = "sid"  # noqa: S105 - the cookie key, not a secret  # nosec B105
 
 
 @dataclass(frozen=True)
