@@ -77,6 +77,7 @@ def test_production_keeps_the_checkpoint_key_out_of_the_instance(instance_path, 
     assert create_app("production")
 
 
+@pytest.mark.clause("MR-6")
 def test_production_refuses_the_placeholder_unit_contact(instance_path, monkeypatch, tmp_path):
     production_env(monkeypatch, tmp_path, LEADDESK_UNIT_CONTACT="")
     with pytest.raises(RuntimeError, match="UNIT_CONTACT"):

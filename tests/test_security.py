@@ -83,6 +83,7 @@ def test_every_route_has_an_access_rule(app):
     assert missing == []
 
 
+@pytest.mark.clause("PS-2")
 @pytest.mark.parametrize("role", [None, *Role])
 def test_route_role_matrix(app, auth, client, make_user, role):
     """Walk the URL map: each role reaches exactly what its rule allows."""
@@ -123,6 +124,7 @@ def test_denied_access_is_audited(auth, client, make_user, app):
     assert event.object_id == "admin_only_probe"
 
 
+@pytest.mark.clause("AU-1")
 def test_cross_agency_access_is_404_and_audited(auth, client, make_user, make_agency):
     other = make_agency(code="OTHER", name="Other Agency")
     requester = make_user(Role.REQUESTER)
@@ -144,6 +146,7 @@ def test_cross_agency_access_is_404_and_audited(auth, client, make_user, make_ag
     assert client.get(f"/agencies/{other.id}").status_code == 200
 
 
+@pytest.mark.clause("TR-1")
 def test_uncertified_reviewer_told_why(auth, client, make_user, clock):
     from app.models import CertificationProvider, TrainingCertification
     from app.services.accounts import search_eligibility

@@ -20,9 +20,19 @@ def register(app: Flask) -> None:
     from app.cli.demo import demo_cli
     from app.cli.files import files_cli
     from app.cli.matching import gallery_cli, index_cli, search_command
+    from app.cli.policy import policy_cli
     from app.cli.scheduler import scheduler_command
 
-    for command in (agencies_cli, users_cli, audit_cli, demo_cli, files_cli, gallery_cli, index_cli):
+    for command in (
+        agencies_cli,
+        users_cli,
+        audit_cli,
+        demo_cli,
+        files_cli,
+        gallery_cli,
+        index_cli,
+        policy_cli,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(search_command)
     app.cli.add_command(scheduler_command)

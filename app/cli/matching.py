@@ -13,11 +13,11 @@ from flask.cli import AppGroup
 from app.cli import cli_actor
 from app.extensions import db
 from app.matching.images import ImageError, load_image
-from app.models import Outcome
 from app.services import gallery as gallery_service
 from app.services import matching
-from app.services.audit import record_event
 from app.services.errors import ServiceError
+from app.services.policy import PURPOSES
+from app.services.review import searches
 
 gallery_cli = AppGroup("gallery", help="The mugshot gallery.")
 index_cli = AppGroup("index", help="The search index.")
@@ -116,60 +116,76 @@ def status_command(as_json: bool):
 
 @click.command("search")
 @click.argument("probes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--operator", help="Username of the certified facial reviewer running the search.")
+@click.option("--case", "case_number", help="The case/file number the search is for.")
+@click.option("--purpose", help=f"One of the request form's purposes: {', '.join(PURPOSES)}.")
 @click.option(
     "--top", "top_k", default=matching.DEFAULT_TOP_K, show_default=True, type=int, help="K, at most 50."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per probe, one per line.")
-@click.option(
-    "--reason", default="operator command-line search", show_default=True, help="Audited justification."
-)
-def search_command(probes: tuple[Path, ...], top_k: int, as_json: bool, reason: str):
-    """Search each PROBE_IMAGE against the gallery (1:N); candidates are investigative leads only."""
+def search_command(
+    probes: tuple[Path, ...],
+    operator: str | None,
+    case_number: str | None,
+    purpose: str | None,
+    top_k: int,
+    as_json: bool,
+):
+    """Search each PROBE_IMAGE against the gallery (1:N) for a certified operator, with the case
+    and purpose; recorded and audited like a search in the portal. Candidates are investigative
+    leads only."""
     cli_actor()
-    if not 1 <= top_k <= matching.MAX_TOP_K:
-        raise click.BadParameter(f"must be between 1 and {matching.MAX_TOP_K}", param_hint="--top")
+    try:
+        searcher = searches.require_operator(operator, case_number, purpose)
+        matching.check_top_k(top_k)
+    except ServiceError as err:
+        click.echo(f"Error: {err.message}", err=True)
+        sys.exit(EXIT_UNREADABLE)  # 2: a bad invocation searches nothing
     worst = 0
     for probe in probes:
-        outcome, code = _search_one(probe, top_k, reason)
+        outcome, code = _search_one(probe, top_k, searcher, case_number.strip(), purpose)
         worst = max(worst, code)
-        if as_json:
-            click.echo(json.dumps(outcome))
-        else:
-            _print_human(outcome)
+        click.echo(json.dumps(outcome)) if as_json else _print_human(outcome)
     db.session.commit()
     sys.exit(worst)
 
 
-def _search_one(probe: Path, top_k: int, reason: str) -> tuple[dict, int]:
+def _search_one(probe: Path, top_k: int, operator, case: str, purpose: str) -> tuple[dict, int]:
     try:
         data = probe.read_bytes()
         image = load_image(data)
     except OSError as exc:
-        return {
-            "probe": str(probe),
-            "error": f"cannot read the file ({exc.strerror})",
-            "code": EXIT_UNREADABLE,
-        }, 2
+        error = f"cannot read the file ({exc.strerror})"
+        searches.record_operator_refusal(
+            operator, probe_name=probe.name, probe_sha256=None, error=error, case=case
+        )
+        return {"probe": str(probe), "error": error, "code": EXIT_UNREADABLE}, EXIT_UNREADABLE
     except ImageError as exc:
+        searches.record_operator_refusal(
+            operator, probe_name=probe.name, probe_sha256=None, error=exc.message, case=case
+        )
         return {"probe": str(probe), "error": exc.message, "code": EXIT_UNREADABLE}, EXIT_UNREADABLE
-    faces = matching.describe_probe(image.pixels)
     sha256 = hashlib.sha256(data).hexdigest()
+    faces = matching.describe_probe(image.pixels)
     if not faces:
-        record_event(
-            "search.cli",
-            actor=None,
-            outcome=Outcome.FAILED,
-            object_type="probe",
-            object_id=sha256[:16],
-            reason=reason,
-            detail={"probe_sha256": sha256, "error": "no face"},
+        searches.record_operator_refusal(
+            operator, probe_name=probe.name, probe_sha256=sha256, error="no face", case=case
         )
         return {
             "probe": str(probe),
             "error": "no face found in the probe",
             "code": EXIT_NO_FACE,
         }, EXIT_NO_FACE
-    result = matching.search_descriptor(faces[0].descriptor, top_k)
+    _, result = searches.run_operator_search(
+        operator,
+        probe_name=probe.name,
+        probe_sha256=sha256,
+        face=faces[0],
+        faces_found=len(faces),
+        top_k=top_k,
+        case=case,
+        purpose=purpose,
+    )
     outcome = {
         "probe": str(probe),
         "index_version": result.index_version,
@@ -180,21 +196,6 @@ def _search_one(probe: Path, top_k: int, reason: str) -> tuple[dict, int]:
         notes.insert(0, f"{len(faces)} faces found; searched the largest.")
     if notes:
         outcome["notes"] = notes
-    record_event(
-        "search.cli",
-        actor=None,
-        object_type="probe",
-        object_id=sha256[:16],
-        reason=reason,
-        detail={
-            "probe_sha256": sha256,
-            "top_k": top_k,
-            "index_version": result.index_version,
-            "mode": result.mode,
-            "faces": len(faces),
-            "candidates": [c.booking_number for c in result.candidates],
-        },
-    )
     return outcome, 0
 
 

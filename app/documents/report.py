@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from app.documents.base import FONT, LeadDeskPDF
 
+# The template's words exactly (no full stop after NEEDED: the seed has none).
 BANNER = (
     "THIS IS NOT A POSITIVE IDENTIFICATION. IT IS AN INVESTIGATIVE LEAD ONLY, AND FURTHER "
-    "INVESTIGATION IS NEEDED. THIS IS NOT PROBABLE CAUSE TO ARREST OR A REASON FOR DETENTION."
+    "INVESTIGATION IS NEEDED THIS IS NOT PROBABLE CAUSE TO ARREST OR A REASON FOR DETENTION."
 )
 VIABILITY = (
     "The above investigative lead is deemed viable for further investigation based on a facial "
@@ -99,14 +100,14 @@ def render_report(data: ReportData) -> bytes:
     if data.kind == "lead":
         _lead_body(pdf, data)
     else:
-        pdf.paragraph(
-            f"{data.owner_agency} has determined that the image(s) provided did not result in a "
-            "possible match in the digital mugshot repository. A new facial recognition search "
-            "request form must be completed if your agency wishes to provide additional images.",
-            size=10,
-        )
+        pdf.paragraph(no_match_paragraph(data.owner_agency), size=10)
         if data.comments:
             pdf.field("Comments", data.comments)
+    pdf.rule()
+    for paragraph in closing_paragraphs(data):
+        pdf.paragraph(paragraph, size=8.5)
+    # Beyond the template, after its closing paragraphs: how the result was reached.
+    pdf.keep_together(40)
     pdf.rule()
     pdf.heading("How this result was reached", 10)
     pdf.field("Candidate list size", str(data.candidate_list_size))
@@ -116,10 +117,17 @@ def render_report(data: ReportData) -> bytes:
     pdf.field("Index version", data.index_version)
     processed = "Yes: " + "; ".join(data.processing_steps) if data.processing_steps else "No"
     pdf.field("Probe processed", processed)
-    pdf.rule()
-    for paragraph in closing_paragraphs(data):
-        pdf.paragraph(paragraph, size=8.5)
     return pdf.render()
+
+
+def no_match_paragraph(owner_agency: str) -> str:
+    """The template's no-match sentence; it starts with the agency's name, capitalised."""
+    agency = owner_agency[:1].upper() + owner_agency[1:]
+    return (
+        f"{agency} has determined that the image(s) provided did not result in a possible match in "
+        "the digital mugshot repository. A new facial recognition search request form must be "
+        "completed if your agency wishes to provide additional images."
+    )
 
 
 def _lead_body(pdf: LeadDeskPDF, data: ReportData) -> None:

@@ -115,36 +115,27 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
         mine = by_user.get(user.id, [])
         reasons = []
         for search in mine:
-            request = search.request
-            reasons.append(
-                f"{policy.PURPOSES.get(request.purpose, request.purpose)} / "
-                f"case {request.case_number or '-'} / "
-                f"{policy.CRIME_TYPES.get(request.crime_type, request.crime_type)}"
-            )
-            if not request.case_number:
+            case, purpose, crime, where, terms = _search_facts(search)
+            reasons.append(f"{policy.PURPOSES.get(purpose, purpose)} / case {case or '-'} / {crime}")
+            if not case:
                 flags.append(
-                    (
-                        user.username,
-                        "no_case_number",
-                        f"search #{search.id} on {request.tracking_number} has no case number",
-                    )
+                    (user.username, "no_case_number", f"search #{search.id} on {where} has no case number")
                 )
             if not _certified_on(user.id, search.created_at.date()):
                 flags.append(
                     (
                         user.username,
                         "lapsed_certification",
-                        f"search #{search.id} on {search.created_at:%Y-%m-%d} "
-                        "without a current certification",
+                        f"search #{search.id} on {search.created_at:%Y-%m-%d} without a current "
+                        "certification",
                     )
                 )
-            if request.first_amendment_terms:
+            if terms:
                 flags.append(
                     (
                         user.username,
                         "first_amendment",
-                        f"search #{search.id} on {request.tracking_number}: justification mentions "
-                        f"{', '.join(json.loads(request.first_amendment_terms))}",
+                        f"search #{search.id} on {where}: justification mentions {', '.join(terms)}",
                     )
                 )
         reads = _reads_by_day(user, start, end)
@@ -254,6 +245,22 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
             }
         )
     return rows, flags
+
+
+def _search_facts(search: FaceSearch) -> tuple[str | None, str, str, str, list[str]]:
+    """(case number, purpose, crime type, what it was for, First Amendment terms) of a search:
+    from its request, or as an operator's command-line search recorded them."""
+    request = search.request
+    if request is None:
+        return search.case_number, search.purpose or "", "-", "an operator search (command line)", []
+    crime = policy.CRIME_TYPES.get(request.crime_type, request.crime_type) or "-"
+    return (
+        request.case_number,
+        request.purpose,
+        crime,
+        request.tracking_number,
+        request.first_amendment_terms_list,
+    )
 
 
 def _reads_by_day(user: User, start: datetime, end: datetime) -> dict[str, int]:

@@ -34,9 +34,11 @@ def searches_by(months: list[str], key: str) -> dict[str, list[int]]:
         if month not in months:
             continue
         request = search.request
-        label = (
-            request.agency.code if key == "agency" else policy.PURPOSES.get(request.purpose, request.purpose)
-        )
+        if key == "agency":
+            label = request.agency.code if request else search.reviewer.agency.code
+        else:
+            purpose = request.purpose if request else search.purpose
+            label = policy.PURPOSES.get(purpose, purpose)
         labels.add(label)
         counts[(label, month)] += 1
     return {label: [counts[(label, m)] for m in months] for label in sorted(labels)}

@@ -80,6 +80,7 @@ def test_separation_of_duties(admin, make_user):
         )
 
 
+@pytest.mark.clause("SD-6")
 def test_deactivate_records_the_violation_and_ends_sessions(app, auth, client, admin, make_user):
     target = make_user(Role.REVIEWER)
     other = app.test_client()
@@ -118,6 +119,7 @@ def test_reset_password_and_mfa(auth, client, admin, make_user):
     assert not target.mfa_enrolled and last("user.mfa_reset").reason == "lost phone"
 
 
+@pytest.mark.clause("TR-1")
 def test_certification_from_the_web_and_automatic_expiry(auth, client, admin, make_user, clock):
     reviewer = make_user(Role.REVIEWER, certified=False)
     today = clock.today()

@@ -79,6 +79,7 @@ def image_count(data: bytes) -> int:
     return count
 
 
+@pytest.mark.clause("MR-1", "MR-3", "MR-4", "MR-6", "DB-4")
 def test_lead_report_carries_every_field_and_marking(gallery_app, auth, client, people, submitted):
     booking = db.session.scalar(
         select(Booking).where(Booking.booking_number == booking_number_for("john_simm"))
@@ -148,6 +149,7 @@ def test_second_render_is_byte_identical(gallery_app, people, submitted):
     assert first == second
 
 
+@pytest.mark.clause("MR-5")
 def test_no_match_report(gallery_app, people, submitted):
     verified(submitted, people, outcome=DecisionOutcome.NO_MATCH)
     report = report_service.issue_report(submitted, actor=people["admin"])
@@ -159,6 +161,7 @@ def test_no_match_report(gallery_app, people, submitted):
     assert submitted.status is RequestStatus.NO_MATCH
 
 
+@pytest.mark.clause("DOC-1")
 def test_report_needs_verification(people, submitted):
     assignments.claim(submitted, reviewer=people["first"])
     with pytest.raises(report_service.ServiceError, match="verified"):
@@ -229,6 +232,7 @@ def test_correction_supersedes_and_old_stays_for_admins(auth, client, people, su
     assert client.get(f"/reports/{old.id}/download").status_code == 200
 
 
+@pytest.mark.clause("SR-1", "SR-2")
 def test_sealing_flags_exactly_the_reports_that_named_it(gallery_app, auth, client, people, submitted):
     search = verified(submitted, people)
     report = report_service.issue_report(submitted, actor=people["first"])
@@ -266,6 +270,7 @@ def test_sealing_flags_exactly_the_reports_that_named_it(gallery_app, auth, clie
     )
 
 
+@pytest.mark.clause("DB-4")
 def test_requester_records_the_lead_outcome(auth, client, people, submitted):
     verified(submitted, people)
     report = report_service.issue_report(submitted, actor=people["first"])

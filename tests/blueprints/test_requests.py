@@ -73,6 +73,7 @@ def audit(action: str) -> list[AuditEvent]:
     )
 
 
+@pytest.mark.clause("PS-3", "RF-3", "RF-4")
 def test_happy_path_with_real_photos(app, auth, client, requester):
     response = submit(auth, valid_form(requester), [photo("john_simm__1.jpg"), photo("john_simm__2.jpg")])
     assert response.status_code == 302, response.data[:3000]
@@ -134,6 +135,7 @@ def test_faces_are_counted_before_submitting(auth, client, requester):
     assert 'id="image-count">3<' in page
 
 
+@pytest.mark.clause("SD-7", "PU-1", "PU-2", "LR-1", "LR-2", "AU-5", "RF-2", "RF-4", "PS-1", "PS-3")
 @pytest.mark.parametrize(
     ("overrides", "field_message", "clause"),
     [
@@ -175,6 +177,7 @@ def test_policy_refusals_quote_the_clause_and_keep_everything(
     assert refusal.outcome == Outcome.DENIED and refusal.reason
 
 
+@pytest.mark.clause("PU-2")
 def test_live_video_allowed_for_imminent_threat_and_marked_urgent(auth, requester):
     form = valid_form(requester, image_source="live_video", purpose="imminent_threat")
     assert submit(auth, form, [photo("john_simm__1.jpg")]).status_code == 302
@@ -182,6 +185,7 @@ def test_live_video_allowed_for_imminent_threat_and_marked_urgent(auth, requeste
     assert request_.urgent and request_.status is RequestStatus.SUBMITTED
 
 
+@pytest.mark.clause("AU-5")
 def test_identification_needs_no_case_number(auth, requester):
     form = valid_form(
         requester,
@@ -234,6 +238,7 @@ def test_bad_uploads_refused_and_nothing_stored(app, auth, client, requester):
     assert len(stored) == 2 and all(images[0].original_sha256 in name for name in stored)
 
 
+@pytest.mark.clause("AU-1")
 def test_other_agency_gets_404_and_it_is_audited(auth, client, make_user, make_agency, requester):
     assert submit(auth, valid_form(requester), [photo("john_simm__1.jpg")]).status_code == 302
     request_ = db.session.scalars(select(SearchRequest)).one()

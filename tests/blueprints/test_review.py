@@ -63,6 +63,7 @@ def conclude(auth, search_id: int, rank: int, conclusion: str):
     return auth.post(f"{url}/examine", form, token_from=url)
 
 
+@pytest.mark.clause("SD-1", "SD-4", "SD-9")
 def test_whole_path_lead_verified_blind(gallery_app, auth, client, people, submitted):
     search = claim_and_search(auth, client, submitted.id, people["first"])
     db.session.refresh(submitted)
@@ -206,6 +207,7 @@ def test_claim_race_has_one_winner(gallery_app, people, submitted):
     assert len(db.session.scalars(select(ReviewAssignment)).all()) == 1
 
 
+@pytest.mark.clause("TR-2")
 def test_uncertified_reviewer_cannot_search(auth, client, people, submitted):
     auth.login(people["uncertified"])
     response = act(auth, f"{workspace_url(submitted.id)}/claim", token_from=workspace_url(submitted.id))
@@ -215,6 +217,7 @@ def test_uncertified_reviewer_cannot_search(auth, client, people, submitted):
     assert "You cannot run searches" in client.get("/review/").get_data(as_text=True)
 
 
+@pytest.mark.clause("IS-2")
 def test_processing_history_reproduces_the_search(auth, client, people, submitted):
     auth.login(people["first"])
     act(auth, f"{workspace_url(submitted.id)}/claim", token_from=workspace_url(submitted.id))
@@ -254,6 +257,7 @@ def test_manual_eyes_when_detection_fails(auth, client, people, submitted):
     assert prepared.chosen.descriptor is not None
 
 
+@pytest.mark.clause("PU-3")
 def test_return_and_reject(auth, client, people, submitted):
     assignments.claim(submitted, reviewer=people["first"])
     assignments.return_with_question(

@@ -64,6 +64,7 @@ def test_format_is_decided_by_content_not_name(tmp_path):
         load_image(text)
 
 
+@pytest.mark.clause("SD-2")
 def test_other_formats_are_refused():
     with pytest.raises(UnsupportedFormatError, match="GIF"):
         load_image(encode(Image.new("RGB", (8, 8)), "GIF"))

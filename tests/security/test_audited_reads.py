@@ -83,6 +83,7 @@ def scenario(people, submitted, clock):
     }
 
 
+@pytest.mark.clause("AU-2", "AU-1")
 def test_every_read_writes_one_audit_event(app, auth, client, people, scenario):
     for endpoint, (who, template) in READS.items():
         auth.login(people[who])

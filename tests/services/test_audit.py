@@ -22,6 +22,7 @@ def chain(app, make_user):
     return actor
 
 
+@pytest.mark.clause("AU-2")
 def test_intact_chain_verifies(chain):
     report = verify_chain()
     assert report.ok and report.events_checked == 5 and report.head_seq == 5

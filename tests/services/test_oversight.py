@@ -83,6 +83,7 @@ def month_of_work(app, make_user, clock):
     return {"reviewer": reviewer, "lapsed": lapsed, "requester": requester}
 
 
+@pytest.mark.clause("AU-3", "SD-5")
 def test_figures_and_flags(month_of_work):
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
@@ -119,6 +120,7 @@ def test_search_spike_against_own_history(app, make_user, clock):
     assert any(f.kind == "search_spike" and f.username == "busy" for f in audit.flags)
 
 
+@pytest.mark.clause("AU-4")
 def test_files_hashes_and_no_event_changed(app, month_of_work):
     before = [(e.seq, e.hash) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
@@ -132,6 +134,7 @@ def test_files_hashes_and_no_event_changed(app, month_of_work):
     assert Path(app.instance_path, audit.pdf_path).read_bytes().startswith(b"%PDF")
 
 
+@pytest.mark.clause("AU-3")
 def test_flags_cleared_then_signed_off(month_of_work, make_user):
     admin = make_user(Role.ADMIN)
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
@@ -161,6 +164,7 @@ def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
     assert result.exit_code == 1 and "CHECKPOINT OF 2026-10" in result.output
 
 
+@pytest.mark.clause("AU-4")
 def test_retention_after_five_years(app, month_of_work, clock):
     audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()

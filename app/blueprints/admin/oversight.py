@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from flask import Response, current_app, render_template
 from flask_login import current_user
+from wtforms import StringField
+from wtforms.validators import Optional, Regexp
 
 from app.blueprints.admin import bp
+from app.blueprints.common import QueryForm
+from app.clock import utcnow
 from app.extensions import db
 from app.security.access import admin_required
 from app.services import dashboard as dashboard_service
-from app.services import transparency
+from app.services import oversight, transparency
 from app.services.audit import ObjectType, record_event
+from app.services.clause_map import evidence_for
+
+
+class MonthQueryForm(QueryForm):
+    month = StringField("Month", validators=[Optional(), Regexp(r"^\d{4}-(0[1-9]|1[0-2])$")])
 
 
 @bp.route("/")
@@ -46,3 +55,15 @@ def transparency_export(kind: str):
         mimetype=mimetype,
         headers={"Content-Disposition": f'attachment; filename="transparency.{kind}"'},
     )
+
+
+@bp.route("/policy")
+@admin_required
+def clause_map():
+    """The policy clause by clause (read-only), with each clause's evidence in a month."""
+    form = MonthQueryForm()
+    month = (
+        form.month.data if form.validate() and form.month.data else oversight.previous_month(utcnow().date())
+    )
+    start, end = oversight.month_bounds(month)
+    return render_template("admin/clause_map.html", month=month, rows=evidence_for(start, end), form=form)

@@ -433,7 +433,7 @@ def search(request_id: int):
 def _search_or_404(search_id: int) -> FaceSearch:
     """A search of a request the reviewer works (need to know); any other id is refused, audited."""
     found = db.session.get(FaceSearch, search_id)
-    if found is None or capacity_of(found.request, current_user) is None:
+    if found is None or found.request is None or capacity_of(found.request, current_user) is None:
         deny(
             "search of a request the reviewer does not work, or none",
             status=404,

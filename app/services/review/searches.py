@@ -11,10 +11,12 @@ from sqlalchemy import select
 from app.extensions import db
 from app.matching.scoring import similarity_score
 from app.matching.suitability import UNSUITABLE
-from app.models import Capacity, FaceSearch, FaceTemplate, ProbeWork, SearchRequest, User
+from app.models import Capacity, FaceSearch, FaceTemplate, Outcome, ProbeWork, SearchRequest, User
+from app.services.accounts import get_user_by_username, search_eligibility
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
-from app.services.matching import check_top_k, gallery_model_id, search_descriptor
+from app.services.matching import SearchResult, check_top_k, gallery_model_id, search_descriptor
+from app.services.policy import PLACEHOLDER_CASE_NUMBERS, PURPOSES
 from app.services.requests import justification_of
 from app.services.review.probes import prepare, prepare_spec, spec_of
 from app.services.workflow import Action, decisions, require
@@ -175,4 +177,103 @@ def record_list_read(search: FaceSearch, *, actor: User) -> None:
         object_id=search.id,
         reason=search.justification,
         detail={"request": search.request.tracking_number, "candidates": len(search.result_list)},
+    )
+
+
+# --- an operator's search from the command line ------------------------------------------------
+
+
+def require_operator(username: str | None, case_number: str | None, purpose: str | None) -> User:
+    """The operator of a command-line search: an active account with a current FBI or LACRIS
+    certification, with a case number and one of the request form's purposes (Training:
+    "Investigative searches shall only be conducted by trained facial reviewers"; Audits: the
+    justification). Raises ``ServiceError`` with the reason; nothing is searched."""
+    if not username:
+        raise ServiceError("--operator is required: the username of a certified facial reviewer.")
+    operator = get_user_by_username(username)
+    if operator is None or not operator.active or operator.locked:
+        raise ServiceError(f"--operator {username}: no active, unlocked account with that username.")
+    eligibility = search_eligibility(operator)
+    if not eligibility:
+        raise ServiceError(f"--operator {username}: {eligibility.message}")
+    case = (case_number or "").strip()
+    if not case or PLACEHOLDER_CASE_NUMBERS.match(case):
+        raise ServiceError(f"--case {case_number!r}: give the case/file number the search is for.")
+    if purpose not in PURPOSES:
+        raise ServiceError(f"--purpose {purpose!r}: one of {', '.join(PURPOSES)}.")
+    return operator
+
+
+def run_operator_search(
+    operator: User,
+    *,
+    probe_name: str,
+    probe_sha256: str,
+    face,
+    faces_found: int,
+    top_k: int,
+    case: str,
+    purpose: str,
+) -> tuple[FaceSearch, SearchResult]:
+    """Search one probe face for an operator; recorded and audited like a search in the portal,
+    so the monthly audit counts it with its case and purpose."""
+    check_top_k(top_k)
+    result = search_descriptor(face.descriptor, top_k)
+    justification = f"purpose: {PURPOSES[purpose]}; case: {case}; operator search of {probe_name}"
+    ranked = [
+        {
+            "rank": c.rank,
+            "booking_id": c.booking_id,
+            "template_id": c.template_id,
+            "distance": round(c.distance, 6),
+            "score": c.score,
+            "found_by": [],
+        }
+        for c in result.candidates
+    ]
+    search = FaceSearch(
+        request_id=None,
+        reviewer_id=operator.id,
+        channel="cli",
+        case_number=case,
+        purpose=purpose,
+        justification=justification,
+        probes=json.dumps([{"probe_sha256": probe_sha256, "name": probe_name, "faces": faces_found}]),
+        top_k=top_k,
+        index_version=result.index_version,
+        model_id=gallery_model_id(),
+        strategy=result.strategy,
+        results=json.dumps(ranked),
+    )
+    db.session.add(search)
+    db.session.flush()
+    record_event(
+        "search.run",
+        actor=operator,
+        object_type=ObjectType.SEARCH,
+        object_id=search.id,
+        reason=justification,
+        detail={
+            "channel": "cli",
+            "probe_sha256": probe_sha256,
+            "top_k": top_k,
+            "index_version": result.index_version,
+            "mode": result.mode,
+            "faces": faces_found,
+            "candidates": [c.booking_number for c in result.candidates],
+        },
+    )
+    return search, result
+
+
+def record_operator_refusal(
+    operator: User, *, probe_name: str, probe_sha256: str | None, error: str, case: str
+) -> None:
+    record_event(
+        "search.run",
+        actor=operator,
+        outcome=Outcome.FAILED,
+        object_type=ObjectType.SEARCH,
+        reason=f"case: {case}; {probe_name}: {error}",
+        detail={"channel": "cli", "probe_sha256": probe_sha256},
     )
