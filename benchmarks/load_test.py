@@ -32,6 +32,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app import create_app
     from app.extensions import db
     from app.models import Role
+    from app.services import probe_images
     from app.services import requests as request_service
     from app.services.gallery import import_manifest
     from app.services.matching import rebuild_index
@@ -74,7 +75,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
                 actor=requester,
             )
             for photo in (photos[(2 * n) % len(photos)], photos[(2 * n + 1) % len(photos)]):
-                request_service.add_probe_image(draft, photo.name, photo.read_bytes(), actor=requester)
+                probe_images.add_probe_image(draft, photo.name, photo.read_bytes(), actor=requester)
             request_service.submit_request(draft, actor=requester)
             assignments.claim(draft, reviewer=db.session.get(User, reviewer.user_id))
             db.session.commit()

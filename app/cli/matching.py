@@ -14,7 +14,7 @@ from app.cli import cli_actor
 from app.extensions import db
 from app.matching.images import ImageError, load_image
 from app.services import gallery as gallery_service
-from app.services import matching
+from app.services import matching, sealed_records
 from app.services.errors import ServiceError
 from app.services.policy import PURPOSES
 from app.services.review import searches
@@ -60,7 +60,7 @@ def seal_command(booking_number: str, reference: str):
     cli_actor()
     try:
         booking = gallery_service.get_booking(booking_number)
-        gallery_service.seal_booking(booking, reference=reference, actor=None)
+        sealed_records.seal_booking(booking, reference=reference, actor=None)
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(err.message) from None

@@ -18,8 +18,8 @@ from app.extensions import db
 from app.models import Outcome, Role, User
 from app.services.accounts import missing_agreements, search_eligibility
 from app.services.audit import OBJECT_TYPE_OF_TABLE, record_event
-from app.services.auth import load_session, touch_session
 from app.services.need_to_know import may_open
+from app.services.sessions import load_session, touch_session
 
 F = TypeVar("F", bound=Callable)
 

@@ -16,11 +16,12 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, PendingApproval, Role, TrainingCertification, User, UserSession
+from app.models import Agency, PendingApproval, Role, TrainingCertification, User
 from app.services.accounts import get_agency_by_code, search_eligibility, unlock_user
 from app.services.audit import ObjectType, record_event
 from app.services.errors import NotFound, PermissionDenied, ServiceError
 from app.services.passwords import hash_password
+from app.services.sessions import end_other_sessions
 
 
 @dataclass(frozen=True)
@@ -44,13 +45,6 @@ def _require_reason(reason: str) -> str:
     if len(reason) < 5:
         raise ServiceError("Give the reason (it is kept in the audit trail).", field="reason")
     return reason
-
-
-def _end_sessions(user: User, why: str) -> None:
-    live = select(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-    for session in db.session.scalars(live):
-        session.ended_at = utcnow()
-        session.end_reason = why
 
 
 def update_agency(
@@ -94,7 +88,7 @@ def set_agency_active(agency: Agency, *, actor: User, active: bool, reason: str)
             if user.active:
                 user.active = False
                 user.deactivated_reason = f"agency deactivated: {reason}"
-                _end_sessions(user, "agency_deactivated")
+                end_other_sessions(user, keep=None, reason="agency_deactivated")
     db.session.flush()
     record_event(
         "agency.activate" if active else "agency.deactivate",
@@ -114,7 +108,7 @@ def change_role_and_agency(user: User, *, actor: User, role: Role, agency_code: 
     before = {"role": str(user.role), "agency": user.agency.code}
     user.role = Role(role)
     user.agency = agency
-    _end_sessions(user, "role_changed")  # new rights take effect at the next sign-in
+    end_other_sessions(user, keep=None, reason="role_changed")  # new rights take effect at the next sign-in
     db.session.flush()
     record_event(
         "user.update",
@@ -135,7 +129,7 @@ def set_user_active(user: User, *, actor: User, active: bool, reason: str, viola
     user.active = active
     user.deactivated_reason = None if active else reason
     if not active:
-        _end_sessions(user, "deactivated")
+        end_other_sessions(user, keep=None, reason="deactivated")
     db.session.flush()
     record_event(
         "user.reactivate" if active else "user.deactivate",
@@ -155,7 +149,7 @@ def reset_password(user: User, *, actor: User, reason: str) -> TemporaryPassword
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
     user.password_changed_at = utcnow()
-    _end_sessions(user, "password_reset")
+    end_other_sessions(user, keep=None, reason="password_reset")
     db.session.flush()
     record_event(
         "user.password_reset",
@@ -175,7 +169,7 @@ def reset_mfa(user: User, *, actor: User, reason: str) -> None:
     user.mfa_secret_encrypted = None
     user.mfa_enrolled_at = None
     user.mfa_last_step = None
-    _end_sessions(user, "mfa_reset")
+    end_other_sessions(user, keep=None, reason="mfa_reset")
     db.session.flush()
     record_event(
         "user.mfa_reset",
@@ -201,7 +195,7 @@ def disable_dormant_accounts() -> list[User]:
     for user in dormant:
         user.active = False
         user.deactivated_reason = f"unused for {DORMANT_AFTER.days} days"
-        _end_sessions(user, "dormant")
+        end_other_sessions(user, keep=None, reason="dormant")
         record_event(
             "user.deactivate",
             actor=None,

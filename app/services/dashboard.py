@@ -18,7 +18,7 @@ from app.models import AuditEvent, PendingApproval, ReviewState, SearchRequest
 from app.services import checkpoints, oversight, transparency
 from app.services.audit import READ_ACTIONS
 from app.services.matching import index_status
-from app.services.reports import outstanding_seal_notices
+from app.services.sealed_records import outstanding_seal_notices
 
 HEARTBEAT_FILE = "scheduler-heartbeat.json"
 CHECKPOINT_MAX_AGE = timedelta(hours=26)

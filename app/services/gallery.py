@@ -1,4 +1,4 @@
-"""Enrolling booking photos from a manifest, and sealing records."""
+"""Enrolling booking photos from a manifest (sealing is in ``sealed_records``)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ from app.models import Booking, FaceTemplate, Outcome, Subject, User
 from app.services.audit import record_event
 from app.services.errors import NotFound, ServiceError
 from app.services.matching import engine_settings
-from app.services.reports import flag_reports_for_sealed
-from app.services.review.decisions import reopen_for_sealed
 
 MANIFEST_COLUMNS = ("image", "booking_number", "name", "dob", "sid", "main_number", "cdl", "booking_date")
 COMMIT_EVERY = 100  # rows per transaction: an interrupted import keeps only whole records
@@ -293,33 +291,6 @@ def get_booking(booking_number: str) -> Booking:
     booking = db.session.scalar(select(Booking).where(Booking.booking_number == booking_number))
     if booking is None:
         raise NotFound(f"No booking {booking_number!r} in the gallery.")
-    return booking
-
-
-def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> Booking:
-    """Mark a record sealed: from this moment no search returns it (before any rebuild)."""
-    reference = reference.strip()
-    if not reference:
-        raise ServiceError("A sealing reference (order or notice number) is required.", field="reference")
-    if booking.sealed:
-        raise ServiceError(
-            f"Booking {booking.booking_number} was already sealed on {booking.sealed_at:%Y-%m-%d} "
-            f"(reference {booking.seal_reference})."
-        )
-    booking.sealed = True
-    booking.sealed_at = utcnow()
-    booking.seal_reference = reference
-    db.session.flush()
-    record_event(
-        "gallery.seal",
-        actor=actor,
-        object_type="booking",
-        object_id=booking.id,
-        reason=reference,
-        detail={"booking_number": booking.booking_number},
-    )
-    reopen_for_sealed(booking, actor=actor)  # decided on but not yet issued: decide again
-    flag_reports_for_sealed(booking, actor=actor)  # already issued: the agency destroys its copy
     return booking
 
 

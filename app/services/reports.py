@@ -34,17 +34,10 @@ from app.services.audit import ObjectType, record_event
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review.decisions import final_decision
 from app.services.review.probes import prepare_spec
+from app.services.sealed_records import most_recent_unsealed, require_unsealed
 from app.services.workflow import Action, Step, advance, decisions, require
 
 REPORT_IMAGE_SIDE = 600  # pixels: sharp on paper, small in the PDF
-
-
-def require_unsealed(booking: Booking) -> None:
-    if booking.sealed:
-        raise ServiceError(
-            f"The lead's record was sealed on {booking.sealed_at:%Y-%m-%d} (reference "
-            f"{booking.seal_reference}): nothing issued after the seal may name it."
-        )
 
 
 def _processed_probe(search: FaceSearch, probe_id: int) -> tuple[bytes, list[str]]:
@@ -58,12 +51,6 @@ def _processed_probe(search: FaceSearch, probe_id: int) -> tuple[bytes, list[str
 def _name(user_id: int) -> str:
     user = db.session.get(User, user_id)
     return user.full_name if user else "—"
-
-
-def most_recent_unsealed(booking: Booking) -> Booking:
-    """The subject's most recent booking that is not sealed ("Recent booking number")."""
-    open_bookings = [b for b in booking.subject.bookings if not b.sealed]
-    return max(open_bookings, key=lambda b: (b.booking_date or b.created_at.date(), b.id))
 
 
 def build_report_data(
@@ -332,74 +319,4 @@ def record_lead_outcome(report: Report, *, actor: User, outcome: LeadOutcome, no
         object_type="report",
         object_id=report.id,
         detail={"outcome": str(outcome)},
-    )
-
-
-# --- sealed records --------------------------------------------------------------------------
-
-
-def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Report]:
-    """Every issued report that named ``booking`` as the lead gets a destroy notice."""
-    flagged = list(
-        db.session.scalars(
-            select(Report).where(Report.lead_booking_id == booking.id, Report.seal_notice_at.is_(None))
-        )
-    )
-    now = utcnow()
-    for report in flagged:
-        report.seal_notice_at = now
-        report.seal_reference = booking.seal_reference
-        record_event(
-            "report.seal_notice",
-            actor=actor,
-            object_type="report",
-            object_id=report.id,
-            reason=booking.seal_reference,
-            detail={"report_number": report.report_number, "agency": report.request.agency.code},
-        )
-    db.session.flush()
-    return flagged
-
-
-def confirm_destroyed(report: Report, *, actor: User) -> None:
-    if report.seal_notice_at is None:
-        raise ServiceError("There is no sealed-record notice on this report.")
-    if actor.role is not Role.REQUESTER or actor.agency_id != report.request.agency_id:
-        raise PermissionDenied("The agency holding the report confirms its destruction.")
-    if report.destroy_confirmed_at is not None:
-        raise ServiceError("Destruction was already confirmed.")
-    report.destroy_confirmed_at = utcnow()
-    report.destroy_confirmed_by_id = actor.id
-    db.session.flush()
-    record_event(
-        "report.destroy_confirm",
-        actor=actor,
-        object_type="report",
-        object_id=report.id,
-        reason=report.seal_reference,
-        detail={"report_number": report.report_number},
-    )
-
-
-def outstanding_seal_notices() -> list[Report]:
-    return list(
-        db.session.scalars(
-            select(Report)
-            .where(Report.seal_notice_at.is_not(None), Report.destroy_confirmed_at.is_(None))
-            .order_by(Report.seal_notice_at)
-        )
-    )
-
-
-def notices_for_agency(agency_id: int) -> list[Report]:
-    return list(
-        db.session.scalars(
-            select(Report)
-            .join(SearchRequest)
-            .where(
-                SearchRequest.agency_id == agency_id,
-                Report.seal_notice_at.is_not(None),
-                Report.destroy_confirmed_at.is_(None),
-            )
-        )
     )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RequestStatus, Role, SearchRequest
-from app.services import policy
+from app.services import screening
 from tests.blueprints.test_requests import photo, submit, valid_form
 
 
@@ -197,4 +197,4 @@ def test_the_form_says_what_the_seed_says(auth, client, requester):
 def test_first_amendment_screening_covers_religion_politics_organisations_and_protected_classes(
     text, expected
 ):
-    assert set(policy.first_amendment_terms(text)) == expected
+    assert set(screening.first_amendment_terms(text)) == expected

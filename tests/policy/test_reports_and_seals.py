@@ -14,8 +14,8 @@ from app.models import Booking, DecisionOutcome, ReviewState
 from app.services import reports as report_service
 from app.services import workflow
 from app.services.errors import ServiceError
-from app.services.gallery import seal_booking
 from app.services.review import assignments, decisions, examinations, probes, searches
+from app.services.sealed_records import seal_booking
 from tests.blueprints.test_reports import CHECKLIST, pdf_text, verified
 from tests.gallery import booking_number_for
 

@@ -280,7 +280,8 @@ def test_a_lead_sealed_before_the_report_goes_back_to_its_reviewer(people, submi
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.VERIFIED
-    from app.services.gallery import get_booking, seal_booking
+    from app.services.gallery import get_booking
+    from app.services.sealed_records import seal_booking
 
     seal_booking(get_booking(lead.booking.booking_number), reference="ORDER-77", actor=people["admin"])
     db.session.commit()

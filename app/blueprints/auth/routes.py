@@ -19,6 +19,7 @@ from app.security.access import (
 )
 from app.services import auth as auth_service
 from app.services import mfa
+from app.services import sessions as sessions_service
 from app.services.accounts import acknowledge, missing_agreements, new_password_problem
 from app.services.auth import LoginFailure
 
@@ -62,7 +63,7 @@ def login():
         flash(FAILURE_MESSAGES[result.failure], "error")
         status = 429 if result.failure is LoginFailure.THROTTLED else 200
         return render_template("auth/login.html", form=form), status
-    token = auth_service.start_session(result.user, _address(), request.user_agent.string)
+    token = sessions_service.start_session(result.user, _address(), request.user_agent.string)
     db.session.commit()
     next_url = safe_next_url(request.args.get("next"))
     session.clear()  # a new session at every sign-in: nothing from before survives
@@ -174,7 +175,7 @@ def change_password():
 @bp.route("/sessions")
 @signed_in
 def sessions():
-    live = auth_service.live_sessions(g.user_session.user)
+    live = sessions_service.live_sessions(g.user_session.user)
     return render_template("auth/sessions.html", live=live, current=g.user_session, form=EndSessionForm())
 
 
@@ -182,7 +183,9 @@ def sessions():
 @signed_in
 def end_other_sessions():
     require_valid(EndSessionForm())
-    ended = auth_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
+    ended = sessions_service.end_other_sessions(
+        g.user_session.user, keep=g.user_session, reason="ended_by_user"
+    )
     db.session.commit()
     flash(f"{ended} other session(s) ended.", "success")
     return redirect(url_for("auth.sessions"))
@@ -192,8 +195,8 @@ def end_other_sessions():
 @signed_in
 def sign_out_everywhere():
     require_valid(EndSessionForm())
-    auth_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
-    auth_service.logout(g.user_session)
+    sessions_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
+    sessions_service.logout(g.user_session)
     db.session.commit()
     session.clear()
     flash("You have signed out everywhere.", "info")
@@ -206,7 +209,7 @@ def logout():
     user_session = g.get("user_session")
     if user_session is None:
         abort(400)
-    auth_service.logout(user_session)
+    sessions_service.logout(user_session)
     db.session.commit()
     session.clear()
     flash("You have signed out.", "info")

@@ -13,8 +13,8 @@ from app.extensions import db
 from app.models import Agency, RequestStatus, Role, TrainingCertification, User
 from app.security.access import get_for_agency_or_404, public, signed_in
 from app.services.accounts import search_eligibility
-from app.services.reports import notices_for_agency
 from app.services.requests import agency_requests
+from app.services.sealed_records import notices_for_agency
 
 bp = Blueprint("main", __name__)
 

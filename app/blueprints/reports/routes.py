@@ -25,6 +25,7 @@ from app.security.access import (
 )
 from app.services import gallery as gallery_service
 from app.services import reports as service
+from app.services import sealed_records
 
 bp = Blueprint("reports", __name__)
 # Requesters see their agency's reports; staff need a current certification and need to know.
@@ -155,7 +156,8 @@ def confirm_destroyed(report_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     perform(
-        lambda: service.confirm_destroyed(report, actor=current_user), "Destruction confirmed and recorded."
+        lambda: sealed_records.confirm_destroyed(report, actor=current_user),
+        "Destruction confirmed and recorded.",
     )
     return redirect(url_for("reports.detail", report_id=report_id))
 
@@ -183,7 +185,7 @@ def sealed():
     if form.validate_on_submit():
         number = form.booking_number.data.strip()
         done = perform(
-            lambda: gallery_service.seal_booking(
+            lambda: sealed_records.seal_booking(
                 gallery_service.get_booking(number), reference=form.reference.data, actor=current_user
             ),
             f"Booking {number} sealed: it has left every search, any decision naming it that was not "
@@ -192,4 +194,6 @@ def sealed():
         )
         if done.ok:
             return redirect(url_for("reports.sealed"))
-    return render_template("reports/sealed.html", form=form, outstanding=service.outstanding_seal_notices())
+    return render_template(
+        "reports/sealed.html", form=form, outstanding=sealed_records.outstanding_seal_notices()
+    )

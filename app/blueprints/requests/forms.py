@@ -16,7 +16,8 @@ from wtforms.validators import Length, Optional
 
 from app.blueprints.common import choices
 from app.services import policy
-from app.services.requests import MAX_IMAGE_BYTES, TEXT_FIELDS, DraftFields, Upload
+from app.services.probe_images import MAX_IMAGE_BYTES, Upload
+from app.services.requests import TEXT_FIELDS, DraftFields
 
 YES_NO = {"yes": "Yes", "no": "No"}
 PHOTO_TYPES = {"accept": "image/jpeg,image/png,image/tiff,image/heic,image/heif"}

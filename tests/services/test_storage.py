@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Role
+from app.services import probe_images
 from app.services import requests as request_service
 from app.services.errors import ServiceError
 
@@ -33,26 +34,26 @@ def files_of(app) -> set[Path]:
 
 
 def test_upload_rolled_back_leaves_no_file(app, draft):
-    request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    probe_images.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     assert len(files_of(app)) == 2  # the original and the display copy, pending
     db.session.rollback()  # e.g. the database went away before the commit
     assert files_of(app) == set()
 
 
 def test_upload_committed_keeps_its_files(app, draft):
-    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    image = probe_images.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     db.session.commit()
     assert {p.name for p in files_of(app)} == {Path(image.original_path).name, Path(image.display_path).name}
 
 
 def test_removal_deletes_files_only_once_committed(app, draft):
-    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    image = probe_images.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     db.session.commit()
-    request_service.remove_probe_image(draft, image, actor=draft.requester)
+    probe_images.remove_probe_image(draft, image, actor=draft.requester)
     db.session.rollback()
     assert len(files_of(app)) == 2  # the row is back, so are its files
     image = draft.images[0]
-    request_service.remove_probe_image(draft, image, actor=draft.requester)
+    probe_images.remove_probe_image(draft, image, actor=draft.requester)
     db.session.commit()
     assert files_of(app) == set()
 
@@ -70,13 +71,13 @@ def test_full_disk_gives_a_message_and_keeps_nothing(app, draft, monkeypatch):
 
     monkeypatch.setattr(Path, "write_bytes", fill_up)
     with pytest.raises(ServiceError, match="could not be stored"):
-        request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+        probe_images.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     db.session.rollback()
     assert files_of(app) == set() and not draft.images
 
 
 def test_sweep_removes_only_old_files_no_record_refers_to(app, draft, runner):
-    image = request_service.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
+    image = probe_images.add_probe_image(draft, "probe.jpg", PHOTO.read_bytes(), actor=draft.requester)
     db.session.commit()
     root = Path(app.instance_path)
     two_hours_ago = time.time() - 7200
