@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g, request
 
 from app.config import CONFIGS
 from app.config_checks import check_production_config, normalise_durations
@@ -76,8 +76,6 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.request_loader
     def load_user_from_server_session(_request):
-        from flask import g
-
         user_session = g.get("user_session")
         return user_session.user if user_session is not None else None
 
@@ -86,8 +84,6 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    from flask import request
-
     from app.security.access import enforce_access, load_user_session
     from app.security.headers import set_security_headers
     from app.services.audit import set_audit_source

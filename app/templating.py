@@ -8,8 +8,9 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from app.documents.base import MARKING
-from app.models import Role
-from app.services.workflow import Action
+from app.models import Capacity, RequestStatus, ReviewState, Role
+from app.services.reports import can_download_report, can_open_report
+from app.services.workflow import Action, decisions_visible
 
 
 def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:
@@ -26,6 +27,12 @@ def register(app: Flask) -> None:
         return {
             "Role": Role,
             "Action": Action,
+            "Capacity": Capacity,
+            "RequestStatus": RequestStatus,
+            "ReviewState": ReviewState,
+            "can_open_report": can_open_report,
+            "can_download_report": can_download_report,
+            "decisions_visible": decisions_visible,
             "unit_name": current_app.config["UNIT_NAME"],
             "data_marking": MARKING,
             "current_user": current_user,

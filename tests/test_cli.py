@@ -181,3 +181,14 @@ def test_demo_seed_is_idempotent(runner, instance_path):
     reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER)).all()
     assert all(search_eligibility(r) for r in reviewers)
     assert date.today() < max(c.expires_on for r in reviewers for c in r.certifications)
+
+
+def test_demo_gallery_ships_with_the_app(runner, instance_path):
+    """The demo photos are package data: the product never reads the test fixtures."""
+    result = runner.invoke(args=["gallery", "demo"])
+    assert result.exit_code == 0, result.output
+    assert "enrolled 18 made-up booking records" in result.output and "Index version 1" in result.output
+    assert "not empty" in runner.invoke(args=["gallery", "demo"]).output
+    from app.cli import demo
+
+    assert "tests" not in demo.DEMO_GALLERY.parts

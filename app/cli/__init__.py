@@ -17,7 +17,7 @@ def cli_actor() -> None:
 def register(app: Flask) -> None:
     from app.cli.accounts import agencies_cli, users_cli
     from app.cli.audit import audit_cli
-    from app.cli.demo import demo_cli
+    from app.cli.demo import demo_cli, demo_gallery_command
     from app.cli.files import files_cli
     from app.cli.matching import gallery_cli, index_cli, search_command
     from app.cli.policy import policy_cli
@@ -34,5 +34,6 @@ def register(app: Flask) -> None:
         policy_cli,
     ):
         app.cli.add_command(command)
+    gallery_cli.add_command(demo_gallery_command)
     app.cli.add_command(search_command)
     app.cli.add_command(scheduler_command)

@@ -1,10 +1,14 @@
-"""``flask demo seed``: demo agencies and accounts for a first look (never in production)."""
+"""Demo data for a first look (never in production): ``flask demo seed`` (agencies and
+accounts) and ``flask gallery demo`` (the photos shipped in ``app/data/demo_gallery/`` as
+made-up booking records)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,8 +20,10 @@ from sqlalchemy import func, select
 from app.cli import cli_actor
 from app.clock import utcnow
 from app.extensions import db
-from app.models import CertificationProvider, Role, User
+from app.models import Booking, CertificationProvider, Role, User
 from app.services import accounts
+from app.services import gallery as gallery_service
+from app.services.matching import rebuild_index
 
 demo_cli = AppGroup("demo", help="Demo data for development.")
 
@@ -88,7 +94,7 @@ def seed():
                 reason="demo account",
             )
             credentials[username] = {"password": password, "role": str(role), "agency": code}
-            if role is Role.REVIEWER:
+            if role is not Role.REQUESTER:  # staff need a current certification to work
                 accounts.certify_user(
                     actor=None,
                     user=user,
@@ -108,3 +114,42 @@ def seed():
     for username, info in credentials.items():
         click.echo(f"  {username:<11} {info['role']:<9} {info['agency']:<5} password: {info['password']}")
     click.echo(f"(stored in {path})")
+
+
+DEMO_GALLERY = Path(__file__).resolve().parents[1] / "data" / "demo_gallery"
+
+
+@click.command("demo")
+def demo_gallery_command():
+    """Enroll the shipped demo photos as made-up booking records, if the gallery is empty."""
+    cli_actor()
+    if db.session.scalar(select(func.count(Booking.id))):
+        click.echo("The gallery is not empty; no demo records added.")
+        return
+    with (DEMO_GALLERY / "manifest.csv").open() as handle:
+        photos = [row["file"] for row in csv.DictReader(handle)]
+    with tempfile.TemporaryDirectory() as scratch:
+        manifest = Path(scratch) / "demo-gallery.csv"
+        with manifest.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(gallery_service.MANIFEST_COLUMNS)
+            for n, photo in enumerate(photos, start=1):
+                writer.writerow(
+                    [
+                        str(DEMO_GALLERY / photo),
+                        f"DEMO-2026-{n:05d}",
+                        f"Demo Subject {n:02d}",
+                        f"19{60 + n:02d}-0{1 + n % 9}-{10 + n:02d}",
+                        f"DEMO{n:06d}",
+                        f"M{n:07d}",
+                        f"D{n:07d}",
+                        f"2025-{1 + n % 12:02d}-15",
+                    ]
+                )
+        summary = gallery_service.import_manifest(manifest, actor=None, workers=1)
+    click.echo(f"Demo gallery: enrolled {summary.enrolled} made-up booking records.")
+    for rejection in summary.rejected:
+        click.echo(f"  line {rejection.line}: {rejection.reason}")
+    if summary.enrolled:
+        build = rebuild_index(triggered_by="demo gallery")
+        click.echo(f"Index version {build.version} built: {build.template_count} templates.")

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.cli import cli_actor
 from app.extensions import db
+from app.services.housekeeping import sweep_orphan_files
 
 files_cli = AppGroup("files", help="Stored files under the instance folder.")
 
@@ -16,8 +17,6 @@ files_cli = AppGroup("files", help="Stored files under the instance folder.")
 def sweep(dry_run: bool):
     """Remove stored files that no record refers to (older than an hour), and face analyses
     past their age. Audited."""
-    from app.services.housekeeping import sweep_orphan_files
-
     cli_actor()
     result = sweep_orphan_files(actor=None, dry_run=dry_run)
     db.session.commit()

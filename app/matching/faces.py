@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.matching.images import downscaled
+
 RECOGNIZER = "dlib_face_recognition_resnet_model_v1"
 # dlib's published same-person threshold for this model: pairs closer than 0.6 are
 # judged the same person (99.38% on LFW pairs).
@@ -230,13 +232,8 @@ class FaceEngine:
         return [(b, d) for b, d in boxes if truncated_share(b, width, height) <= MAX_TRUNCATED_SHARE]
 
     def _detect_cnn(self, rgb: np.ndarray) -> list[tuple[tuple[int, int, int, int], str]]:
-        scale = min(1.0, CNN_MAX_SIDE / max(rgb.shape[:2]))
-        small = rgb
-        if scale < 1.0:
-            from PIL import Image
-
-            size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
-            small = np.asarray(Image.fromarray(rgb).resize(size, Image.Resampling.BILINEAR))
+        small = downscaled(rgb, CNN_MAX_SIDE)
+        scale = small.shape[1] / rgb.shape[1]
         # Upsample only while the doubled image stays within the budget (small photos).
         upsample = 1 if 2 * max(small.shape[:2]) <= CNN_MAX_SIDE else 0
         with _exclusive("cnn") as cnn:

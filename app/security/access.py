@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Outcome, Role, User
-from app.services.accounts import missing_agreements, search_eligibility
+from app.services.accounts import missing_agreements, search_eligibility, sees_agency
 from app.services.audit import OBJECT_TYPE_OF_TABLE, record_event
 from app.services.need_to_know import may_open
 from app.services.sessions import load_session, touch_session
@@ -195,7 +195,7 @@ def get_for_agency_or_404(model, object_id: int, *, agency_id_of: Callable[[obje
     """
     obj = db.session.get(model, object_id)
     user: User = current_user
-    if obj is not None and (user.role is not Role.REQUESTER or agency_id_of(obj) == user.agency_id):
+    if obj is not None and sees_agency(user, agency_id_of(obj)):
         return obj
     reason = "object does not exist" if obj is None else "object belongs to another agency"
     deny(reason, status=404, object_type=OBJECT_TYPE_OF_TABLE[model.__tablename__], object_id=object_id)

@@ -16,6 +16,16 @@ from app.services.errors import NotFound, ServiceError
 from app.services.passwords import hash_password, password_problems, verify_password
 
 
+def speaks_for_agency(user: User, agency_id: int) -> bool:
+    """The one rule of agency scoping: a requester acts for their own agency only."""
+    return user.role is Role.REQUESTER and user.agency_id == agency_id
+
+
+def sees_agency(user: User, agency_id: int) -> bool:
+    """Staff see every agency's objects (within need to know); a requester their own."""
+    return user.role is not Role.REQUESTER or user.agency_id == agency_id
+
+
 def get_agency_by_code(code: str) -> Agency:
     agency = db.session.scalar(select(Agency).where(func.upper(Agency.code) == code.upper()))
     if agency is None:

@@ -233,9 +233,11 @@ def _use_code_step(user: User, step: int) -> bool:
     return used == 1
 
 
-def _code_failed(session: UserSession, attempt: Attempt, action: str, reason: str) -> None:
+def _failed_in_session(session: UserSession, attempt: Attempt, action: str, reason: str) -> None:
+    """A factor failed inside a session: counted toward the lock (a locked account's session
+    ends), then audited."""
     user = session.user
-    register_failure(user, attempt, f"MFA {reason}")
+    register_failure(user, attempt, reason)
     record_event(
         action,
         actor=user,
@@ -255,7 +257,7 @@ def confirm_enrolment(session: UserSession, attempt: Attempt, code: str) -> bool
     secret = enrolment_secret(session)
     step = mfa.matching_step(secret, code, utcnow().timestamp())
     if step is None:
-        _code_failed(session, attempt, "auth.mfa_enrol", "code did not match")
+        _failed_in_session(session, attempt, "auth.mfa_enrol", "MFA code did not match")
         return False
     if not _still_allowed(user) or user.mfa_secret_encrypted is not None:
         _finish(attempt, succeeded=False)
@@ -265,7 +267,7 @@ def confirm_enrolment(session: UserSession, attempt: Attempt, code: str) -> bool
     user.mfa_enrolled_at = utcnow()
     db.session.flush()
     if not _use_code_step(user, step):
-        _code_failed(session, attempt, "auth.mfa_enrol", "code already used")
+        _failed_in_session(session, attempt, "auth.mfa_enrol", "MFA code already used")
         return False
     _finish(attempt, succeeded=True)
     record_event(
@@ -286,13 +288,13 @@ def check_code(session: UserSession, attempt: Attempt, code: str, *, action: str
         return False
     step = mfa.matching_step(mfa.decrypt_secret(user.mfa_secret_encrypted), code, utcnow().timestamp())
     if step is None:
-        _code_failed(session, attempt, action, "code did not match")
+        _failed_in_session(session, attempt, action, "MFA code did not match")
         return False
     if not _still_allowed(user):
         _finish(attempt, succeeded=False)
         return False
     if not _use_code_step(user, step):
-        _code_failed(session, attempt, action, "code already used")
+        _failed_in_session(session, attempt, action, "MFA code already used")
         return False
     _finish(attempt, succeeded=True)
     return True
@@ -329,17 +331,7 @@ def confirm_identity(session: UserSession, attempt: Attempt, password: str, code
     if attempt.refused is not None:
         return False
     if not verify_password(user.password_hash, password):
-        register_failure(user, attempt, "wrong password when confirming identity")
-        record_event(
-            "auth.reauthenticate",
-            actor=user,
-            outcome=Outcome.FAILED,
-            object_type=ObjectType.USER,
-            object_id=user.id,
-            reason="wrong password",
-        )
-        if user.locked:
-            end_session(session, "account_locked")
+        _failed_in_session(session, attempt, "auth.reauthenticate", "wrong password when confirming identity")
         return False
     if not check_code(session, attempt, code, action="auth.reauthenticate"):
         return False
@@ -365,17 +357,7 @@ def change_own_password(session: UserSession, attempt: Attempt, current: str, ne
     if attempt.refused is not None:
         return "Too many attempts: the password was not checked. Try again later."
     if not verify_password(user.password_hash, current):
-        register_failure(user, attempt, "wrong current password on the change form")
-        record_event(
-            "user.password_change",
-            actor=user,
-            outcome=Outcome.FAILED,
-            object_type=ObjectType.USER,
-            object_id=user.id,
-            reason="wrong current password",
-        )
-        if user.locked:
-            end_session(session, "account_locked")
+        _failed_in_session(session, attempt, "user.password_change", "wrong current password")
         return "The current password is not correct."
     _finish(attempt, succeeded=True)
     set_password(user, new)

@@ -101,7 +101,7 @@ class Candidate:
 class SearchResult:
     candidates: list[Candidate]
     index_version: int | None
-    mode: str  # "index" | "exact-fallback" | "empty"
+    mode: str  # "index" | "exact-fallback" (index unusable) | "exact-no-index" (none built yet)
     strategy: str  # how the indexed part was searched: "exact", "two-stage" or "annoy"
     notes: list[str] = field(default_factory=list)
 

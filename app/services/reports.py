@@ -30,6 +30,7 @@ from app.models import (
     User,
 )
 from app.services import storage
+from app.services.accounts import sees_agency, speaks_for_agency
 from app.services.audit import ObjectType, record_event
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review.decisions import final_decision
@@ -262,11 +263,23 @@ def record_report_view(report: Report, *, actor: User) -> None:
     )
 
 
+def can_open_report(report: Report, actor: User) -> bool:
+    """A superseded version stays on record for staff; the agency sees the current one."""
+    return sees_agency(actor, report.request.agency_id) and (
+        actor.role is not Role.REQUESTER or not report.superseded
+    )
+
+
+def can_download_report(report: Report, actor: User) -> bool:
+    """The file itself: never once its sealed lead's destruction was confirmed."""
+    return can_open_report(report, actor) and not report.withheld
+
+
 def read_report(report: Report, *, actor: User) -> bytes:
     """The stored PDF, checked against its recorded hash; every read is audited."""
     if report.withheld:
         raise PermissionDenied("This report named a sealed record and its destruction was confirmed.")
-    if report.superseded and actor.role is Role.REQUESTER:
+    if not can_open_report(report, actor):
         raise PermissionDenied("This version was superseded; download the current one.")
     try:
         data = storage.read_verified(report.file_path, report.sha256)
@@ -307,7 +320,7 @@ def check_copy(data: bytes, *, actor: User) -> tuple[str, Report | None]:
 def record_lead_outcome(report: Report, *, actor: User, outcome: LeadOutcome, note: str) -> None:
     if report.kind != "lead":
         raise ServiceError("Only an investigative lead has an outcome to report.")
-    if actor.role is not Role.REQUESTER or actor.agency_id != report.request.agency_id:
+    if not speaks_for_agency(actor, report.request.agency_id):
         raise PermissionDenied("The requesting agency records what became of its lead.")
     report.lead_outcome = LeadOutcome(outcome)
     report.lead_outcome_note = note.strip() or None

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Booking, Report, Role, SearchRequest, User
+from app.models import Booking, Report, SearchRequest, User
+from app.services.accounts import speaks_for_agency
 from app.services.audit import record_event
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review.decisions import reopen_for_sealed
@@ -55,7 +56,7 @@ def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Rep
 def confirm_destroyed(report: Report, *, actor: User) -> None:
     if report.seal_notice_at is None:
         raise ServiceError("There is no sealed-record notice on this report.")
-    if actor.role is not Role.REQUESTER or actor.agency_id != report.request.agency_id:
+    if not speaks_for_agency(actor, report.request.agency_id):
         raise PermissionDenied("The agency holding the report confirms its destruction.")
     if report.destroy_confirmed_at is not None:
         raise ServiceError("Destruction was already confirmed.")

@@ -33,7 +33,7 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.services.accounts import search_eligibility
+from app.services.accounts import search_eligibility, speaks_for_agency
 from app.services.errors import PermissionDenied, ServiceError
 
 
@@ -187,7 +187,7 @@ def why_not(request: SearchRequest, actor: User, action: Action) -> str | None:
     """Why ``actor`` may not take ``action`` on ``request`` now; None when they may."""
     state = request.review_state
     if action in (Action.WITHDRAW, Action.ANSWER):
-        if actor.role is not Role.REQUESTER or actor.agency_id != request.agency_id:
+        if not speaks_for_agency(actor, request.agency_id):
             return "Only the requesting agency can do this."
         if action is Action.WITHDRAW and not (
             request.status is RequestStatus.SUBMITTED and state is ReviewState.NEW
@@ -330,3 +330,9 @@ def require_examination_of(
         raise ServiceError("A later examination of this candidate replaces that one.")
     require_candidate_of(search, examination.booking_id)
     return examination
+
+
+def decisions_visible(request: SearchRequest, actor: User) -> bool:
+    """Who may see the recorded decisions: administrators, and everyone once the request is
+    verified (before that the verification is blind)."""
+    return actor.role is Role.ADMIN or request.review_state in (ReviewState.VERIFIED, ReviewState.CLOSED)

@@ -82,7 +82,7 @@ def test_totp_code_is_accepted_once(auth, client, make_user):
     assert response.status_code == 200
     assert b"can be used only once" in response.data
     assert client.get("/").status_code == 302
-    assert events("auth.mfa")[-1].reason == "code already used"
+    assert events("auth.mfa")[-1].reason == "MFA code already used"
 
 
 def test_totp_window_is_one_step(auth, make_user):

@@ -26,6 +26,7 @@ from app.security.access import (
 from app.services import gallery as gallery_service
 from app.services import reports as service
 from app.services import sealed_records
+from app.services.accounts import sees_agency
 
 bp = Blueprint("reports", __name__)
 # Requesters see their agency's reports; staff need a current certification and need to know.
@@ -90,7 +91,7 @@ def detail(report_id: int):
     report = _report(report_id)
     service.record_report_view(report, actor=current_user)
     db.session.commit()
-    if report.superseded and current_user.role is Role.REQUESTER:
+    if not service.can_open_report(report, current_user):
         flash("This version was superseded by a correction.", "warning")
     return render_template(
         "reports/detail.html",
@@ -171,9 +172,7 @@ def verify():
         data = request.files[form.pdf.name].read()
         sha, report = service.check_copy(data, actor=current_user)
         db.session.commit()
-        visible = report is not None and (
-            current_user.role is not Role.REQUESTER or report.request.agency_id == current_user.agency_id
-        )
+        visible = report is not None and sees_agency(current_user, report.request.agency_id)
         result = {"sha256": sha, "report": report if visible else None, "matches": report is not None}
     return render_template("reports/verify.html", form=form, result=result)
 

@@ -23,6 +23,7 @@ from app.services import policy, storage
 from app.services import requests as service
 from app.services.errors import ServiceError
 from app.services.reports import reports_for
+from app.services.workflow import allowed_actions
 
 from .forms import AnswerForm, SearchRequestForm, WithdrawForm
 
@@ -182,6 +183,7 @@ def detail(request_id: int):
         withdraw_form=WithdrawForm(),
         answer_form=AnswerForm(),
         reports=reports_for(search_request),
+        actions=allowed_actions(search_request, current_user),
     )
 
 
