@@ -91,18 +91,6 @@ def send_image(data: bytes, mimetype: str, download_name: str | None = None) -> 
     return send_file(io.BytesIO(data), mimetype=mimetype, max_age=0, download_name=download_name)
 
 
-def form_errors(form: FlaskForm) -> list[tuple[str, str]]:
-    """(field id, message) pairs for the summary a refused form shows first."""
-    pairs = []
-    for name, messages in form.errors.items():
-        if name not in form._fields:
-            continue
-        for message in messages if isinstance(messages, list) else [messages]:
-            if isinstance(message, str):
-                pairs.append((form[name].id, f"{form[name].label.text}: {message}"))
-    return pairs
-
-
 def show_error(form: FlaskForm, err: ServiceError) -> None:
     """A service's refusal shown on the form that was sent, everything typed kept."""
     if err.field and err.field in form._fields:

@@ -16,7 +16,7 @@ from app.matching.faces import Face, FaceEngine
 from app.matching.processing import apply_steps
 from app.matching.suitability import assess
 
-COMPARISON_SIZE = 300  # the comparison view's chips: eyes at the same place in both
+COMPARISON_SIZE = 512  # the comparison view's chips: eyes at the same place in both, sharp when large
 
 
 @dataclass(frozen=True)

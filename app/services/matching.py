@@ -155,13 +155,17 @@ def check_top_k(top_k: int) -> None:
         raise ServiceError(f"K must be between 1 and {MAX_TOP_K}.", field="top_k")
 
 
-def search_descriptor(query: np.ndarray, top_k: int = DEFAULT_TOP_K) -> SearchResult:
-    """The top-K gallery bookings nearest ``query``, best first; sealed records never appear.
+def search_descriptor(
+    query: np.ndarray, top_k: int = DEFAULT_TOP_K, *, bookings: int | None = None
+) -> SearchResult:
+    """The gallery bookings nearest ``query``, best first (``bookings`` of them, K by default);
+    sealed records never appear.
 
     Covers the current index plus an exact scan of templates enrolled after it was built.
     If the index is missing or damaged, the whole gallery is scanned exactly instead.
     """
     check_top_k(top_k)
+    top_k = max(top_k, bookings or 0)
     query = np.asarray(query, dtype=np.float32)
     sealed = set(db.session.scalars(select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))))
     notes: list[str] = []

@@ -25,6 +25,7 @@ from app.models import (
     Outcome,
     Report,
     ReviewDecision,
+    ReviewState,
     Role,
     SearchRequest,
     User,
@@ -126,6 +127,13 @@ def _logo() -> bytes | None:
         return None
     path = storage.path_of(logo)  # an absolute setting stays absolute
     return path.read_bytes() if path.exists() else None
+
+
+def report_comments_from(request: SearchRequest) -> str:
+    """The decisions' comments, offered (editable) as the report's comments."""
+    if request.review_state is not ReviewState.VERIFIED:
+        return ""
+    return "\n".join(d.comments for d in decisions(request) if d.comments)
 
 
 def _require_issuer(actor: User) -> None:

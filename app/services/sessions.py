@@ -68,6 +68,12 @@ def touch_session(session: UserSession) -> bool:
     return False
 
 
+def keep_alive(session: UserSession) -> timedelta:
+    """The idle warning's "stay signed in": the idle clock starts again; returns how long it runs."""
+    session.last_seen_at = utcnow()
+    return current_app.config["SESSION_IDLE_TIMEOUT"]
+
+
 def end_session(session: UserSession, reason: str) -> None:
     session.ended_at = utcnow()
     session.end_reason = reason

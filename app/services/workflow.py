@@ -336,3 +336,34 @@ def decisions_visible(request: SearchRequest, actor: User) -> bool:
     """Who may see the recorded decisions: administrators, and everyone once the request is
     verified (before that the verification is blind)."""
     return actor.role is Role.ADMIN or request.review_state in (ReviewState.VERIFIED, ReviewState.CLOSED)
+
+
+WAITING_FOR = {
+    ReviewState.NEW: "a certified reviewer to claim it",
+    ReviewState.CLAIMED: "its reviewer: search, compare and decide",
+    ReviewState.AWAITING_INFO: "the requesting agency to answer the reviewer's question",
+    ReviewState.AWAITING_VERIFICATION: "a second certified reviewer to verify it blind",
+    ReviewState.DISPUTED: "an administrator to assign a third reviewer, then that reviewer's decision",
+    ReviewState.VERIFIED: "a reviewer or administrator to issue the Manual Search Report",
+    ReviewState.CLOSED: "nobody: it is closed",
+}
+
+
+def waiting_for(request: SearchRequest) -> str:
+    """Who must act next, in words, for the page that shows where the case stands."""
+    if request.status is RequestStatus.DRAFT:
+        return "the requester to submit it"
+    if request.review_state is ReviewState.CLAIMED and request.awaiting_first_amendment_review:
+        return "its reviewer's First Amendment determination, before any search"
+    return WAITING_FOR[request.review_state]
+
+
+def third_reviewer_candidates(request: SearchRequest) -> list[User]:
+    """Who could settle a dispute: certified reviewers and administrators who have not decided it."""
+    decided = {d.reviewer_id for d in decisions(request)}
+    staff = db.session.scalars(
+        select(User)
+        .where(User.role.in_([Role.REVIEWER, Role.ADMIN]), User.active.is_(True))
+        .order_by(User.full_name)
+    )
+    return [u for u in staff if u.id not in decided and search_eligibility(u)]

@@ -51,7 +51,14 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
         examinations.record_examination(
             examination, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
-    decisions.decide(request, reviewer=first, outcome=outcome, search=search, examination=examination)
+    decisions.decide(
+        request,
+        reviewer=first,
+        outcome=outcome,
+        search=search,
+        examination=examination,
+        confirmed_unexamined=examination is None,
+    )
     assignments.claim_verification(request, reviewer=second)
     mine = None
     if outcome is DecisionOutcome.LEAD:
@@ -59,7 +66,14 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
         examinations.record_examination(
             mine, reviewer=second, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
-    decisions.decide(request, reviewer=second, outcome=outcome, search=search, examination=mine)
+    decisions.decide(
+        request,
+        reviewer=second,
+        outcome=outcome,
+        search=search,
+        examination=mine,
+        confirmed_unexamined=mine is None,
+    )
     db.session.commit()
     assert request.review_state is ReviewState.VERIFIED
     return search

@@ -147,6 +147,7 @@ def test_disagreement_goes_to_a_third_reviewer(gallery_app, auth, client, people
         outcome=DecisionOutcome.NO_MATCH,
         search=search,
         examination=None,
+        confirmed_unexamined=True,
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.DISPUTED
@@ -159,6 +160,7 @@ def test_disagreement_goes_to_a_third_reviewer(gallery_app, auth, client, people
         outcome=DecisionOutcome.NO_MATCH,
         search=search,
         examination=None,
+        confirmed_unexamined=True,
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.VERIFIED

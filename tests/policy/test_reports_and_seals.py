@@ -115,11 +115,21 @@ def test_the_face_reviewer_is_whoever_made_the_reported_decision(gallery_app, pe
     )
     assignments.claim_verification(submitted, reviewer=second)
     decisions.decide(
-        submitted, reviewer=second, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+        submitted,
+        reviewer=second,
+        outcome=DecisionOutcome.NO_MATCH,
+        search=search,
+        examination=None,
+        confirmed_unexamined=True,
     )
     assignments.reassign(submitted, admin=people["admin"], reviewer=third, reason="Disputed lead")
     decisions.decide(
-        submitted, reviewer=third, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+        submitted,
+        reviewer=third,
+        outcome=DecisionOutcome.NO_MATCH,
+        search=search,
+        examination=None,
+        confirmed_unexamined=True,
     )
     report = report_service.issue_report(submitted, actor=people["admin"])
     db.session.commit()

@@ -135,7 +135,12 @@ def test_an_administrator_with_a_certification_can_be_the_third_reviewer(people,
     decisions.decide(submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)
     assignments.claim_verification(submitted, reviewer=second)
     decisions.decide(
-        submitted, reviewer=second, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+        submitted,
+        reviewer=second,
+        outcome=DecisionOutcome.NO_MATCH,
+        search=search,
+        examination=None,
+        confirmed_unexamined=True,
     )
     db.session.commit()
     admin = people["admin"]
@@ -145,7 +150,12 @@ def test_an_administrator_with_a_certification_can_be_the_third_reviewer(people,
     db.session.rollback()
     assignments.reassign(submitted, admin=admin, reviewer=admin, reason="Only two reviewers in the unit")
     decisions.decide(
-        submitted, reviewer=admin, outcome=DecisionOutcome.NO_MATCH, search=search, examination=None
+        submitted,
+        reviewer=admin,
+        outcome=DecisionOutcome.NO_MATCH,
+        search=search,
+        examination=None,
+        confirmed_unexamined=True,
     )
     db.session.commit()
     assert submitted.review_state.value == "verified"

@@ -203,6 +203,15 @@ def sign_out_everywhere():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/keepalive", methods=["POST"])
+@signed_in
+def keepalive():
+    """Called by the page when the reviewer chooses to stay signed in (CSRF-checked like any POST)."""
+    idle = sessions_service.keep_alive(g.user_session)
+    db.session.commit()
+    return {"idle_seconds": int(idle.total_seconds())}
+
+
 @bp.route("/logout", methods=["POST"])
 @mfa_pending_allowed
 def logout():

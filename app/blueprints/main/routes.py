@@ -14,7 +14,7 @@ from app.models import Agency, RequestStatus, Role, TrainingCertification, User
 from app.security.access import get_for_agency_or_404, public, signed_in
 from app.services.accounts import search_eligibility
 from app.services.requests import agency_requests
-from app.services.sealed_records import notices_for_agency
+from app.services.waiting import waiting_on
 
 bp = Blueprint("main", __name__)
 
@@ -23,7 +23,7 @@ bp = Blueprint("main", __name__)
 @signed_in
 def index():
     user: User = current_user
-    context = {}
+    context = {"waiting": waiting_on(user)}
     if user.role is Role.ADMIN:
         today = utcnow().date()
         context["counts"] = {
@@ -41,7 +41,6 @@ def index():
     if user.role is Role.REQUESTER:
         submitted = [r for r in agency_requests(user) if r.status is not RequestStatus.DRAFT]
         context["recent_requests"] = submitted[:10]
-        context["seal_notices"] = notices_for_agency(user.agency_id)
     return render_template("main/index.html", **context)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DecimalField,
     FieldList,
     Form,
@@ -20,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.blueprints.common import CsrfForm as ActionForm  # noqa: F401 - claim, release, verify
-from app.blueprints.common import QueryForm
+from app.blueprints.common import QueryForm, choices
 from app.matching.processing import PARAMETER_RANGES
 from app.models import Conclusion, DecisionOutcome, ReviewState
 from app.services.review.examinations import CHECKLIST_MARKS, FISWG_FEATURES
@@ -176,6 +177,12 @@ class DecisionForm(FlaskForm):
         "Lead candidate (for an investigative lead)", validators=[Optional(), NumberRange(1, MAX_ID)]
     )
     comments = TextAreaField("Comments", validators=[Optional(), Length(max=5000)])
+    confirm_unexamined = BooleanField("No possible match, though I compared none of the candidates")
+
+
+class ExcludeForm(FlaskForm):
+    feature = SelectField("Dissimilar feature", choices=choices(((f, f) for f in FISWG_FEATURES), "Choose…"))
+    note = StringField("What differs (optional)", validators=[Optional(), Length(max=500)])
 
 
 class ScreeningForm(FlaskForm):

@@ -43,6 +43,7 @@ def decide(
     search: FaceSearch | None,
     examination: CandidateExamination | None,
     comments: str = "",
+    confirmed_unexamined: bool = False,
 ) -> ReviewDecision:
     """Close a search as an investigative lead (one examined candidate) or no possible match.
 
@@ -62,6 +63,7 @@ def decide(
     else:
         search = require_search_of(request, search, reviewer)
         examination = None
+        _require_look_before_no_match(search, reviewer, confirmed_unexamined)
     decision = ReviewDecision(
         request_id=request.id,
         reviewer_id=reviewer.id,
@@ -87,10 +89,31 @@ def decide(
             "search": search.id,
             "lead_booking_id": decision.lead_booking_id,
             "after_reveal": bool(examination and examination.after_reveal),
+            "no_match_without_examination": confirmed_unexamined,
             "state": str(request.review_state),
         },
     )
     return decision
+
+
+# A candidate scoring at or above this (dlib's same-person distance, 0.6) looks like a mate:
+# "no possible match" without opening any candidate then needs the reviewer's explicit word.
+CONFIRM_NO_MATCH_FROM_SCORE = 50.0
+
+
+def _require_look_before_no_match(search: FaceSearch, reviewer: User, confirmed: bool) -> None:
+    best = max((e["score"] for e in search.result_list), default=0.0)
+    opened = db.session.scalar(
+        select(CandidateExamination.id).where(
+            CandidateExamination.search_id == search.id, CandidateExamination.reviewer_id == reviewer.id
+        )
+    )
+    if best >= CONFIRM_NO_MATCH_FROM_SCORE and opened is None and not confirmed:
+        raise ServiceError(
+            f"Rank 1 scores {best:.1f} and you have not compared any candidate. Open the candidates, or "
+            "confirm that there is no possible match without comparing them (it is recorded).",
+            field="confirm_unexamined",
+        )
 
 
 def _step_after(request: SearchRequest, decision: ReviewDecision) -> Step:

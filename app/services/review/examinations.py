@@ -54,6 +54,30 @@ def entry_at(search: FaceSearch, rank: int) -> dict:
     return entry
 
 
+def in_person_order(search: FaceSearch) -> list[dict]:
+    """The candidates as the reviewer walks them: person by person (best photo first), so that
+    next and previous move through the list as it is shown. Searches recorded before people
+    were grouped count each booking as a person."""
+    return sorted(search.result_list, key=lambda e: (e.get("person_rank", e["rank"]), e["rank"]))
+
+
+def people_in(search: FaceSearch) -> list[list[dict]]:
+    """The candidate list by person: each person's bookings, best first."""
+    people: dict[int, list[dict]] = {}
+    for entry in in_person_order(search):
+        people.setdefault(entry.get("person_rank", entry["rank"]), []).append(entry)
+    return list(people.values())
+
+
+def next_unconcluded(search: FaceSearch, after_rank: int, reviewer: User) -> int | None:
+    """The next candidate (in person order) the reviewer has not concluded on, if any."""
+    concluded = {b for b, e in examinations_in(search, reviewer).items() if e.conclusion is not None}
+    order = in_person_order(search)
+    position = next(i for i, e in enumerate(order) if e["rank"] == after_rank)
+    rest = order[position + 1 :] + order[:position]
+    return next((e["rank"] for e in rest if e["booking_id"] not in concluded), None)
+
+
 def require_reader(search: FaceSearch, reviewer: User) -> None:
     """Only the reviewers working the request see its candidates (need to know)."""
     if capacity_of(search.request, reviewer) is None:
@@ -134,9 +158,7 @@ def record_examination(
             "again to record a new conclusion (it is recorded as made after the reveal)."
         )
     clean = clean_checklist(checklist)
-    if conclusion is not None and any(not v["mark"] for v in clean.values()):
-        missing = [f for f, v in clean.items() if not v["mark"]]
-        raise ServiceError(f"Mark every feature before concluding (missing: {', '.join(missing)}).")
+    _require_grounds(clean, conclusion)
     examination.checklist = json.dumps(clean)
     examination.note = note.strip() or None
     if conclusion is not None:
@@ -154,6 +176,37 @@ def record_examination(
             "revision": examination.revision,
             "after_reveal": examination.after_reveal,
         },
+    )
+
+
+def _require_grounds(checklist: dict[str, dict], conclusion: Conclusion | None) -> None:
+    """A lead (or an inconclusive comparison) rests on every feature marked; an exclusion can
+    rest on one dissimilar feature (an unexplained dissimilarity excludes, FISWG)."""
+    if conclusion is None:
+        return
+    dissimilar = [f for f, v in checklist.items() if v["mark"] == "dissimilar"]
+    if Conclusion(conclusion) is Conclusion.NOT_A_LEAD and dissimilar:
+        return
+    missing = [f for f, v in checklist.items() if not v["mark"]]
+    if missing:
+        raise ServiceError(
+            f"Mark every feature before concluding (missing: {', '.join(missing)}), or exclude the "
+            "candidate on a dissimilar feature."
+        )
+
+
+def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature: str, note: str = "") -> None:
+    """Exclude an obvious non-match in two actions: the dissimilar feature, and "not a lead"."""
+    if feature not in FISWG_FEATURES:
+        raise ServiceError("Choose the feature that is dissimilar.", field="feature")
+    checklist = json.loads(examination.checklist or "{}")
+    checklist[feature] = {"mark": "dissimilar", "note": note.strip()[:500]}
+    record_examination(
+        examination,
+        reviewer=reviewer,
+        checklist=checklist,
+        conclusion=Conclusion.NOT_A_LEAD,
+        note=examination.note or f"Excluded: {feature} dissimilar.",
     )
 
 

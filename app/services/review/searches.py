@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.matching.scoring import similarity_score
 from app.matching.suitability import UNSUITABLE
-from app.models import Capacity, FaceSearch, FaceTemplate, Outcome, ProbeWork, SearchRequest, User
+from app.models import Booking, Capacity, FaceSearch, FaceTemplate, Outcome, ProbeWork, SearchRequest, User
 from app.services.accounts import get_user_by_username, search_eligibility
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
@@ -23,6 +23,9 @@ from app.services.workflow import Action, decisions, require
 
 FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see README "Measured"
 MIN_OVERRIDE_CHARS = 10
+# K slots are K people: bookings are fetched three deep per slot, so that a person with several
+# bookings takes one slot and every one of their bookings keeps its own distance.
+BOOKINGS_PER_SLOT = 3
 
 
 def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str]:
@@ -40,7 +43,7 @@ def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | 
                 "crop, rotate or place the eyes by hand."
             )
         descriptors.append(prepared.chosen.descriptor)
-        result = search_descriptor(prepared.chosen.descriptor, top_k)
+        result = search_descriptor(prepared.chosen.descriptor, top_k, bookings=top_k * BOOKINGS_PER_SLOT)
         versions.add(result.index_version)
         strategy = result.strategy
         for candidate in result.candidates:
@@ -68,11 +71,31 @@ def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | 
             template = vectors[entry["template_id"]]
             mean = float(np.mean([np.linalg.norm(template - d) for d in descriptors]))
             entry.update(distance=mean, score=similarity_score(mean))
-    ranked = sorted(fused.values(), key=lambda e: (e["distance"], e["booking_id"]))[:top_k]
-    for rank, entry in enumerate(ranked, start=1):
+    return _by_person(fused.values(), top_k), versions, strategy
+
+
+def _by_person(entries, top_k: int) -> list[dict]:
+    """The K nearest people, each with every booking found (best first): entries keep their
+    own rank (by photo) and carry the person's rank and subject."""
+    ordered = sorted(entries, key=lambda e: (e["distance"], e["booking_id"]))
+    subjects = dict(
+        db.session.execute(
+            select(Booking.id, Booking.subject_id).where(Booking.id.in_([e["booking_id"] for e in ordered]))
+        ).all()
+    )
+    person_rank: dict[int, int] = {}
+    kept = []
+    for entry in ordered:
+        subject = subjects[entry["booking_id"]]
+        if subject not in person_rank:
+            if len(person_rank) == top_k:
+                continue
+            person_rank[subject] = len(person_rank) + 1
+        kept.append(entry | {"subject_id": subject, "person_rank": person_rank[subject]})
+    for rank, entry in enumerate(kept, start=1):
         entry["rank"] = rank
         entry["distance"] = round(float(entry["distance"]), 6)
-    return ranked, versions, strategy
+    return kept
 
 
 def run_search(
@@ -277,3 +300,14 @@ def record_operator_refusal(
         reason=f"case: {case}; {probe_name}: {error}",
         detail={"channel": "cli", "probe_sha256": probe_sha256},
     )
+
+
+def last_searched_works(searches_newest_first: list[FaceSearch], works: list[ProbeWork]) -> list[int]:
+    """The probes ticked last time (the reviewer's newest search), else the first one."""
+    for search in searches_newest_first:
+        if search.channel == "web" and search.request_id is not None:
+            searched = {p["probe_image_id"] for p in search.probe_list}
+            ticked = [w.id for w in works if w.probe_image_id in searched]
+            if ticked:
+                return ticked
+    return [works[0].id] if works else []

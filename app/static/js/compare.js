@@ -1,64 +1,182 @@
-// One-to-one comparison: side by side with synced zoom and pan, overlay with opacity,
-// curtain (wipe), flicker, landmarks. Served by the app; no inline script (CSP).
+// The comparison workstation: probe and candidate in synced panes (side by side, overlay,
+// curtain, flicker), wheel zoom to the cursor, drag-pan with mouse, touch or pen (pinch to
+// zoom), keyboard pan and zoom, landmarks, and shortcuts. The view (zoom, pan, mode) is kept
+// per search in sessionStorage, so the probe stays as it is from candidate to candidate.
+// Served by the app; no inline script (CSP).
 (function () {
   "use strict";
   var root = document.getElementById("compare");
   if (!root) { return; }
+  var MIN_SCALE = 1, MAX_SCALE = 10, KEY_PAN = 0.05;
+  var MODES = { side: "Side by side", overlay: "Overlay", curtain: "Curtain", flicker: "Flicker" };
+  var storageKey = "leaddesk.compare." + root.getAttribute("data-search");
+  var viewports = root.querySelectorAll(".viewport");
   var stages = root.querySelectorAll(".stage");
+  var candidateViewport = root.querySelector(".pane-candidate .viewport");
   var mix = document.getElementById("mix");
-  var state = { scale: 1, x: 0, y: 0, mode: "side", flicker: null };
+  var indicator = document.getElementById("mode-indicator");
+  var landmarksButton = document.getElementById("show-landmarks");
+  // Pan is kept as a fraction of the pane's width so that it survives a resize or a new page.
+  var view = { scale: 1, x: 0, y: 0, mode: "side", mix: 50, landmarks: false };
+  var flickerTimer = null;
 
-  function apply() {
-    var t = "translate(" + state.x + "px," + state.y + "px) scale(" + state.scale + ")";
+  function load() {
+    try {
+      var saved = JSON.parse(window.sessionStorage.getItem(storageKey) || "null");
+      if (saved && typeof saved.scale === "number") { view = Object.assign(view, saved); }
+    } catch (e) { /* storage unavailable: start fresh */ }
+  }
+  function save() {
+    try { window.sessionStorage.setItem(storageKey, JSON.stringify(view)); } catch (e) { /* ignore */ }
+  }
+  function width() { return viewports[0].clientWidth || 1; }
+  function clamp() {
+    view.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, view.scale));
+    var least = 1 - view.scale;  // the image always covers the pane
+    view.x = Math.min(0, Math.max(least, view.x));
+    view.y = Math.min(0, Math.max(least, view.y));
+  }
+
+  function render() {
+    clamp();
+    var w = width();
+    var t = "translate(" + (view.x * w) + "px," + (view.y * w) + "px) scale(" + view.scale + ")";
     stages.forEach(function (s) { s.style.transform = t; });
-    var value = Number(mix.value) / 100;
-    var candidate = root.querySelector(".pane-candidate .stage");
-    candidate.style.opacity = state.mode === "overlay" ? String(value) : "";
-    candidate.style.clipPath = state.mode === "curtain" ? "inset(0 0 0 " + (value * 100) + "%)" : "";
+    var amount = view.mix / 100;
+    candidateViewport.style.opacity = view.mode === "overlay" ? String(amount) : "";
+    candidateViewport.style.clipPath = view.mode === "curtain" ? "inset(0 0 0 " + (amount * 100) + "%)" : "";
+    mix.value = String(view.mix);
+    mix.disabled = view.mode !== "overlay" && view.mode !== "curtain";
+    root.className = "compare mode-" + view.mode + (view.landmarks ? " with-landmarks" : "");
+    document.querySelectorAll("[data-mode]").forEach(function (b) {
+      b.setAttribute("aria-pressed", String(b.getAttribute("data-mode") === view.mode));
+    });
+    landmarksButton.setAttribute("aria-pressed", String(view.landmarks));
+    indicator.textContent = MODES[view.mode] + " · " + view.scale.toFixed(1) + "×" + (view.landmarks ? " · landmarks" : "");
+    save();
   }
 
   function setMode(mode) {
-    state.mode = mode;
-    root.className = "compare mode-" + mode;
-    if (state.flicker) { clearInterval(state.flicker); state.flicker = null; }
+    if (!MODES[mode]) { return; }
+    view.mode = mode;
+    if (flickerTimer) { clearInterval(flickerTimer); flickerTimer = null; }
+    candidateViewport.style.visibility = "";
     if (mode === "flicker") {
-      var shown = false;
-      state.flicker = setInterval(function () {
-        shown = !shown;
-        root.querySelector(".pane-candidate .stage").style.visibility = shown ? "visible" : "hidden";
+      flickerTimer = setInterval(function () {
+        candidateViewport.style.visibility = candidateViewport.style.visibility === "hidden" ? "" : "hidden";
       }, 600);
-    } else {
-      root.querySelector(".pane-candidate .stage").style.visibility = "";
     }
-    apply();
+    render();
   }
+
+  // Zoom keeping the image point under (px, py) — pane pixels — where it is.
+  function zoomAt(factor, px, py) {
+    var w = width();
+    var before = view.scale;
+    view.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, before * factor));
+    var ratio = view.scale / before;
+    view.x = px / w - (px / w - view.x) * ratio;
+    view.y = py / w - (py / w - view.y) * ratio;
+    render();
+  }
+  function zoomCentre(factor) { zoomAt(factor, width() / 2, width() / 2); }
+  function panBy(dx, dy) { view.x += dx; view.y += dy; render(); }
+  function reset() { view.scale = 1; view.x = 0; view.y = 0; render(); }
+
+  viewports.forEach(function (viewport) {
+    viewport.addEventListener("wheel", function (event) {
+      event.preventDefault();
+      var box = viewport.getBoundingClientRect();
+      zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - box.left, event.clientY - box.top);
+    }, { passive: false });
+
+    // Pointer events cover mouse, touch and pen; two pointers pinch.
+    var pointers = new Map();
+    var pinch = null;
+    viewport.addEventListener("pointerdown", function (event) {
+      if (event.pointerType === "mouse" && event.button !== 0) { return; }
+      event.preventDefault();
+      viewport.focus({ preventScroll: true });
+      viewport.setPointerCapture(event.pointerId);
+      pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+      viewport.classList.add("dragging");
+      pinch = null;
+    });
+    viewport.addEventListener("pointermove", function (event) {
+      var last = pointers.get(event.pointerId);
+      if (!last) { return; }
+      if (event.pointerType === "mouse" && !(event.buttons & 1)) { end(event); return; }
+      var w = width();
+      if (pointers.size === 1) {
+        panBy((event.clientX - last.x) / w, (event.clientY - last.y) / w);
+      } else if (pointers.size === 2) {
+        var other = Array.from(pointers.entries()).find(function (p) { return p[0] !== event.pointerId; })[1];
+        var distance = Math.hypot(event.clientX - other.x, event.clientY - other.y);
+        if (pinch) {
+          var box = viewport.getBoundingClientRect();
+          zoomAt(distance / pinch, (event.clientX + other.x) / 2 - box.left, (event.clientY + other.y) / 2 - box.top);
+        }
+        pinch = distance;
+      }
+      pointers.set(event.pointerId, { x: event.clientX, y: event.clientY });
+    });
+    function end(event) {
+      pointers.delete(event.pointerId);
+      pinch = null;
+      if (!pointers.size) { viewport.classList.remove("dragging"); }
+    }
+    ["pointerup", "pointercancel", "lostpointercapture"].forEach(function (type) {
+      viewport.addEventListener(type, end);
+    });
+    viewport.addEventListener("dragstart", function (event) { event.preventDefault(); });
+  });
 
   document.querySelectorAll("[data-mode]").forEach(function (button) {
     button.addEventListener("click", function () { setMode(button.getAttribute("data-mode")); });
   });
-  mix.addEventListener("input", apply);
-  document.getElementById("zoom-in").addEventListener("click", function () { state.scale = Math.min(8, state.scale * 1.25); apply(); });
-  document.getElementById("zoom-out").addEventListener("click", function () { state.scale = Math.max(1, state.scale / 1.25); apply(); });
-  document.getElementById("zoom-reset").addEventListener("click", function () { state.scale = 1; state.x = 0; state.y = 0; apply(); });
+  mix.addEventListener("input", function () { view.mix = Number(mix.value); render(); });
+  landmarksButton.addEventListener("click", function () { view.landmarks = !view.landmarks; render(); });
+  document.getElementById("zoom-in").addEventListener("click", function () { zoomCentre(1.25); });
+  document.getElementById("zoom-out").addEventListener("click", function () { zoomCentre(1 / 1.25); });
+  document.getElementById("zoom-reset").addEventListener("click", reset);
+  window.addEventListener("resize", render);
 
-  root.querySelectorAll(".viewport").forEach(function (viewport) {
-    viewport.addEventListener("wheel", function (event) {
+  function follow(id) {
+    var link = document.getElementById(id);
+    if (link) { window.location.assign(link.href); }
+  }
+  function typing(target) {
+    return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+  var KEYS = {
+    "1": function () { setMode("side"); },
+    "2": function () { setMode("overlay"); },
+    "3": function () { setMode("curtain"); },
+    "4": function () { setMode("flicker"); },
+    "l": function () { view.landmarks = !view.landmarks; render(); },
+    "+": function () { zoomCentre(1.25); },
+    "=": function () { zoomCentre(1.25); },
+    "-": function () { zoomCentre(1 / 1.25); },
+    "0": reset,
+    "[": function () { view.mix = Math.max(0, view.mix - 10); render(); },
+    "]": function () { view.mix = Math.min(100, view.mix + 10); render(); },
+    "n": function () { follow("next-candidate"); },
+    "p": function () { follow("previous-candidate"); },
+    "x": function () { var f = document.getElementById("feature"); if (f) { f.focus(); } },
+    "c": function () { var r = document.querySelector("#checklist-form input[type=radio]"); if (r) { r.focus(); } }
+  };
+  var ARROWS = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    var arrow = ARROWS[event.key];
+    if (arrow && event.target && event.target.classList && event.target.classList.contains("viewport")) {
       event.preventDefault();
-      state.scale = Math.min(8, Math.max(1, state.scale * (event.deltaY < 0 ? 1.1 : 1 / 1.1)));
-      apply();
-    }, { passive: false });
-    var dragging = null;
-    viewport.addEventListener("pointerdown", function (event) {
-      dragging = { x: event.clientX - state.x, y: event.clientY - state.y };
-      viewport.setPointerCapture(event.pointerId);
-    });
-    viewport.addEventListener("pointermove", function (event) {
-      if (!dragging) { return; }
-      state.x = event.clientX - dragging.x;
-      state.y = event.clientY - dragging.y;
-      apply();
-    });
-    viewport.addEventListener("pointerup", function () { dragging = null; });
+      var step = event.shiftKey ? KEY_PAN * 4 : KEY_PAN;
+      panBy(arrow[0] * step, arrow[1] * step);
+      return;
+    }
+    var action = KEYS[event.key.toLowerCase()];
+    if (action) { event.preventDefault(); action(); }
   });
 
   var landmarks = JSON.parse(root.getAttribute("data-landmarks") || "{}");
@@ -69,12 +187,11 @@
       var dot = document.createElementNS(ns, "circle");
       dot.setAttribute("cx", point[0]);
       dot.setAttribute("cy", point[1]);
-      dot.setAttribute("r", 3);
+      dot.setAttribute("r", 4);
       svg.appendChild(dot);
     });
   });
-  document.getElementById("show-landmarks").addEventListener("change", function (event) {
-    root.classList.toggle("with-landmarks", event.target.checked);
-  });
-  apply();
+
+  load();
+  setMode(view.mode);
 })();
