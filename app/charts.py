@@ -11,9 +11,12 @@ PALETTE = ["#1d3557", "#0b5cad", "#2a9d8f", "#e9c46a", "#f4a261", "#e76f51", "#6
 def stacked_bars(
     title: str, categories: list[str], series: dict[str, list[int]], width: int = 720, height: int = 260
 ) -> str:
-    """Vertical stacked bars: one bar per category, one colour per series, with a legend."""
-    left, right, top, bottom = 40, 160, 28, 40
+    """Vertical stacked bars: one bar per category, one colour per series, with a legend below
+    the bars (beside them, long names were cut off at the edge)."""
+    left, right, top, bottom = 40, 16, 28, 24
     plot_w, plot_h = width - left - right, height - top - bottom
+    legend = _legend_layout(list(series), left, width - right)
+    height += (max(y for _, _, y in legend) + 22) if legend else 0
     totals = [sum(values[i] for values in series.values()) for i in range(len(categories))]
     peak = max([*totals, 1])
     bar_w = plot_w / max(len(categories), 1) * 0.7
@@ -49,14 +52,28 @@ def stacked_bars(
             f'<text x="{x + bar_w / 2:.1f}" y="{top + plot_h + 14}" font-size="10" text-anchor="middle" '
             f'fill="#57606a">{escape(category)}</text>'
         )
-    for n, name in enumerate(series):
-        y = top + 4 + n * 16
+    legend_top = top + plot_h + bottom
+    for n, (name, x, y) in enumerate(legend):
         parts.append(
-            f'<rect x="{left + plot_w + 14}" y="{y}" width="10" height="10" '
-            f'fill="{PALETTE[n % len(PALETTE)]}"/>'
+            f'<rect x="{x}" y="{legend_top + y}" width="10" height="10" fill="{PALETTE[n % len(PALETTE)]}"/>'
         )
         parts.append(
-            f'<text x="{left + plot_w + 30}" y="{y + 9}" font-size="11" fill="#1b1f24">{escape(name)}</text>'
+            f'<text x="{x + 15}" y="{legend_top + y + 9}" font-size="11" fill="#1b1f24">{escape(name)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
+
+
+LEGEND_CHAR_WIDTH = 6.6  # px per character at font-size 11, generous for wide letters
+
+
+def _legend_layout(names: list[str], left: float, right: float) -> list[tuple[str, float, float]]:
+    """(name, x, y) of each legend item, in rows that wrap at the chart's width."""
+    placed, x, y = [], left, 0.0
+    for name in names:
+        item = 15 + len(name) * LEGEND_CHAR_WIDTH + 18
+        if x > left and x + item > right:
+            x, y = left, y + 16
+        placed.append((name, x, y))
+        x += item
+    return placed

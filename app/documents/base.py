@@ -70,23 +70,28 @@ class LeadDeskPDF(FPDF):
         self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
         self.ln(1)
 
-    def field(self, label: str, value: str | None, label_width: float = 66) -> None:
+    # Label column and line height of ``field``; a long form sets them tighter.
+    field_label_width = 66.0
+    field_line = 5.5
+
+    def field(self, label: str, value: str | None) -> None:
         """A label and its value side by side, kept on one page (a long value is the exception)."""
         value = value if value else "—"
+        label_width, line = self.field_label_width, self.field_line
         self.set_font(FONT, "B", 9)
-        label_lines = len(self.multi_cell(label_width, 5.5, label, dry_run=True, output="LINES"))
+        label_lines = len(self.multi_cell(label_width, line, label, dry_run=True, output="LINES"))
         self.set_font(FONT, "", 9.5)
         value_width = self.w - self.r_margin - self.l_margin - label_width
-        value_lines = len(self.multi_cell(value_width, 5.5, value, dry_run=True, output="LINES"))
-        height = 5.5 * max(label_lines, value_lines)
+        value_lines = len(self.multi_cell(value_width, line, value, dry_run=True, output="LINES"))
+        height = line * max(label_lines, value_lines)
         if height < self.eph / 2 and self.will_page_break(height):
             self.add_page()
         self.set_font(FONT, "B", 9)
         y = self.get_y()
-        self.multi_cell(label_width, 5.5, label, new_x="RIGHT", new_y="TOP")
+        self.multi_cell(label_width, line, label, new_x="RIGHT", new_y="TOP")
         self.set_font(FONT, "", 9.5)
-        self.multi_cell(value_width, 5.5, value, new_x="LMARGIN", new_y="NEXT")
-        self.set_y(max(self.get_y(), y + 5.5) + 0.8)
+        self.multi_cell(value_width, line, value, new_x="LMARGIN", new_y="NEXT")
+        self.set_y(max(self.get_y(), y + line) + 0.8)
 
     def keep_together(self, height: float) -> None:
         """Start a new page unless ``height`` more millimetres fit on this one."""
@@ -114,7 +119,7 @@ class LeadDeskPDF(FPDF):
             width=self.epw,
             line_height=size * 0.55,
             text_align="LEFT",
-            wrapmode=WrapMode.CHAR,
+            wrapmode=WrapMode.WORD,  # a word longer than its cell is still broken
             repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE,
             headings_style=FontFace(emphasis="BOLD", fill_color=(235, 232, 243)),
             padding=0.8,

@@ -22,7 +22,8 @@ HEADERS = [
     "Confirmed",
     "Records read",
 ]
-WIDTHS = [22, 14, 17, 20, 20, 12, 70, 13, 13, 13, 13, 14]
+# relative widths: numbers' columns just fit their one-word headers, the reasons take the rest
+WIDTHS = [30, 14, 19, 23, 23, 17, 52, 17, 17, 17, 19, 17]
 
 
 @dataclass(frozen=True)

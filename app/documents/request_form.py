@@ -45,6 +45,7 @@ def render_request_form(data: RequestFormData) -> bytes:
         title=f"Facial Recognition Search Request {data.tracking_number}",
         lead_line=False,
     )
+    pdf.field_label_width, pdf.field_line = 58.0, 4.6  # the seed is a one-page form: kept tight
     pdf.add_page()
     pdf.heading("Facial Recognition Search Request", 15)
     pdf.paragraph(f"Attention {data.unit_name} Staff:")
@@ -71,7 +72,7 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.field("Known condition of the person", data.person_condition)
     pdf.field("How the image was legally obtained", data.legally_obtained)
     pdf.field("Date and place taken", data.image_taken)
-    pdf.field("Images", "\n".join(f"{n}. {name}" for n, name in enumerate(data.image_names, 1)))
+    pdf.field("Images", "; ".join(f"{n}. {name}" for n, name in enumerate(data.image_names, 1)))
     pdf.paragraph(data.first_amendment_notice, size=8)
     pdf.keep_together(34)  # signature, printed name and date stay together
     pdf.rule()

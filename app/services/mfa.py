@@ -54,7 +54,8 @@ def provisioning_uri(user: User, secret: str) -> str:
 
 def qr_svg(uri: str) -> str:
     """The enrolment QR code as inline SVG markup (no external image, no script)."""
-    return segno.make(uri, error="m").svg_inline(scale=5, dark="#111", light="#fff")
+    # a viewBox and no fixed size: the page scales it whole (a fixed size squeezed by CSS clipped it)
+    return segno.make(uri, error="m").svg_inline(omitsize=True, dark="#111", light="#fff")
 
 
 def matching_step(secret: str, code: str, now: float | None = None) -> int | None:

@@ -10,115 +10,30 @@ go to ``test-artifacts/browser/``. Any browser console error (CSP violations inc
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.extensions import db
 from app.models import AuditEvent, Report, SearchRequest
 from app.services.review import examinations
-from tests.conftest import TEST_DATABASE, TEST_PASSWORD
+from tests.e2e.browser import (
+    FACES,
+    NEEDS_CHROMIUM,
+    Visitor,
+    accessibility_violations,
+    wait_for_focus,
+    wait_until,
+)
 
-CHROMIUM = os.environ.get("LEADDESK_CHROMIUM", "/usr/bin/chromium")
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / TEST_DATABASE
-# Chromium as the machine's probe runs it: no sandbox as root, nothing phoned home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements-dev)")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason=f"no Chromium at {CHROMIUM}: `apt-get install chromium` (make test does) to run this test",
-    ),
-]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 def app(gallery_app):
     return gallery_app
-
-
-@pytest.fixture
-def live_server(gallery_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, gallery_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.shutdown()
-    thread.join()
-
-
-@pytest.fixture
-def browser() -> Iterator[sync_api.Browser]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Visitor:
-    """One person at one browser: signs in with both factors, acts, and keeps a log of
-    every console error and uncaught script error the pages produced."""
-
-    def __init__(self, browser, base_url: str, clock, errors: list[str]) -> None:
-        self.context = browser.new_context(base_url=base_url, accept_downloads=True)
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(15_000)
-        self.clock = clock
-        self.page.on("console", lambda m: m.type == "error" and errors.append(f"{self.page.url}: {m.text}"))
-        self.page.on("pageerror", lambda e: errors.append(f"{self.page.url}: {e}"))
-        self.page.add_init_script(
-            "document.addEventListener('securitypolicyviolation',"
-            " e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
-        )
-
-    def sign_in(self, user) -> None:
-        self.clock.advance(seconds=30)  # a fresh TOTP step for every sign-in
-        page = self.page
-        page.goto("/auth/login")
-        page.fill("#username", user.username)
-        page.fill("#password", TEST_PASSWORD)
-        page.check("#acknowledge")
-        page.click("button:has-text('Continue')")
-        page.fill("#code", pyotp.TOTP(user.totp_secret).at(self.clock.now))
-        page.click("button:has-text('Verify')")
-        page.wait_for_url("**/")
-        assert user.full_name in page.content()
-
-    def sign_out(self) -> None:
-        self.page.click("button:has-text('Sign out')")
-        self.context.close()
-
-    def shot(self, name: str) -> None:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def wait_until(condition, timeout: float = 15) -> None:
-    """Poll from Python: the page's CSP rightly forbids the eval behind wait_for_function."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
 
 
 def submit_request(visitor: Visitor, requester) -> None:
@@ -140,6 +55,12 @@ def submit_request(visitor: Visitor, requester) -> None:
     page.click("button[value=check]")  # uploaded and checked for faces before signing
     page.wait_for_url("**/requests/drafts/*")
     assert "john_simm__2.jpg" in page.content() and "john_simm__3.jpg" in page.content()
+    draft_url = page.url
+    page.click("button[value=submit]")  # not affirmed, not signed: refused, everything kept
+    page.locator("#error-summary").wait_for()
+    wait_for_focus(page, "error-summary")
+    assert "gunpoint" in page.input_value("#reason") and page.input_value("#case_number") == "HC-2026-0042"
+    visitor.shot("01-request-form-refused")
     page.check("#affirmed")
     page.fill("#signature", requester.full_name)
     page.fill("#printed_name", requester.full_name)
@@ -147,6 +68,113 @@ def submit_request(visitor: Visitor, requester) -> None:
     page.click("button[value=submit]")
     page.wait_for_url("**/submitted")
     visitor.shot("02-request-confirmation")
+    page.goto(draft_url)  # what Back to the draft loads after submitting: never "Not found"
+    assert "here is where it stands" in page.content() and "Not found" not in page.content()
+
+
+def transform(page, pane: str = "probe") -> tuple[float, float, float]:
+    """(scale, x, y) of a pane's stage, read from its computed CSS transform."""
+    matrix = page.eval_on_selector(f"#compare .pane-{pane} .stage", "e => getComputedStyle(e).transform")
+    if matrix == "none":
+        return 1.0, 0.0, 0.0
+    a, _, _, _, e, f = (float(v) for v in matrix[len("matrix(") : -1].split(","))
+    return a, e, f
+
+
+def workstation(visitor: Visitor, search_url: str) -> None:
+    """Zoom to the cursor, drag-pan, modes and shortcuts, next with the view kept, quick
+    exclude, a refused checklist that keeps its marks, then the full checklist."""
+    page = visitor.page
+    page.goto(f"{search_url}/candidates/1")
+    wait_until(  # both aligned chips arrived and decoded
+        lambda: page.eval_on_selector_all(
+            "#compare img", "els => els.every(e => e.complete && e.naturalWidth)"
+        )
+    )
+    page.evaluate("sessionStorage.clear()")
+    page.reload()
+    probe, candidate = (
+        page.locator(f"#compare .pane-{p} .viewport").bounding_box() for p in ("probe", "candidate")
+    )
+    assert candidate["x"] >= probe["x"] + probe["width"] and probe["width"] >= 400  # large, side by side
+    checklist = page.locator(".workstation-checklist").bounding_box()
+    assert checklist["x"] >= candidate["x"] + candidate["width"] - 1  # the checklist beside the images
+    visitor.shot("06-compare-side-by-side")
+
+    # wheel zoom keeps the point under the cursor where it was
+    cx, cy = probe["x"] + probe["width"] * 0.3, probe["y"] + probe["height"] * 0.4
+    px, py = cx - probe["x"], cy - probe["y"]
+    page.mouse.move(cx, cy)
+    page.mouse.wheel(0, -400)
+    wait_until(lambda: transform(page)[0] > 1.5)
+    scale, x, y = transform(page)
+    assert abs((px - x) / scale - px) < 2 and abs((py - y) / scale - py) < 2
+    assert transform(page, "candidate") == (scale, x, y)  # the panes move together
+    # drag-pan follows the pointer while the button is held, and only then
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    for step in range(1, 7):
+        page.mouse.move(cx - 10 * step, cy - 5 * step)
+    page.mouse.up()
+    _, x2, y2 = transform(page)
+    assert abs((x2 - x) + 60) < 2 and abs((y2 - y) + 30) < 2
+    page.mouse.move(cx + 80, cy + 80)  # no button held: nothing moves
+    assert transform(page)[1:] == (x2, y2)
+    # the keyboard pans and zooms too, and the active mode is visible
+    page.locator("#compare .pane-probe .viewport").focus()
+    page.keyboard.press("ArrowRight")
+    assert transform(page)[1] < x2
+    page.keyboard.press("2")
+    assert page.get_attribute("button[data-mode=overlay]", "aria-pressed") == "true"
+    assert page.get_attribute("button[data-mode=side]", "aria-pressed") == "false"
+    assert "Overlay" in page.inner_text("#mode-indicator")
+    probe_box, candidate_box = (
+        page.locator(f"#compare .pane-{p} .viewport").bounding_box() for p in ("probe", "candidate")
+    )
+    assert abs(candidate_box["x"] - probe_box["x"]) < 2 and abs(candidate_box["y"] - probe_box["y"]) < 2
+    visitor.shot("07-compare-overlay-zoomed")
+    page.keyboard.press("l")
+    assert page.get_attribute("#show-landmarks", "aria-pressed") == "true"
+    page.keyboard.press("1")
+    kept = transform(page)
+
+    # next candidate: the probe stays as it was (zoom, pan, mode)
+    page.keyboard.press("n")
+    page.wait_for_url("**/candidates/2")
+    wait_until(lambda: abs(transform(page)[0] - kept[0]) < 0.01)
+    assert all(abs(a - b) < 1 for a, b in zip(transform(page), kept, strict=True)), (transform(page), kept)
+    assert page.get_attribute("#show-landmarks", "aria-pressed") == "true"
+    assert "Shortcuts do nothing while you type" in page.content()  # the shortcuts are listed
+
+    # quick exclude in two actions: the feature, then Exclude; on to the next one
+    page.keyboard.press("x")
+    wait_for_focus(page, "feature")
+    page.select_option("#feature", "Ears")
+    page.click("button:has-text('Exclude: not a lead')")
+    page.wait_for_url("**/candidates/3")
+    assert "Rank 2 excluded: Ears dissimilar." in page.inner_text(".flashes")
+
+    # a refused checklist keeps every mark, the note and the conclusion; focus goes to the summary
+    page.goto(f"{search_url}/candidates/1")
+    for index in range(10):
+        page.check(f"input[name=features-{index}-mark][value=similar]")
+    page.fill("#features-3-note", "thin, arched")
+    page.fill("#note", "Consistent ear and nose morphology.")
+    page.check("input[name=conclusion][value=viable_lead]")
+    page.click("form.checklist-form button[type=submit]")
+    page.locator("#error-summary").wait_for()
+    wait_for_focus(page, "error-summary")
+    assert all(page.is_checked(f"input[name=features-{i}-mark][value=similar]") for i in range(10))
+    assert page.input_value("#features-3-note") == "thin, arched"
+    assert page.is_checked("input[name=conclusion][value=viable_lead]")
+    visitor.shot("08-checklist-refused-kept")
+    examine(visitor, "Consistent ear and nose morphology.")
+    record = page.inner_text("section.record")
+    assert "Booking number" in record and "BK-JOHN_SIMM" in record  # beside the candidate, once concluded
+    visitor.shot("08-checklist-concluded")
+    page.goto(search_url)
+    assert "Viable investigative lead" in page.content() and "Not a lead" in page.content()
+    visitor.shot("05-candidate-list-examined")
 
 
 def first_review(visitor: Visitor, request_id: int) -> None:
@@ -154,12 +182,17 @@ def first_review(visitor: Visitor, request_id: int) -> None:
     page.goto("/review/")
     visitor.shot("03-review-queue")
     page.click(f"a[href='/review/requests/{request_id}']")
+    assert page.locator("section[aria-labelledby=photos-title] img").count() == 2  # before claiming
     page.click("button:has-text('Claim this request')")
-    assert "Claimed" in page.content() or "claimed" in page.content()
+    assert "Waiting for: its reviewer" in " ".join(page.inner_text(".case-status").split())
 
-    # suitability and one processing step on the first probe
+    # suitability and one processing step on the first probe; a bad number is refused, not a 500
     page.click("a:has-text('Probe 1')")
     assert page.locator("#suit .verdict").text_content().strip().lower() in {"suitable", "marginal"}
+    page.eval_on_selector("#gamma-value", "e => { e.type = 'text'; }")  # as a crafted request would
+    page.fill("#gamma-value", "abc")
+    page.click("button:has-text('Apply gamma')")
+    assert "Enter a number" in page.content() or "Not a valid decimal" in page.content()
     with Image.open(FACES / "john_simm__2.jpg") as photo:
         width, height = photo.size
     for name, value in (("left", 10), ("top", 5), ("right", width - 10), ("bottom", height - 5)):
@@ -169,41 +202,30 @@ def first_review(visitor: Visitor, request_id: int) -> None:
     visitor.shot("04-probe-suitability-crop")
     page.click("a:has-text('Back to')")
 
-    # both probes searched together: one fused list
+    # both probes searched together: one fused list, ten people
     for box in page.locator("input[name=work_id]").all():
         box.check()
     page.fill("#top_k", "10")
     page.click("button:has-text('Search the gallery')")
     page.wait_for_url("**/review/searches/*")
+    assert page.locator("aside.pinned-probe img").count() == 1
     visitor.shot("05-candidate-list")
+    workstation(visitor, page.url.split("?")[0])
 
-    page.click("a[href$='/candidates/1']")
-    page.click("button[data-mode=side]")
-    page.locator("#compare.mode-side").wait_for()
-    wait_until(  # both aligned chips arrived and decoded
-        lambda: page.eval_on_selector_all(
-            "#compare img", "els => els.every(e => e.complete && e.naturalWidth)"
-        )
-    )
-    probe, candidate = (
-        page.locator(f"#compare .pane-{p} img").bounding_box() for p in ("probe", "candidate")
-    )
-    assert candidate["x"] >= probe["x"] + probe["width"]  # next to each other
-    visitor.shot("06-compare-side-by-side")
-    page.click("button[data-mode=overlay]")
-    page.locator("#compare.mode-overlay").wait_for()
-    probe, candidate = (
-        page.locator(f"#compare .pane-{p} img").bounding_box() for p in ("probe", "candidate")
-    )
-    assert abs(candidate["x"] - probe["x"]) < 2 and abs(candidate["y"] - probe["y"]) < 2  # one on the other
-    visitor.shot("07-compare-overlay")
-    examine(visitor, "Consistent ear and nose morphology.")
-    visitor.shot("08-checklist-concluded")
-
-    page.click("a:has-text('Candidate list')")
     page.click("a:has-text('Back to')")
+    # a refused decision keeps what was typed
+    page.select_option("#outcome", "lead")
+    page.fill("#comments", "Arrested 2024 in Long Beach.")
+    page.click("button:has-text('Record decision')")
+    page.locator("#error-summary").wait_for()
+    assert page.input_value("#comments") == "Arrested 2024 in Long Beach."
+    assert page.input_value("#outcome") == "lead"
     decide_lead(visitor)
-    assert "Awaiting verification" in page.content() or "awaiting" in page.content().lower()
+    status = " ".join(page.inner_text(".case-status").split())
+    assert "Your decision (reviewer): Investigative lead" in status and "verify it blind" in status
+    assert page.locator("button:has-text('Record decision')").count() == 0
+    assert page.locator("button:has-text('Search the gallery')").count() == 0
+    visitor.shot("09-workspace-after-decision")
 
 
 def examine(visitor: Visitor, note: str) -> None:
@@ -229,18 +251,22 @@ def verify_blind(visitor: Visitor, request_id: int, first_reviewer_name: str) ->
     page.goto(f"/review/requests/{request_id}")
     page.click("button:has-text('Verify (blind second review)')")
     assert first_reviewer_name not in page.locator("#searches").inner_text()
-    visitor.shot("09-verification-workspace")
+    visitor.shot("10-verification-workspace")
     page.click("#searches + ul a, section[aria-labelledby=searches] a")
+    listed = page.inner_text(".candidate-grid")
+    assert "Not a lead" not in listed and "Viable" not in listed  # the first conclusions stay hidden
+    assert listed.count("Not examined") == 10
     page.click("a[href$='/candidates/1']")
     assert "Consistent ear and nose" not in page.content()  # the first checklist stays hidden
     examine(visitor, "Independent comparison: consistent.")
     page.click("a:has-text('Candidate list')")
     page.click("a:has-text('Back to')")
     decide_lead(visitor)
-    page.fill("#comments", "Arrested 2024 in Long Beach.")
+    assert "Arrested 2024 in Long Beach." in page.input_value("#report-comments")  # carried over
+    page.fill("#report-comments", page.input_value("#report-comments") + "\nLast contact: Pier 39.")
     page.click("button:has-text('Issue report')")
     page.wait_for_url("**/reports/*")
-    visitor.shot("10-report-issued")
+    visitor.shot("11-report-issued")
 
 
 def download_report(visitor: Visitor, request_id: int) -> bytes:
@@ -248,7 +274,7 @@ def download_report(visitor: Visitor, request_id: int) -> bytes:
     page.goto("/requests/")
     page.click(f"a[href='/requests/{request_id}']")
     page.click("section[aria-labelledby=reports] a")
-    visitor.shot("11-requester-report")
+    visitor.shot("12-requester-report")
     with page.expect_download() as info:
         page.click("a:has-text('Download the PDF')")
     return Path(info.value.path()).read_bytes()
@@ -302,12 +328,122 @@ def test_whole_path_in_chromium(browser, live_server, people, clock):
         rows = page.locator("table.audit tbody tr")
         assert "No events match" not in rows.first.inner_text(), step
         seen.add(step)
-    admin.shot("12-audit-browser")
+    admin.shot("13-audit-browser")
     page.click("a:has-text('Check the chain')")
     page.click("button:has-text('Check now')")
     assert "Intact" in page.locator(".flash-success").inner_text()
-    admin.shot("13-audit-chain-intact")
+    admin.shot("14-audit-chain-intact")
     admin.sign_out()
 
     assert db.session.scalar(select(AuditEvent.seq).order_by(AuditEvent.seq.desc()).limit(1))
+    every_main_page_for_every_role(browser, live_server, people, clock, search_request, errors)
     assert errors == [], errors
+
+
+NARROW = {"width": 800, "height": 1000}
+LAPTOP = {"width": 1366, "height": 900}
+
+
+def sweep(visitor: Visitor, role: str, pages: list[tuple[str, str]], problems: list[str]) -> None:
+    """Each page: no serious or critical accessibility violation, nothing wider than 800 px
+    (wide tables scroll inside their own box), a screenshot at 1366 and at 800 px."""
+    page = visitor.page
+    for name, path in pages:
+        page.set_viewport_size(LAPTOP)
+        response = page.goto(path)
+        assert response.status == 200, f"{role} {path}: {response.status}"
+        problems += [f"{role} {path}: {v}" for v in accessibility_violations(page)]
+        visitor.shot(f"pages/{role}-{name}")
+        page.set_viewport_size(NARROW)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        if overflow > 0:
+            problems.append(f"{role} {path}: {overflow} px wider than an 800 px window")
+        visitor.shot(f"pages/{role}-{name}-800px")
+
+
+def every_main_page_for_every_role(browser, live_server, people, clock, search_request, errors) -> None:
+    from app.models import Booking, FaceSearch, ProbeWork
+    from app.services.monthly_figures import local_zone
+    from app.services.oversight import generate_monthly_audit
+
+    db.session.expire_all()
+    report = db.session.scalars(select(Report)).one()
+    search = db.session.scalars(select(FaceSearch).order_by(FaceSearch.id)).first()
+    work = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == people["first"].id)).first()
+    month = clock.now.astimezone(local_zone()).strftime("%Y-%m")
+    clock.advance(days=40)  # the month is over: its audit can be generated and read
+    generate_monthly_audit(month, generated_by="tests")
+    db.session.commit()
+    problems: list[str] = []
+    request_id = search_request.id
+
+    anonymous = Visitor(browser, live_server, clock, errors)
+    sweep(anonymous, "anonymous", [("sign-in", "/auth/login")], problems)
+    anonymous.context.close()
+
+    requester = Visitor(browser, live_server, clock, errors)
+    requester.sign_in_with_keyboard(people["requester"])
+    sweep(
+        requester,
+        "requester",
+        [
+            ("dashboard", "/"),
+            ("requests", "/requests/"),
+            ("request", f"/requests/{request_id}"),
+            ("new-request", "/requests/new"),
+            ("report", f"/reports/{report.id}"),
+            ("check-a-report", "/reports/verify"),
+            ("agency", f"/agencies/{people['requester'].agency_id}"),
+            ("sessions", "/auth/sessions"),
+            ("password", "/auth/password"),
+        ],
+        problems,
+    )
+    requester.sign_out()
+
+    reviewer = Visitor(browser, live_server, clock, errors)
+    reviewer.sign_in(people["first"])
+    sweep(
+        reviewer,
+        "reviewer",
+        [
+            ("dashboard", "/"),
+            ("queue", "/review/"),
+            ("workspace", f"/review/requests/{request_id}"),
+            ("probe", f"/review/probes/{work.id}"),
+            ("candidates", f"/review/searches/{search.id}"),
+            ("candidates-by-photo", f"/review/searches/{search.id}?by=photo"),
+            ("compare", f"/review/searches/{search.id}/candidates/1"),
+            ("compare-unexamined", f"/review/searches/{search.id}/candidates/4"),
+        ],
+        problems,
+    )
+    reviewer.sign_out()
+
+    admin = Visitor(browser, live_server, clock, errors)
+    admin.sign_in(people["admin"])
+    lead = db.session.get(Booking, report.lead_booking_id)
+    sweep(
+        admin,
+        "admin",
+        [
+            ("dashboard", "/"),
+            ("oversight", "/admin/"),
+            ("people", "/admin/users"),
+            ("person", f"/admin/users/{people['first'].id}"),
+            ("agencies", "/admin/agencies"),
+            ("agency", f"/admin/agencies/{people['requester'].agency_id}"),
+            ("audit", "/admin/audit"),
+            ("monthly-audits", "/admin/monthly"),
+            ("monthly-audit", f"/admin/monthly/{month}"),
+            ("transparency", "/admin/transparency"),
+            ("policy-clauses", "/admin/policy"),
+            ("sealed-records", "/reports/sealed"),
+            ("queue", "/review/"),
+            ("report", f"/reports/{report.id}"),
+        ],
+        problems,
+    )
+    admin.sign_out()
+    assert lead is not None
+    assert problems == [], "\n".join(problems)

@@ -97,8 +97,10 @@ def detail(report_id: int):
         "reports/detail.html",
         report=report,
         versions=service.reports_for(report.request),
-        correct_form=CorrectForm(),
-        outcome_form=OutcomeForm(),
+        correct_form=CorrectForm(comments=report.comments),
+        outcome_form=OutcomeForm(  # what was saved, shown as chosen
+            outcome=report.lead_outcome.value if report.lead_outcome else None, note=report.lead_outcome_note
+        ),
         action_form=ActionForm(),
         lead_notice=True,
     )

@@ -39,6 +39,8 @@
 
   function render() {
     clamp();
+    // the mode first: it sets the panes' size, which the pan (a fraction of it) is scaled by
+    root.className = "compare mode-" + view.mode + (view.landmarks ? " with-landmarks" : "");
     var w = width();
     var t = "translate(" + (view.x * w) + "px," + (view.y * w) + "px) scale(" + view.scale + ")";
     stages.forEach(function (s) { s.style.transform = t; });
@@ -47,7 +49,6 @@
     candidateViewport.style.clipPath = view.mode === "curtain" ? "inset(0 0 0 " + (amount * 100) + "%)" : "";
     mix.value = String(view.mix);
     mix.disabled = view.mode !== "overlay" && view.mode !== "curtain";
-    root.className = "compare mode-" + view.mode + (view.landmarks ? " with-landmarks" : "");
     document.querySelectorAll("[data-mode]").forEach(function (b) {
       b.setAttribute("aria-pressed", String(b.getAttribute("data-mode") === view.mode));
     });
