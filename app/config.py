@@ -83,6 +83,11 @@ class Config:
     INDEX_REDUCED_DIMS = 32
     ANNOY_N_TREES = 50
     ANNOY_SEARCH_K = 100_000  # 1M: 12.7 ms p50, 99.75% of mates
+    # What each build measures on the gallery (app/matching/tuning.py) before choosing: the
+    # fastest of these keeping 99.5% of the exact search's true mates, else the exact scan.
+    TWO_STAGE_SHORTLISTS = (1000, 2000, 4000, 8000)
+    ANNOY_SEARCH_KS = (25_000, 50_000, 100_000, 200_000, 400_000)
+    RECALL_QUERIES = 200  # queries per measured setting
     INDEX_VERSIONS_KEPT = 3
     INDEX_REBUILD_HOUR = 2
     INDEX_REBUILD_MINUTE = 0

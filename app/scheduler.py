@@ -27,7 +27,7 @@ from app.services.audit import set_audit_source
 from app.services.dashboard import heartbeat_path
 from app.services.errors import ServiceError
 from app.services.housekeeping import sweep_orphan_files
-from app.services.matching import rebuild_index
+from app.services.index_builds import rebuild_index
 
 log = logging.getLogger(__name__)
 

@@ -268,7 +268,7 @@ def main() -> None:
         # 3. the serving index corrupted, then rebuilt
         import json
 
-        from app.services.matching import rebuild_index
+        from app.services.index_builds import rebuild_index
 
         probes = sorted(harness.FACES.glob("*__3.jpg"))[:8]
         before = search_answers(app, probes)

@@ -35,7 +35,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app.services import probe_images
     from app.services import requests as request_service
     from app.services.gallery import import_manifest
-    from app.services.matching import rebuild_index
+    from app.services.index_builds import rebuild_index
     from app.services.review import assignments
     from tests.blueprints.test_requests import valid_form
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest

@@ -14,7 +14,7 @@ from app import create_app
 from app.extensions import db
 from app.models import Role, SearchRequest
 from app.services.gallery import MANIFEST_COLUMNS, import_manifest
-from app.services.matching import rebuild_index
+from app.services.index_builds import rebuild_index
 from tests.conftest import IsolatedClient, ScratchDatabase
 
 FACES = Path(__file__).resolve().parent / "fixtures" / "faces"

@@ -23,7 +23,7 @@ from app.extensions import db
 from app.models import Booking, CertificationProvider, Role, User
 from app.services import accounts
 from app.services import gallery as gallery_service
-from app.services.matching import rebuild_index
+from app.services.index_builds import rebuild_index
 
 demo_cli = AppGroup("demo", help="Demo data for development.")
 

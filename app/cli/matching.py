@@ -14,7 +14,7 @@ from app.cli import cli_actor
 from app.extensions import db
 from app.matching.images import ImageError, load_image
 from app.services import gallery as gallery_service
-from app.services import matching, sealed_records
+from app.services import index_builds, matching, sealed_records
 from app.services.errors import ServiceError
 from app.services.policy import PURPOSES
 from app.services.review import searches
@@ -70,7 +70,7 @@ def seal_command(booking_number: str, reference: str):
 
 def _rebuild(triggered_by: str) -> None:
     try:
-        build = matching.rebuild_index(triggered_by=triggered_by)
+        build = index_builds.rebuild_index(triggered_by=triggered_by)
     except ServiceError as err:
         raise click.ClickException(err.message) from None
     click.echo(
@@ -90,7 +90,7 @@ def rebuild_command():
 @click.option("--json", "as_json", is_flag=True)
 def status_command(as_json: bool):
     """Version, template count, age, and whether a rebuild is overdue."""
-    status = matching.index_status()
+    status = index_builds.index_status()
     if as_json:
         click.echo(json.dumps(status.as_dict()))
         return

@@ -24,7 +24,8 @@ import json
 import os
 import shutil
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,10 @@ class IndexManifest:
     model_id: str
     built_at: str
     files: dict[str, str] = field(default_factory=dict)
+    # When the templates were read: records sealed from then on are filtered at search time
+    # (older ones were left out by the build). None in manifests written before it was kept.
+    snapshot_at: str | None = None
+    tuning: dict | None = None  # the recall measured at the build and the setting chosen
 
     @classmethod
     def read(cls, path: Path) -> IndexManifest:
@@ -271,23 +276,33 @@ class IndexStore:
             self._cached = (mtime, loaded)
             return loaded
 
-    def build(
+    def build(self, *, template_ids: np.ndarray, vectors: np.ndarray, **kwargs) -> IndexManifest:
+        """``build_from_chunks`` for descriptors already in memory (tests, benchmarks)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
+        ids = np.asarray(template_ids, dtype=np.int64)
+        return self.build_from_chunks(chunks=[(ids, vectors)], count=len(ids), **kwargs)
+
+    def build_from_chunks(
         self,
         *,
         version: int,
-        template_ids: np.ndarray,
-        vectors: np.ndarray,
+        chunks: Iterable[tuple[np.ndarray, np.ndarray]],
+        count: int,
         model_id: str,
         parameters: BuildParameters,
         built_at: str,
+        snapshot_at: str | None = None,
+        tune: Callable[[LoadedIndex], dict] | None = None,
         n_jobs: int = -1,
     ) -> IndexManifest:
         """Write version ``version`` into its own folder and switch to it.
 
-        Anything that fails before the switch leaves the previous version serving.
+        The descriptors arrive in chunks (at most ``count`` rows; fewer when records were sealed
+        while they were read) and go straight to memory-mapped files, and the Annoy forest is
+        built on disk: memory stays bounded at ten million templates. ``tune`` measures the
+        finished files before the switch. Anything that fails before the switch leaves the
+        previous version serving.
         """
-        from annoy import AnnoyIndex
-
         self.root.mkdir(parents=True, exist_ok=True)
         directory_name = f"v{version:06d}"
         staging = self.root / f".{directory_name}.building"
@@ -295,38 +310,30 @@ class IndexStore:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         try:
-            vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
-            ids = np.asarray(template_ids, dtype=np.int64)
-            np.save(staging / "ids.npy", ids)
-            np.save(staging / "vectors.npy", vectors)
-            np.save(staging / "norms.npy", np.einsum("ij,ij->i", vectors, vectors).astype(np.float32))
-            if len(vectors):
-                mean, axes = principal_axes(vectors, parameters.reduced_dims)
-            else:
-                mean = np.zeros(DIMENSIONS, np.float32)
-                axes = np.eye(parameters.reduced_dims, DIMENSIONS, dtype=np.float32)
-            reduced = np.ascontiguousarray((vectors - mean) @ axes.T, dtype=np.float32)
-            np.savez(staging / "pca.npz", mean=mean, axes=axes)
-            np.save(staging / "reduced.npy", reduced)
-            np.save(staging / "reduced_norms.npy", np.einsum("ij,ij->i", reduced, reduced).astype(np.float32))
-            forest = AnnoyIndex(DIMENSIONS, parameters.metric)
-            forest.set_seed(parameters.seed)
-            for item, vector in enumerate(vectors):
-                forest.add_item(item, vector)
-            forest.build(parameters.n_trees, n_jobs=n_jobs)
-            forest.save(str(staging / "annoy.ann"))
-            forest.unload()
+            written = _write_vectors(staging, chunks, count)
+            ids = np.load(staging / "ids.npy", mmap_mode="r") if written else np.empty(0, np.int64)
+            vectors = np.load(staging / "vectors.npy", mmap_mode="r") if written else None
+            _write_derived(staging, vectors, parameters)
+            _build_forest(staging, vectors, parameters, n_jobs)
             files = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
             manifest = IndexManifest(
                 version=version,
                 directory=directory_name,
-                count=len(ids),
-                max_template_id=int(ids.max()) if len(ids) else 0,
+                count=written,
+                max_template_id=int(ids.max()) if written else 0,
                 parameters=parameters.as_dict(),
                 model_id=model_id,
                 built_at=built_at,
                 files=files,
+                snapshot_at=snapshot_at,
             )
+            del ids, vectors
+            if tune is not None:
+                provisional = LoadedIndex(self.root, replace(manifest, directory=staging.name), verify=False)
+                try:
+                    manifest = replace(manifest, tuning=tune(provisional))
+                finally:
+                    provisional.close()
             _atomic_write(staging / "manifest.json", json.dumps(manifest.__dict__, indent=2))
             shutil.rmtree(final, ignore_errors=True)
             os.replace(staging, final)
@@ -347,3 +354,86 @@ class IndexStore:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
         return removed
+
+
+CHUNK_ROWS = 200_000  # rows per step when deriving files: bounded memory at any gallery size
+
+
+def _write_vectors(staging: Path, chunks: Iterable[tuple[np.ndarray, np.ndarray]], count: int) -> int:
+    """ids.npy and vectors.npy from the chunks, straight into memory-mapped files; the number
+    of rows written (fewer than ``count`` if records were sealed while they were read)."""
+    if count == 0:
+        np.save(staging / "ids.npy", np.empty(0, np.int64))
+        np.save(staging / "vectors.npy", np.empty((0, DIMENSIONS), np.float32))
+        return 0
+    ids = np.lib.format.open_memmap(staging / "ids.npy", mode="w+", dtype=np.int64, shape=(count,))
+    vectors = np.lib.format.open_memmap(
+        staging / "vectors.npy", mode="w+", dtype=np.float32, shape=(count, DIMENSIONS)
+    )
+    written = 0
+    for chunk_ids, chunk_vectors in chunks:
+        rows = len(chunk_ids)
+        if written + rows > count:
+            raise ValueError(f"more templates arrived than the {count} counted")
+        ids[written : written + rows] = chunk_ids
+        vectors[written : written + rows] = np.reshape(chunk_vectors, (-1, DIMENSIONS))
+        written += rows
+    ids.flush()
+    vectors.flush()
+    if written < count:  # sealed while being read: keep what was written
+        kept_ids, kept_vectors = np.array(ids[:written]), np.array(vectors[:written])
+        del ids, vectors
+        np.save(staging / "ids.npy", kept_ids)
+        np.save(staging / "vectors.npy", kept_vectors)
+    return written
+
+
+def _write_derived(staging: Path, vectors: np.ndarray | None, parameters: BuildParameters) -> None:
+    """Norms, the principal axes and the reduced descriptors, a chunk at a time."""
+    count = 0 if vectors is None else len(vectors)
+    dims = parameters.reduced_dims
+    if count:
+        mean, axes = principal_axes(vectors, dims)
+    else:
+        mean, axes = np.zeros(DIMENSIONS, np.float32), np.eye(dims, DIMENSIONS, dtype=np.float32)
+    np.savez(staging / "pca.npz", mean=mean, axes=axes)
+    if not count:
+        for name, shape in (("norms", (0,)), ("reduced", (0, dims)), ("reduced_norms", (0,))):
+            np.save(staging / f"{name}.npy", np.empty(shape, np.float32))
+        return
+    norms = np.lib.format.open_memmap(staging / "norms.npy", mode="w+", dtype=np.float32, shape=(count,))
+    reduced = np.lib.format.open_memmap(
+        staging / "reduced.npy", mode="w+", dtype=np.float32, shape=(count, dims)
+    )
+    reduced_norms = np.lib.format.open_memmap(
+        staging / "reduced_norms.npy", mode="w+", dtype=np.float32, shape=(count,)
+    )
+    for start in range(0, count, CHUNK_ROWS):
+        block = np.asarray(vectors[start : start + CHUNK_ROWS], dtype=np.float32)
+        norms[start : start + len(block)] = np.einsum("ij,ij->i", block, block)
+        projected = (block - mean) @ axes.T
+        reduced[start : start + len(block)] = projected
+        reduced_norms[start : start + len(block)] = np.einsum("ij,ij->i", projected, projected)
+    for array in (norms, reduced, reduced_norms):
+        array.flush()
+
+
+def _build_forest(
+    staging: Path, vectors: np.ndarray | None, parameters: BuildParameters, n_jobs: int
+) -> None:
+    from annoy import AnnoyIndex
+
+    forest = AnnoyIndex(DIMENSIONS, parameters.metric)
+    forest.set_seed(parameters.seed)
+    path = str(staging / "annoy.ann")
+    if vectors is None or not len(vectors):
+        forest.build(parameters.n_trees, n_jobs=n_jobs)
+        forest.save(path)
+    else:
+        forest.on_disk_build(path)  # the forest grows in its file, not in memory
+        for start in range(0, len(vectors), CHUNK_ROWS):
+            block = np.asarray(vectors[start : start + CHUNK_ROWS], dtype=np.float32)
+            for offset, vector in enumerate(block):
+                forest.add_item(start + offset, vector)
+        forest.build(parameters.n_trees, n_jobs=n_jobs)
+    forest.unload()

@@ -41,7 +41,8 @@ class Booking(db.Model):
     photo_sha256: Mapped[str] = mapped_column(String(64), index=True)
     photo_format: Mapped[str] = mapped_column(String(10))
     sealed: Mapped[bool] = mapped_column(default=False, index=True)
-    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # indexed: a search filters only what was sealed since the index's build (a short range)
+    sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     seal_reference: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -94,3 +95,4 @@ class IndexBuild(db.Model):
     )
     error: Mapped[str | None] = mapped_column(Text)
     triggered_by: Mapped[str | None] = mapped_column(String(64))
+    tuning: Mapped[str | None] = mapped_column(Text)  # JSON: the recall measured and the setting chosen

@@ -131,6 +131,8 @@ class FaceSearch(db.Model):
     index_version: Mapped[int | None] = mapped_column()
     model_id: Mapped[str] = mapped_column(String(64))
     strategy: Mapped[str] = mapped_column(String(16))
+    # the index's measured share of the exact search's true mates (1.0 for an exact scan)
+    index_recall: Mapped[float | None] = mapped_column()
     fusion: Mapped[str | None] = mapped_column(String(32))
     results: Mapped[str] = mapped_column(
         Text

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, PendingApproval, ReviewState, SearchRequest
 from app.services import checkpoints, oversight, transparency
 from app.services.audit import READ_ACTIONS
-from app.services.matching import index_status
+from app.services.index_builds import index_status
 from app.services.sealed_records import outstanding_seal_notices
 
 HEARTBEAT_FILE = "scheduler-heartbeat.json"

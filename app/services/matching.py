@@ -1,27 +1,24 @@
-"""1:N search over the gallery and the index's life cycle (rebuild, status)."""
+"""1:N search over the gallery: the current index, the templates enrolled since it was built, and
+the records sealed since, each read by a range that does not grow with the gallery (the index's
+life cycle is in index_builds)."""
 
 from __future__ import annotations
 
-import fcntl
-import json
 from collections.abc import Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from app.clock import utcnow
 from app.extensions import db
 from app.matching.analysis_store import AnalysisStore
 from app.matching.faces import EngineSettings, Face, FaceEngine
-from app.matching.index import BuildParameters, IndexStore, IndexUnavailable, exact_top_k
+from app.matching.index import IndexStore, IndexUnavailable, exact_top_k
 from app.matching.scoring import similarity_score
-from app.models import Booking, BuildOutcome, FaceTemplate, IndexBuild, Outcome
-from app.services.audit import record_event
+from app.models import Booking, FaceTemplate
 from app.services.errors import ServiceError
 
 MAX_TOP_K = 50
@@ -104,9 +101,12 @@ class SearchResult:
     mode: str  # "index" | "exact-fallback" (index unusable) | "exact-no-index" (none built yet)
     strategy: str  # how the indexed part was searched: "exact", "two-stage" or "annoy"
     notes: list[str] = field(default_factory=list)
+    # The share of the exact search's true mates this setting kept when the index was built
+    # (1.0 for an exact scan; None when the index's build did not measure it).
+    recall: float | None = None
 
 
-def _vectors_of(templates: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
+def vectors_of(templates: list[tuple[int, bytes]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((t[0] for t in templates), dtype=np.int64, count=len(templates))
     vectors = np.frombuffer(b"".join(t[1] for t in templates), dtype="<f4").reshape(-1, 128)
     return ids, np.ascontiguousarray(vectors, dtype=np.float32)
@@ -118,7 +118,8 @@ def _scan(ids: np.ndarray, vectors: np.ndarray, query: np.ndarray, k: int) -> tu
     return ids[rows], distances
 
 
-def _searchable_templates(where) -> list[tuple[int, bytes]]:
+def searchable_templates(where) -> list[tuple[int, bytes]]:
+    """Every unsealed template matching ``where`` (the exact fallback and the rebuild)."""
     stmt = (
         select(FaceTemplate.id, FaceTemplate.descriptor)
         .join(Booking)
@@ -128,24 +129,56 @@ def _searchable_templates(where) -> list[tuple[int, bytes]]:
     return [(row[0], row[1]) for row in db.session.execute(stmt)]
 
 
-def search_strategy(gallery_size: int) -> str:
-    """How to search the indexed part, from the measured figures (README, "Measured"):
-    exact for small galleries, the two-stage scan for middling ones, Annoy for large ones.
-    """
+def templates_enrolled_after(max_template_id: int) -> list[tuple[int, bytes]]:
+    """Unsealed templates newer than the index: a range of the primary key, then their
+    bookings by id, so the cost follows what was enrolled since the build, not the gallery."""
+    rows = db.session.execute(
+        select(FaceTemplate.id, FaceTemplate.descriptor, FaceTemplate.booking_id)
+        .where(FaceTemplate.id > max_template_id, FaceTemplate.model_id == gallery_model_id())
+        .order_by(FaceTemplate.id)
+    ).all()
+    if not rows:
+        return []
+    sealed = set(
+        db.session.scalars(
+            select(Booking.id).where(Booking.id.in_({r.booking_id for r in rows}), Booking.sealed.is_(True))
+        )
+    )
+    return [(r.id, r.descriptor) for r in rows if r.booking_id not in sealed]
+
+
+def templates_sealed_since(snapshot_at: str | None) -> set[int]:
+    """Templates in the index whose record was sealed after the build read the gallery (the
+    build left the others out): a range of ``booking.sealed_at``, whatever was sealed before.
+    An index from before the snapshot was kept counts every sealed record."""
+    stmt = select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))
+    if snapshot_at is not None:
+        stmt = stmt.where(Booking.sealed_at >= datetime.fromisoformat(snapshot_at))
+    return set(db.session.scalars(stmt))
+
+
+def search_setting(manifest) -> tuple[str, int]:
+    """How to search the indexed part: the setting measured at the build (the fastest that
+    keeps 99.5% of the exact search's true mates, see ``app/matching/tuning.py``); before a
+    build measured it, by gallery size (exact, two-stage, Annoy: README, "Measured")."""
     config = current_app.config
     if config["SEARCH_STRATEGY"] != "auto":
-        return config["SEARCH_STRATEGY"]
-    if gallery_size <= int(config["EXACT_SEARCH_MAX_GALLERY"]):
-        return "exact"
-    return "two-stage" if gallery_size <= int(config["TWO_STAGE_MAX_GALLERY"]) else "annoy"
+        strategy = config["SEARCH_STRATEGY"]
+    elif manifest.tuning:
+        return manifest.tuning["strategy"], int(manifest.tuning["effort"])
+    elif manifest.count <= int(config["EXACT_SEARCH_MAX_GALLERY"]):
+        strategy = "exact"
+    else:
+        strategy = "two-stage" if manifest.count <= int(config["TWO_STAGE_MAX_GALLERY"]) else "annoy"
+    effort = {"annoy": "ANNOY_SEARCH_K", "two-stage": "TWO_STAGE_SHORTLIST"}.get(strategy)
+    return strategy, int(config[effort]) if effort else 0
 
 
-def _search_index(loaded, query: np.ndarray, fetch: int, strategy: str):
-    config = current_app.config
+def search_index_with(loaded, query: np.ndarray, fetch: int, strategy: str, effort: int):
     if strategy == "annoy":
-        return loaded.search_annoy(query, fetch, int(config["ANNOY_SEARCH_K"]))
+        return loaded.search_annoy(query, fetch, effort)
     if strategy == "two-stage":
-        return loaded.search_two_stage(query, fetch, int(config["TWO_STAGE_SHORTLIST"]))
+        return loaded.search_two_stage(query, fetch, effort)
     return loaded.search_exact(query, fetch)
 
 
@@ -167,7 +200,7 @@ def search_descriptor(
     check_top_k(top_k)
     top_k = max(top_k, bookings or 0)
     query = np.asarray(query, dtype=np.float32)
-    sealed = set(db.session.scalars(select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))))
+    sealed: set[int] = set()
     notes: list[str] = []
     try:
         loaded = index_store().open_current()
@@ -176,20 +209,25 @@ def search_descriptor(
         loaded = None
         notes.append(f"Index unavailable ({exc}); the whole gallery was scanned exactly.")
     found: list[tuple[np.ndarray, np.ndarray]] = []
-    strategy = "exact"
+    strategy, recall = "exact", None
     if loaded is not None:
-        # Over-fetch by the number of records sealed since the build, then drop them.
-        fetch = top_k + len(sealed)
-        strategy = search_strategy(loaded.manifest.count)
-        found.append(_search_index(loaded, query, fetch, strategy))
-        newer = _searchable_templates(FaceTemplate.id > loaded.manifest.max_template_id)
+        # Over-fetch by the records sealed since the build, then drop them.
+        sealed = templates_sealed_since(loaded.manifest.snapshot_at)
+        strategy, effort = search_setting(loaded.manifest)
+        found.append(search_index_with(loaded, query, top_k + len(sealed), strategy, effort))
+        newer = templates_enrolled_after(loaded.manifest.max_template_id)
         if newer:
-            found.append(_scan(*_vectors_of(newer), query, top_k))
+            found.append(_scan(*vectors_of(newer), query, top_k))
         mode, version = "index", loaded.version
+        tuning = loaded.manifest.tuning
+        if strategy == "exact":
+            recall = 1.0
+        elif tuning and (tuning["strategy"], tuning["effort"]) == (strategy, effort):
+            recall = tuning["share_of_exact_mates"]
     else:
-        everything = _searchable_templates(FaceTemplate.id > 0)
+        everything = searchable_templates(FaceTemplate.id > 0)
         if everything:
-            found.append(_scan(*_vectors_of(everything), query, top_k))
+            found.append(_scan(*vectors_of(everything), query, top_k))
         mode, version = ("exact-fallback" if notes else "exact-no-index"), None
         if not notes:
             notes.append("No index has been built yet; the whole gallery was scanned exactly.")
@@ -222,172 +260,9 @@ def search_descriptor(
                 score=similarity_score(distance),
             )
         )
-    return SearchResult(candidates, version, mode, strategy, notes)
+    return SearchResult(candidates, version, mode, strategy, notes, recall if mode == "index" else 1.0)
 
 
 def describe_probe(pixels: np.ndarray) -> list[Face]:
     """Every face in a probe photo, largest first, each with its descriptor and quality."""
     return probe_engine().analyze(pixels)
-
-
-# --- the index's life cycle -------------------------------------------------------------
-
-
-@contextmanager
-def rebuild_lock(directory: Path):
-    """One rebuild at a time on this machine, whatever process asks (scheduler, CLI)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / "rebuild.lock").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ServiceError("An index rebuild is already running.") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def rebuild_index(*, triggered_by: str, parameters: BuildParameters | None = None) -> IndexBuild:
-    """Build a new index version from every searchable template and switch to it.
-
-    A job: it commits its own progress (the build row first, so status shows it running).
-    On failure the build is recorded as failed and the previous version keeps serving.
-    """
-    config = current_app.config
-    parameters = parameters or BuildParameters(
-        n_trees=int(config["ANNOY_N_TREES"]), reduced_dims=int(config["INDEX_REDUCED_DIMS"])
-    )
-    store = index_store()
-    with rebuild_lock(store.root):
-        version = (db.session.scalar(select(func.max(IndexBuild.version))) or 0) + 1
-        build = IndexBuild(
-            version=version,
-            parameters=json.dumps(parameters.as_dict(), sort_keys=True),
-            started_at=utcnow(),
-            outcome=BuildOutcome.RUNNING,
-            triggered_by=triggered_by[:64],
-        )
-        db.session.add(build)
-        db.session.commit()
-        try:
-            ids, vectors = _vectors_of(_searchable_templates(FaceTemplate.id > 0))
-            manifest = store.build(
-                version=version,
-                template_ids=ids,
-                vectors=vectors,
-                model_id=gallery_model_id(),
-                parameters=parameters,
-                built_at=utcnow().isoformat(),
-            )
-        except Exception as exc:
-            db.session.rollback()
-            build = db.session.get(IndexBuild, build.id)
-            build.outcome = BuildOutcome.FAILED
-            build.error = f"{type(exc).__name__}: {exc}"[:2000]
-            _finish(build)
-            record_event(
-                "index.rebuild",
-                actor=None,
-                outcome=Outcome.FAILED,
-                object_type="index",
-                object_id=version,
-                reason=build.error,
-                detail={"triggered_by": triggered_by},
-            )
-            db.session.commit()
-            raise ServiceError(f"Index rebuild {version} failed: {build.error}") from exc
-        build.outcome = BuildOutcome.SUCCEEDED
-        build.template_count = manifest.count
-        build.max_template_id = manifest.max_template_id
-        build.file = str(Path("index") / manifest.directory)
-        _finish(build)
-        record_event(
-            "index.rebuild",
-            actor=None,
-            object_type="index",
-            object_id=version,
-            detail={"templates": manifest.count, "triggered_by": triggered_by, **parameters.as_dict()},
-        )
-        db.session.commit()
-        store.prune(keep=int(config["INDEX_VERSIONS_KEPT"]))
-        return build
-
-
-def _finish(build: IndexBuild) -> None:
-    build.finished_at = utcnow()
-    build.duration_seconds = round((build.finished_at - build.started_at).total_seconds(), 3)
-
-
-@dataclass(frozen=True)
-class IndexStatus:
-    version: int | None
-    template_count: int | None
-    built_at: datetime | None
-    age: timedelta | None
-    overdue: bool
-    searchable_templates: int
-    enrolled_since_build: int
-    last_failure: IndexBuild | None
-    problem: str | None  # the index cannot be opened: searches scan exactly
-
-    def as_dict(self) -> dict:
-        return {
-            "version": self.version,
-            "template_count": self.template_count,
-            "built_at": self.built_at.isoformat() if self.built_at else None,
-            "age_hours": round(self.age.total_seconds() / 3600, 2) if self.age else None,
-            "overdue": self.overdue,
-            "searchable_templates": self.searchable_templates,
-            "enrolled_since_build": self.enrolled_since_build,
-            "problem": self.problem,
-        }
-
-
-def index_status() -> IndexStatus:
-    now = utcnow()
-    last_ok = db.session.scalar(
-        select(IndexBuild)
-        .where(IndexBuild.outcome == BuildOutcome.SUCCEEDED)
-        .order_by(IndexBuild.version.desc())
-        .limit(1)
-    )
-    last_failure = db.session.scalar(
-        select(IndexBuild)
-        .where(IndexBuild.outcome == BuildOutcome.FAILED)
-        .order_by(IndexBuild.version.desc())
-        .limit(1)
-    )
-    if last_failure and last_ok and last_failure.version < last_ok.version:
-        last_failure = None
-    problem = None
-    manifest = None
-    try:
-        loaded = index_store().open_current()
-        manifest = loaded.manifest if loaded else None
-        if loaded is None:
-            problem = "no index has been built"
-    except IndexUnavailable as exc:
-        problem = str(exc)
-    searchable = db.session.scalar(
-        select(func.count(FaceTemplate.id)).join(Booking).where(Booking.sealed.is_(False))
-    )
-    newer = 0
-    if manifest is not None:
-        newer = db.session.scalar(
-            select(func.count(FaceTemplate.id)).where(FaceTemplate.id > manifest.max_template_id)
-        )
-    built_at = last_ok.finished_at if last_ok else None
-    age = now - built_at if built_at else None
-    max_age = timedelta(hours=float(current_app.config["INDEX_MAX_AGE_HOURS"]))
-    return IndexStatus(
-        version=manifest.version if manifest else None,
-        template_count=manifest.count if manifest else None,
-        built_at=built_at,
-        age=age,
-        overdue=age is None or age > max_age,
-        searchable_templates=searchable,
-        enrolled_since_build=newer,
-        last_failure=last_failure,
-        problem=problem,
-    )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.matching.images import load_image
 from app.models import AuditEvent, Booking, BuildOutcome, FaceSearch, FaceTemplate, IndexBuild, Role, Subject
-from app.services import gallery, matching
+from app.services import gallery, index_builds, matching
 from app.services.errors import ServiceError
 from tests.gallery import (
     FACES,
@@ -144,7 +144,7 @@ def test_sealed_record_is_never_returned(gallery_app, runner_for):
     assert result.exit_code == 0, result.output
     found = [c.booking_number for c in search_file("kit_harington__2.jpeg", top_k=50).candidates]
     assert target not in found and len(found) > 0
-    matching.rebuild_index(triggered_by="tests")
+    index_builds.rebuild_index(triggered_by="tests")
     found = [c.booking_number for c in search_file("kit_harington__2.jpeg", top_k=50).candidates]
     assert target not in found
     sealed = db.session.scalar(select(Booking).where(Booking.booking_number == target))
@@ -161,14 +161,14 @@ def test_failed_build_leaves_previous_index_serving(gallery_app, monkeypatch):
 
     monkeypatch.setattr(index_module, "sha256_file", disk_full)
     with pytest.raises(ServiceError, match="failed"):
-        matching.rebuild_index(triggered_by="tests")
+        index_builds.rebuild_index(triggered_by="tests")
     monkeypatch.undo()
     failed = db.session.scalar(select(IndexBuild).order_by(IndexBuild.version.desc()))
     assert failed.outcome is BuildOutcome.FAILED and "disk full" in failed.error
     result = search_file("john_simm__2.jpg", top_k=3)
     assert result.index_version == 1 and result.mode == "index"
     assert result.candidates[0].booking_number == booking_number_for("john_simm")
-    status = matching.index_status()
+    status = index_builds.index_status()
     assert status.version == 1 and status.last_failure.version == failed.version
     assert not list(Path(gallery_app.instance_path, "index").glob(".*building"))
 
@@ -182,13 +182,13 @@ def test_damaged_index_falls_back_to_exact_scan(gallery_app):
     assert result.mode == "exact-fallback" and result.index_version is None
     assert "damaged" in result.notes[0]
     assert result.candidates[0].booking_number == booking_number_for("john_simm")
-    assert "damaged" in matching.index_status().problem
+    assert "damaged" in index_builds.index_status().problem
 
 
 def test_rebuild_switches_versions_and_workers_notice(gallery_app):
     store = matching.index_store()
     assert store.open_current().version == 1
-    build = matching.rebuild_index(triggered_by="tests")
+    build = index_builds.rebuild_index(triggered_by="tests")
     assert build.version == 2 and build.outcome is BuildOutcome.SUCCEEDED
     assert store.open_current().version == 2
     assert search_file("john_simm__2.jpg").index_version == 2
@@ -348,10 +348,11 @@ def test_every_strategy_finds_the_same_mate(gallery_app, strategy):
 
 
 def test_rebuilds_never_overlap(gallery_app):
-    from app.services.matching import index_store, rebuild_lock
+    from app.services.index_builds import rebuild_lock
+    from app.services.matching import index_store
 
     with rebuild_lock(index_store().root), pytest.raises(ServiceError, match="already running"):
-        matching.rebuild_index(triggered_by="tests")
+        index_builds.rebuild_index(triggered_by="tests")
 
 
 def test_scheduler_runs_the_nightly_rebuild_once(gallery_app):
@@ -368,17 +369,25 @@ def test_scheduler_runs_the_nightly_rebuild_once(gallery_app):
 
 
 def test_index_status_reports_overdue(gallery_app, clock):
-    assert not matching.index_status().overdue
+    assert not index_builds.index_status().overdue
     clock.advance(hours=27)
-    assert matching.index_status().overdue
+    assert index_builds.index_status().overdue
 
 
-def test_strategy_follows_the_measured_thresholds(gallery_app):
-    from app.services.matching import search_strategy
+def test_the_search_setting_is_the_one_measured_at_the_build(gallery_app):
+    from app.matching.index import IndexManifest
+    from app.services.matching import search_setting
 
-    assert search_strategy(1_000) == "exact"
-    assert search_strategy(100_000) == "two-stage"
-    assert search_strategy(1_000_000) == "annoy"
+    def manifest(count: int, tuning: dict | None = None) -> IndexManifest:
+        return IndexManifest(1, "v000001", count, count, {}, "model", "2026-11-29", tuning=tuning)
+
+    # built before builds measured anything: by size, as measured in the README
+    assert search_setting(manifest(1_000)) == ("exact", 0)
+    assert search_setting(manifest(100_000)) == ("two-stage", 1000)
+    assert search_setting(manifest(1_000_000)) == ("annoy", 100_000)
+    # measured: the build's choice
+    assert search_setting(manifest(1_000_000, {"strategy": "annoy", "effort": 200_000})) == ("annoy", 200_000)
+    assert search_setting(manifest(1_000_000, {"strategy": "exact", "effort": 0})) == ("exact", 0)
 
 
 def test_index_damaged_in_place_while_serving_is_noticed(gallery_app):

@@ -28,13 +28,13 @@ MIN_OVERRIDE_CHARS = 10
 BOOKINGS_PER_SLOT = 3
 
 
-def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str]:
+def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str, float | None]:
     """Search each probe; with several, rank the union of their lists by the mean distance
     to every probe (the rule measured best on the LFW dev set; README, "Measured")."""
     fused: dict[int, dict] = {}
     descriptors: list[np.ndarray] = []
     versions: set[int | None] = set()
-    strategy = "exact"
+    strategy, recalls = "exact", []
     for spec in specs:
         prepared = prepare_spec(spec)
         if prepared.chosen is None:
@@ -46,6 +46,7 @@ def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | 
         result = search_descriptor(prepared.chosen.descriptor, top_k, bookings=top_k * BOOKINGS_PER_SLOT)
         versions.add(result.index_version)
         strategy = result.strategy
+        recalls.append(result.recall)
         for candidate in result.candidates:
             entry = fused.setdefault(
                 candidate.booking_id,
@@ -71,7 +72,8 @@ def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | 
             template = vectors[entry["template_id"]]
             mean = float(np.mean([np.linalg.norm(template - d) for d in descriptors]))
             entry.update(distance=mean, score=similarity_score(mean))
-    return _by_person(fused.values(), top_k), versions, strategy
+    recall = None if None in recalls else min(recalls, default=None)
+    return _by_person(fused.values(), top_k), versions, strategy, recall
 
 
 def _by_person(entries, top_k: int) -> list[dict]:
@@ -129,7 +131,7 @@ def run_search(
                 )
             spec["override_reason"] = override_reason.strip()
         specs.append(spec)
-    ranked, versions, strategy = _fused_search(specs, top_k)
+    ranked, versions, strategy, recall = _fused_search(specs, top_k)
     search = FaceSearch(
         request_id=request.id,
         reviewer_id=reviewer.id,
@@ -139,6 +141,7 @@ def run_search(
         index_version=versions.pop() if len(versions) == 1 else None,
         model_id=gallery_model_id(),
         strategy=strategy,
+        index_recall=recall,
         fusion=FUSION_RULE if len(works) > 1 else None,
         results=json.dumps(ranked),
     )
@@ -166,7 +169,7 @@ def run_search(
 
 def rerun_search(search: FaceSearch) -> list[dict]:
     """The candidate list the recorded probes, chains and K give now (for audits and tests)."""
-    ranked, _, _ = _fused_search(json.loads(search.probes), search.top_k)
+    ranked, *_ = _fused_search(json.loads(search.probes), search.top_k)
     return ranked
 
 
@@ -266,6 +269,7 @@ def run_operator_search(
         index_version=result.index_version,
         model_id=gallery_model_id(),
         strategy=result.strategy,
+        index_recall=result.recall,
         results=json.dumps(ranked),
     )
     db.session.add(search)
