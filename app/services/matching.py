@@ -149,12 +149,18 @@ def templates_enrolled_after(max_template_id: int) -> list[tuple[int, bytes]]:
 
 def templates_sealed_since(snapshot_at: str | None) -> set[int]:
     """Templates in the index whose record was sealed after the build read the gallery (the
-    build left the others out): a range of ``booking.sealed_at``, whatever was sealed before.
-    An index from before the snapshot was kept counts every sealed record."""
-    stmt = select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))
-    if snapshot_at is not None:
-        stmt = stmt.where(Booking.sealed_at >= datetime.fromisoformat(snapshot_at))
-    return set(db.session.scalars(stmt))
+    build left the others out): a range of ``booking.sealed_at`` alone, so that the query walks
+    what was sealed since, never every sealed record. An index from before the snapshot was
+    kept counts every sealed record."""
+    if snapshot_at is None:
+        stmt = select(FaceTemplate.id).join(Booking).where(Booking.sealed.is_(True))
+        return set(db.session.scalars(stmt))
+    rows = db.session.execute(
+        select(FaceTemplate.id, Booking.sealed)
+        .join(Booking)
+        .where(Booking.sealed_at >= datetime.fromisoformat(snapshot_at))
+    )
+    return {template_id for template_id, sealed in rows if sealed}
 
 
 def search_setting(manifest) -> tuple[str, int]:
