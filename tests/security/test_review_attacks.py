@@ -194,6 +194,42 @@ def test_thirty_reviewers_claim_at_once_one_holds_it(gallery_live, make_user, pe
     assert len(holders) == 1 and holders[0].capacity is Capacity.PRIMARY
 
 
+def test_thirty_saves_of_one_comparison_at_once_conclude_it_once(gallery_live, people, submitted, clock):
+    """A candidate opened from several pages at once is one examination; thirty conclusions
+    fired at it (quick excludes and full checklists mixed) leave exactly one standing."""
+    first = people["first"]
+    search = searched(submitted, first)
+    db.session.commit()
+    browsers = [gallery_live.client().login(first, clock) for _ in range(5)]
+    url = f"/review/searches/{search.id}/candidates/2"
+    opened = at_once(30, lambda i: browsers[i % 5].get(url))
+    assert [r.status_code for r in opened] == [200] * 30
+    assert db.session.scalar(select(func.count(CandidateExamination.id))) == 1
+    tokens = [b.csrf(url) for b in browsers]
+    features = examinations.FISWG_FEATURES
+    checklist = {f"features-{i}-mark": "similar" for i in range(len(features))}
+
+    def save(i: int):
+        browser, token = browsers[i % 5], tokens[i % 5]
+        if i % 2:
+            feature = features[i % len(features)]
+            return browser.post(f"{url}/exclude", {"feature": feature, "csrf_token": token})
+        return browser.post(f"{url}/examine", {**checklist, "conclusion": "viable_lead", "csrf_token": token})
+
+    at_once(30, save)
+    db.session.expire_all()
+    examination = db.session.scalars(select(CandidateExamination)).one()
+    concluding = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "candidate.examine",
+            AuditEvent.outcome == "success",
+            AuditEvent.detail.contains('"conclusion":"'),
+        )
+    ).all()
+    assert len(concluding) == 1 and examination.conclusion is not None
+    assert f'"conclusion":"{examination.conclusion.value}"' in concluding[0].detail
+
+
 def test_ten_concurrent_verification_claims_leave_one_verifier(
     gallery_live, make_user, people, submitted, clock
 ):

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
 from app.extensions import db
@@ -108,15 +109,7 @@ def open_candidate(search: FaceSearch, rank: int, *, reviewer: User) -> Candidat
         )
     examination = latest_examination(search, entry["booking_id"], reviewer)
     if examination is None:
-        examination = CandidateExamination(
-            search_id=search.id,
-            booking_id=entry["booking_id"],
-            reviewer_id=reviewer.id,
-            rank=rank,
-            checklist="{}",
-        )
-        db.session.add(examination)
-        db.session.flush()
+        examination = _start_examination(search, entry["booking_id"], reviewer, rank)
     record_event(
         "candidate.open",
         actor=reviewer,
@@ -126,6 +119,28 @@ def open_candidate(search: FaceSearch, rank: int, *, reviewer: User) -> Candidat
         detail={"search": search.id, "rank": rank, "revision": examination.revision},
     )
     return examination
+
+
+def _start_examination(
+    search: FaceSearch, booking_id: int, reviewer: User, rank: int
+) -> CandidateExamination:
+    """The first revision, once: two pages opening the candidate at the same moment meet the
+    unique constraint, and the one that loses reads what the other created."""
+    try:
+        with db.session.begin_nested():
+            started = CandidateExamination(
+                search_id=search.id, booking_id=booking_id, reviewer_id=reviewer.id, rank=rank, checklist="{}"
+            )
+            db.session.add(started)
+        return started
+    except IntegrityError:
+        return latest_examination(search, booking_id, reviewer)
+
+
+FINAL = (
+    "This conclusion is final: it revealed the candidate's identity. Examine the candidate "
+    "again to record a new conclusion (it is recorded as made after the reveal)."
+)
 
 
 def clean_checklist(checklist: dict[str, dict]) -> dict[str, dict]:
@@ -153,18 +168,22 @@ def record_examination(
         raise PermissionDenied("This examination belongs to another reviewer.")
     require(examination.search.request, reviewer, Action.SEARCH)
     if examination.conclusion is not None:
-        raise ServiceError(
-            "This conclusion is final: it revealed the candidate's identity. Examine the candidate "
-            "again to record a new conclusion (it is recorded as made after the reveal)."
-        )
+        raise ServiceError(FINAL)
     clean = clean_checklist(checklist)
     _require_grounds(clean, conclusion)
-    examination.checklist = json.dumps(clean)
-    examination.note = note.strip() or None
+    values = {"checklist": json.dumps(clean), "note": note.strip() or None}
     if conclusion is not None:
-        examination.conclusion = Conclusion(conclusion)
-        examination.concluded_at = utcnow()
-    db.session.flush()
+        values |= {"conclusion": Conclusion(conclusion), "concluded_at": utcnow()}
+    # Only while no conclusion stands: of two saves at once, one concludes and the other is told.
+    saved = db.session.execute(
+        update(CandidateExamination)
+        .where(CandidateExamination.id == examination.id, CandidateExamination.conclusion.is_(None))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not saved:
+        raise ServiceError(FINAL)
+    db.session.refresh(examination)
     record_event(
         "candidate.examine",
         actor=reviewer,
