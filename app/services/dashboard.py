@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 from app.charts import stacked_bars
 from app.clock import utcnow
 from app.extensions import db
-from app.models import AuditEvent, PendingApproval, ReviewState, SearchRequest
+from app.models import AuditEvent, PendingApproval, ReviewState
 from app.services import checkpoints, oversight, transparency
 from app.services.audit import READ_ACTIONS
 from app.services.index_builds import index_status
 from app.services.sealed_records import outstanding_seal_notices
+from app.services.waiting import requests_in_state
 
 HEARTBEAT_FILE = "scheduler-heartbeat.json"
 CHECKPOINT_MAX_AGE = timedelta(hours=26)
@@ -52,16 +53,6 @@ def heavy_readers(since: datetime) -> list[tuple[str, int]]:
     return [(username, count) for username, count in rows]
 
 
-def verified_without_report() -> list[SearchRequest]:
-    return list(
-        db.session.scalars(
-            select(SearchRequest)
-            .where(SearchRequest.review_state == ReviewState.VERIFIED)
-            .order_by(SearchRequest.id)
-        )
-    )
-
-
 def dashboard() -> dict:
     months = transparency.last_months(12)
     labels = [m[2:] for m in months]
@@ -86,7 +77,7 @@ def dashboard() -> dict:
         "last_checkpoint": last_checkpoint,
         "heavy_readers": heavy_readers(now - timedelta(days=1)),
         "read_limit": int(current_app.config["READ_VOLUME_DAILY_LIMIT"]),
-        "verified_unissued": verified_without_report(),
+        "verified_unissued": requests_in_state(ReviewState.VERIFIED),
         "pending_approvals": db.session.scalars(
             select(PendingApproval).where(PendingApproval.decided_at.is_(None))
         ).all(),

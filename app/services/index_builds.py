@@ -201,11 +201,7 @@ def _measure_recall(loaded) -> dict:
         np.asarray(loaded.ids), loaded.vectors, _mates_in_gallery(), int(current_app.config["RECALL_QUERIES"])
     )
     searchers = {
-        setting: (
-            loaded.search_exact
-            if setting.strategy == "exact"
-            else (lambda q, k, s=setting: search_index_with(loaded, q, k, s.strategy, s.effort))
-        )
+        setting: (lambda q, k, s=setting: search_index_with(loaded, q, k, s.strategy, s.effort))
         for setting in candidate_settings(count)
     }
     return choose(measure(searchers, queries), from_bookings, len(queries)).as_dict()

@@ -180,6 +180,17 @@ def search_setting(manifest) -> tuple[str, int]:
     return strategy, int(config[effort]) if effort else 0
 
 
+def measured_recall(manifest, strategy: str, effort: int) -> float | None:
+    """The share of the exact search's true mates this setting kept when the index was built
+    (1.0 for the exact scan; None when the build did not measure this setting)."""
+    if strategy == "exact":
+        return 1.0
+    tuning = manifest.tuning
+    if tuning and (tuning["strategy"], tuning["effort"]) == (strategy, effort):
+        return tuning["share_of_exact_mates"]
+    return None
+
+
 def search_index_with(loaded, query: np.ndarray, fetch: int, strategy: str, effort: int):
     if strategy == "annoy":
         return loaded.search_annoy(query, fetch, effort)
@@ -215,7 +226,7 @@ def search_descriptor(
         loaded = None
         notes.append(f"Index unavailable ({exc}); the whole gallery was scanned exactly.")
     found: list[tuple[np.ndarray, np.ndarray]] = []
-    strategy, recall = "exact", None
+    strategy, recall = "exact", 1.0  # an exact scan keeps every true mate
     if loaded is not None:
         # Over-fetch by the records sealed since the build, then drop them.
         sealed = templates_sealed_since(loaded.manifest.snapshot_at)
@@ -225,11 +236,7 @@ def search_descriptor(
         if newer:
             found.append(_scan(*vectors_of(newer), query, top_k))
         mode, version = "index", loaded.version
-        tuning = loaded.manifest.tuning
-        if strategy == "exact":
-            recall = 1.0
-        elif tuning and (tuning["strategy"], tuning["effort"]) == (strategy, effort):
-            recall = tuning["share_of_exact_mates"]
+        recall = measured_recall(loaded.manifest, strategy, effort)
     else:
         everything = searchable_templates(FaceTemplate.id > 0)
         if everything:
@@ -266,7 +273,7 @@ def search_descriptor(
                 score=similarity_score(distance),
             )
         )
-    return SearchResult(candidates, version, mode, strategy, notes, recall if mode == "index" else 1.0)
+    return SearchResult(candidates, version, mode, strategy, notes, recall)
 
 
 def describe_probe(pixels: np.ndarray) -> list[Face]:

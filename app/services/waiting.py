@@ -59,7 +59,8 @@ def _held(user: User, capacity: Capacity, state: ReviewState) -> list[SearchRequ
     )
 
 
-def _in_state(state: ReviewState) -> list[SearchRequest]:
+def requests_in_state(state: ReviewState) -> list[SearchRequest]:
+    """Requests standing in ``state``, urgent first, then oldest."""
     return list(
         db.session.scalars(
             select(SearchRequest)
@@ -73,7 +74,7 @@ def for_reviewer(user: User) -> Waiting:
     verifying = _held(user, Capacity.VERIFIER, ReviewState.AWAITING_VERIFICATION)
     to_verify = [
         r
-        for r in _in_state(ReviewState.AWAITING_VERIFICATION)
+        for r in requests_in_state(ReviewState.AWAITING_VERIFICATION)
         if r not in verifying and all(d.reviewer_id != user.id for d in decisions(r))
     ]
     return Waiting(
@@ -82,8 +83,8 @@ def for_reviewer(user: User) -> Waiting:
             "verifying": verifying,
             "third": _held(user, Capacity.THIRD, ReviewState.DISPUTED),
             "to_verify": to_verify,
-            "new": _in_state(ReviewState.NEW),
-            "to_issue": _in_state(ReviewState.VERIFIED),
+            "new": requests_in_state(ReviewState.NEW),
+            "to_issue": requests_in_state(ReviewState.VERIFIED),
         }
     )
 
@@ -141,7 +142,7 @@ def for_requester(user: User) -> Waiting:
 
 
 def for_admin(user: User) -> Waiting:
-    disputed = _in_state(ReviewState.DISPUTED)
+    disputed = requests_in_state(ReviewState.DISPUTED)
     without_third = [
         r
         for r in disputed
@@ -156,7 +157,7 @@ def for_admin(user: User) -> Waiting:
     return Waiting(
         {
             "disputes": without_third,
-            "to_issue": _in_state(ReviewState.VERIFIED),
+            "to_issue": requests_in_state(ReviewState.VERIFIED),
             "unsigned_months": unsigned_months(),
             "seal_notices": outstanding_seal_notices(),
             "approvals": list(

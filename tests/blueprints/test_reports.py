@@ -79,6 +79,34 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
     return search
 
 
+def no_match(request, reviewer, search):
+    """The reviewer's "no possible match", the candidates not compared (confirmed, recorded)."""
+    return decisions.decide(
+        request,
+        reviewer=reviewer,
+        outcome=DecisionOutcome.NO_MATCH,
+        search=search,
+        examination=None,
+        confirmed_unexamined=True,
+    )
+
+
+def disputed(request, people, top_k: int = 10):
+    """The first reviewer's lead against the verifier's no possible match: a dispute."""
+    first = people["first"]
+    assignments.claim(request, reviewer=first)
+    work = probes.probe_work(request.images[0], first)
+    search = searches.run_search(request, reviewer=first, works=[work], top_k=top_k)
+    lead = examinations.open_candidate(search, 1, reviewer=first)
+    examinations.record_examination(
+        lead, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
+    )
+    decisions.decide(request, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)
+    assignments.claim_verification(request, reviewer=people["second"])
+    no_match(request, people["second"], search)
+    return search
+
+
 def pdf_text(data: bytes) -> str:
     """The PDF's text with line breaks folded, since labels and values wrap."""
     return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).split())

@@ -24,6 +24,7 @@ from app.models import (
 from app.services import workflow
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review import assignments, decisions, examinations, probes, searches
+from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
 
@@ -141,27 +142,13 @@ def test_disagreement_goes_to_a_third_reviewer(gallery_app, auth, client, people
         examination=examination,
     )
     assignments.claim_verification(submitted, reviewer=people["second"])
-    decisions.decide(
-        submitted,
-        reviewer=people["second"],
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    no_match(submitted, people["second"], search)
     db.session.commit()
     assert submitted.review_state is ReviewState.DISPUTED
     with pytest.raises(ServiceError, match="has not reviewed"):
         assignments.reassign(submitted, admin=people["admin"], reviewer=people["second"], reason="third")
     assignments.reassign(submitted, admin=people["admin"], reviewer=people["third"], reason="disputed lead")
-    decisions.decide(
-        submitted,
-        reviewer=people["third"],
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    no_match(submitted, people["third"], search)
     db.session.commit()
     assert submitted.review_state is ReviewState.VERIFIED
     assert [d.capacity for d in workflow.decisions(submitted)] == ["primary", "verifier", "third"]

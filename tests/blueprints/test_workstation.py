@@ -17,7 +17,6 @@ from app.models import (
     Booking,
     CandidateExamination,
     Conclusion,
-    DecisionOutcome,
     ReviewDecision,
     ReviewState,
     Role,
@@ -26,7 +25,7 @@ from app.models import (
 )
 from app.services import waiting
 from app.services.gallery import import_manifest
-from app.services.review import assignments, decisions, examinations
+from tests.blueprints.test_reports import disputed
 from tests.blueprints.test_review import act, claim_and_search, conclude, workspace_url
 from tests.gallery import booking_number_for, gallery_row, write_manifest
 
@@ -219,32 +218,7 @@ def test_an_unclaimed_workspace_shows_the_photos_and_how_to_reach_the_requester(
 
 
 def test_a_dispute_with_no_one_left_to_settle_it_says_so(auth, client, people, submitted):
-    search = claim_and_search(auth, client, submitted.id, people["first"])
-    auth.logout()
-    conclude_as = examinations.open_candidate(search, 1, reviewer=people["first"])
-    examinations.record_examination(
-        conclude_as,
-        reviewer=people["first"],
-        checklist={f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES},
-        conclusion=Conclusion.VIABLE_LEAD,
-        note="",
-    )
-    decisions.decide(
-        submitted,
-        reviewer=people["first"],
-        outcome=DecisionOutcome.LEAD,
-        search=search,
-        examination=conclude_as,
-    )
-    assignments.claim_verification(submitted, reviewer=people["second"])
-    decisions.decide(
-        submitted,
-        reviewer=people["second"],
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    disputed(submitted, people)
     for user in db.session.scalars(
         select(User).where(User.id.not_in([people["first"].id, people["second"].id]))
     ):

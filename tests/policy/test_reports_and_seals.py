@@ -14,9 +14,9 @@ from app.models import Booking, DecisionOutcome, ReviewState
 from app.services import reports as report_service
 from app.services import workflow
 from app.services.errors import ServiceError
-from app.services.review import assignments, decisions, examinations, probes, searches
+from app.services.review import assignments
 from app.services.sealed_records import seal_booking
-from tests.blueprints.test_reports import CHECKLIST, pdf_text, verified
+from tests.blueprints.test_reports import disputed, no_match, pdf_text, verified
 from tests.gallery import booking_number_for
 
 
@@ -102,35 +102,10 @@ def test_the_report_says_what_the_template_says(gallery_app, people, submitted):
 @pytest.mark.clause("MR-3")
 def test_the_face_reviewer_is_whoever_made_the_reported_decision(gallery_app, people, submitted):
     """Found: "Face Reviewer" named the first reviewer even when a third reviewer decided."""
-    first, second, third = people["first"], people["second"], people["third"]
-    assignments.claim(submitted, reviewer=first)
-    work = probes.probe_work(submitted.images[0], first)
-    search = searches.run_search(submitted, reviewer=first, works=[work], top_k=10)
-    examination = examinations.open_candidate(search, 1, reviewer=first)
-    examinations.record_examination(
-        examination, reviewer=first, checklist=CHECKLIST, conclusion="viable_lead", note=""
-    )
-    decisions.decide(
-        submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=examination
-    )
-    assignments.claim_verification(submitted, reviewer=second)
-    decisions.decide(
-        submitted,
-        reviewer=second,
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    third = people["third"]
+    search = disputed(submitted, people)
     assignments.reassign(submitted, admin=people["admin"], reviewer=third, reason="Disputed lead")
-    decisions.decide(
-        submitted,
-        reviewer=third,
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    no_match(submitted, third, search)
     report = report_service.issue_report(submitted, actor=people["admin"])
     db.session.commit()
     text = pdf_text(Path(gallery_app.instance_path, report.file_path).read_bytes())

@@ -17,7 +17,7 @@ from app.services import reports as report_service
 from app.services.dashboard import dashboard
 from app.services.errors import ServiceError
 from app.services.review import assignments, probes, searches
-from tests.blueprints.test_reports import verified
+from tests.blueprints.test_reports import disputed, no_match, verified
 
 
 @pytest.fixture
@@ -120,28 +120,7 @@ def test_an_unsuitable_probe_is_searched_only_with_the_reviewers_reason(people, 
 
 @pytest.mark.clause("TR-2")
 def test_an_administrator_with_a_certification_can_be_the_third_reviewer(people, submitted, make_user):
-    from app.models import Conclusion, DecisionOutcome
-    from app.services.review import decisions, examinations
-    from tests.blueprints.test_reports import CHECKLIST
-
-    first, second = people["first"], people["second"]
-    assignments.claim(submitted, reviewer=first)
-    work = probes.probe_work(submitted.images[0], first)
-    search = searches.run_search(submitted, reviewer=first, works=[work], top_k=5)
-    lead = examinations.open_candidate(search, 1, reviewer=first)
-    examinations.record_examination(
-        lead, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
-    )
-    decisions.decide(submitted, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)
-    assignments.claim_verification(submitted, reviewer=second)
-    decisions.decide(
-        submitted,
-        reviewer=second,
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    search = disputed(submitted, people, top_k=5)
     db.session.commit()
     admin = people["admin"]
     uncertified = make_user(Role.ADMIN, certified=False)
@@ -149,14 +128,7 @@ def test_an_administrator_with_a_certification_can_be_the_third_reviewer(people,
         assignments.reassign(submitted, admin=admin, reviewer=uncertified, reason="x" * 10)
     db.session.rollback()
     assignments.reassign(submitted, admin=admin, reviewer=admin, reason="Only two reviewers in the unit")
-    decisions.decide(
-        submitted,
-        reviewer=admin,
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    no_match(submitted, admin, search)
     db.session.commit()
     assert submitted.review_state.value == "verified"
 

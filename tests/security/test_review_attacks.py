@@ -23,6 +23,7 @@ from app.models import (
 from app.services import workflow
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review import assignments, decisions, examinations, probes, searches
+from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
 from tests.security.conftest import at_once, refresh
@@ -101,14 +102,7 @@ def test_a_decision_cannot_rest_on_another_requests_search(auth, client, people,
         )
     db.session.rollback()
     with pytest.raises(PermissionDenied, match="another request"):
-        decisions.decide(
-            request_a,
-            reviewer=reviewer,
-            outcome=DecisionOutcome.NO_MATCH,
-            search=search_b,
-            examination=None,
-            confirmed_unexamined=True,
-        )
+        no_match(request_a, reviewer, search_b)
     db.session.rollback()
 
 
@@ -119,14 +113,7 @@ def test_every_invariant_of_a_decision(people, submitted):
     first, second = people["first"], people["second"]
     search = searched(submitted, first)
     with pytest.raises(PermissionDenied, match="do not hold"):
-        decisions.decide(
-            submitted,
-            reviewer=second,
-            outcome=DecisionOutcome.NO_MATCH,
-            search=search,
-            examination=None,
-            confirmed_unexamined=True,
-        )
+        no_match(submitted, second, search)
     db.session.rollback()
     theirs = CandidateExamination(
         search_id=search.id,
@@ -150,14 +137,7 @@ def test_every_invariant_of_a_decision(people, submitted):
         )
     db.session.rollback()
     with pytest.raises(ServiceError, match="search"):
-        decisions.decide(
-            submitted,
-            reviewer=first,
-            outcome=DecisionOutcome.NO_MATCH,
-            search=None,
-            examination=None,
-            confirmed_unexamined=True,
-        )
+        no_match(submitted, first, None)
     db.session.rollback()
     lead = concluded(search, first, rank=1)
     lead.booking.sealed = True
@@ -236,14 +216,7 @@ def test_ten_concurrent_verification_claims_leave_one_verifier(
     """Found: ten concurrent /verify posts left two reviewers holding the verification."""
     first = people["first"]
     search = searched(submitted, first)
-    decisions.decide(
-        submitted,
-        reviewer=first,
-        outcome=DecisionOutcome.NO_MATCH,
-        search=search,
-        examination=None,
-        confirmed_unexamined=True,
-    )
+    no_match(submitted, first, search)
     db.session.commit()
     verifiers = [make_user(Role.REVIEWER) for _ in range(10)]
     browsers = [gallery_live.client().login(v, clock) for v in verifiers]

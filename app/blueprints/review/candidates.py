@@ -72,9 +72,15 @@ def candidates(search_id: int):
     )
 
 
-def _examination_or_redirect(found: FaceSearch, rank: int) -> CandidateExamination | None:
-    done = perform(lambda: examinations.open_candidate(found, rank, reviewer=current_user))
-    return done.value
+def _opened(search_id: int, rank: int) -> tuple[FaceSearch, CandidateExamination | None]:
+    """The search and the reviewer's examination of the candidate at ``rank`` (opened, audited);
+    None when it cannot be opened, the reason flashed."""
+    found = search_or_404(search_id)
+    return found, perform(lambda: examinations.open_candidate(found, rank, reviewer=current_user)).value
+
+
+def _to_list(search_id: int):
+    return redirect(url_for("review.candidates", search_id=search_id))
 
 
 def _render_compare(
@@ -86,7 +92,7 @@ def _render_compare(
         booking_chip = examinations.booking_chip(examination.booking)
     except ServiceError as err:  # the recorded probe is gone or changed
         flash(err.message, "error")
-        return redirect(url_for("review.candidates", search_id=found.id))
+        return _to_list(found.id)
     ranks = [e["rank"] for e in examinations.in_person_order(found)]
     position = ranks.index(entry["rank"])
     return render_template(
@@ -117,20 +123,18 @@ def _render_compare(
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>")
 @certified_reviewer_required
 def compare(search_id: int, rank: int):
-    found = search_or_404(search_id)
-    examination = _examination_or_redirect(found, rank)
+    found, examination = _opened(search_id, rank)
     if examination is None:
-        return redirect(url_for("review.candidates", search_id=search_id))
+        return _to_list(search_id)
     return _render_compare(found, examination, ChecklistForm(data=examinations.form_data(examination)))
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/examine", methods=["POST"])
 @certified_reviewer_required
 def examine(search_id: int, rank: int):
-    found = search_or_404(search_id)
-    examination = _examination_or_redirect(found, rank)
+    found, examination = _opened(search_id, rank)
     if examination is None:
-        return redirect(url_for("review.candidates", search_id=search_id))
+        return _to_list(search_id)
     form = ChecklistForm()
     if form.validate_on_submit():
         conclusion = Conclusion(form.conclusion.data) if form.conclusion.data else None
@@ -147,7 +151,7 @@ def examine(search_id: int, rank: int):
         )
         if done.ok:
             return redirect(url_for("review.compare", search_id=search_id, rank=rank))
-        form.form_errors.append(done.error.message)
+        show_error(form, done.error)
     return _render_compare(found, db.session.get(CandidateExamination, examination.id), form)
 
 
@@ -155,10 +159,9 @@ def examine(search_id: int, rank: int):
 @certified_reviewer_required
 def exclude(search_id: int, rank: int):
     """Two actions for an obvious non-match: the dissimilar feature, then Exclude; on to the next."""
-    found = search_or_404(search_id)
-    examination = _examination_or_redirect(found, rank)
+    found, examination = _opened(search_id, rank)
     if examination is None:
-        return redirect(url_for("review.candidates", search_id=search_id))
+        return _to_list(search_id)
     form = ExcludeForm()
     if form.validate_on_submit():
         done = perform(
@@ -171,7 +174,7 @@ def exclude(search_id: int, rank: int):
         if done.ok:
             following = examinations.next_unconcluded(found, rank, current_user)
             if following is None:
-                return redirect(url_for("review.candidates", search_id=search_id))
+                return _to_list(search_id)
             return redirect(url_for("review.compare", search_id=search_id, rank=following))
         show_error(form, done.error)
     checklist = ChecklistForm(formdata=None, data=examinations.form_data(examination))
@@ -181,8 +184,7 @@ def exclude(search_id: int, rank: int):
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/reexamine", methods=["POST"])
 @certified_reviewer_required
 def reexamine(search_id: int, rank: int):
-    found = search_or_404(search_id)
-    examination = _examination_or_redirect(found, rank)
+    _, examination = _opened(search_id, rank)
     form = ReexamineForm()
     if examination is not None and form.validate_on_submit():
         perform(
