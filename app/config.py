@@ -70,6 +70,9 @@ class Config:
     GALLERY_FLIP = True
     PROBE_JITTERS = 0
     PROBE_FLIP = True
+    # Who runs the recogniser's network (same weights, same descriptors within 1e-4):
+    # "onnx" (ONNX Runtime, about 5 ms a chip here) or "dlib" (the wheel's own, about 100 ms).
+    DESCRIPTOR_RUNTIME = "onnx"
     # Face analyses shared on disk by the web workers (instance/cache/faces): derived
     # biometric data, so kept only as long as a review plausibly needs them.
     FACE_ANALYSIS_CACHE_DAYS = 7

@@ -34,6 +34,7 @@ def engine_settings(config: Mapping, role: str) -> EngineSettings:
         jitters=int(config[f"{prefix}_JITTERS"]),
         flip=bool(config[f"{prefix}_FLIP"]),
         landmarks=int(config["FACE_LANDMARKS"]),
+        runtime=str(config["DESCRIPTOR_RUNTIME"]),
     )
 
 
