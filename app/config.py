@@ -73,6 +73,8 @@ class Config:
     # Who runs the recogniser's network (same weights, same descriptors within 1e-4):
     # "onnx" (ONNX Runtime, about 5 ms a chip here) or "dlib" (the wheel's own, about 100 ms).
     DESCRIPTOR_RUNTIME = "onnx"
+    GALLERY_CLUSTER_CHUNK = 16  # photos per task sent to a Dask cluster by `gallery import --scheduler`
+    GALLERY_CLUSTER_CONNECT_SECONDS = 15
     # Face analyses shared on disk by the web workers (instance/cache/faces): derived
     # biometric data, so kept only as long as a review plausibly needs them.
     FACE_ANALYSIS_CACHE_DAYS = 7

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_matching import identity_model, lfw_rows, synthetic_gallery  # noqa: E402
 
 from app.matching import faces as faces_module  # noqa: E402
-from app.matching.faces import EngineSettings, FaceEngine, preload_models  # noqa: E402
+from app.matching.faces import RUNTIMES, EngineSettings, FaceEngine, preload_models  # noqa: E402
 from app.matching.images import load_image  # noqa: E402
 
 PROBE_PHOTOS = [  # the fixtures' large real photos (0.7-2.1 MP), scaled down to each size
@@ -164,17 +164,22 @@ def probe_path(engine: FaceEngine, data: bytes) -> dict[str, float] | None:
 
 def bench_probe(repeats: int = 3) -> None:
     heading("Probe path, one core, models loaded (median over photos and repeats)")
-    preload_models(("hog", "shape68", "recognizer", "cnn"))
-    engine = FaceEngine(EngineSettings())  # no cache: every pass is real work
+    preload_models(("hog", "shape68", "recognizer", "recognizer_onnx", "cnn"))
+    engines = {runtime: FaceEngine(EngineSettings(runtime=runtime)) for runtime in RUNTIMES}  # no cache
     faces_dir = ROOT / "tests" / "fixtures" / "faces"
     kept_side = faces_module.LARGE_PHOTO_SIDE
-    print("| photo | detection | decode | detect | landmarks | chip | descriptor (2 passes) | total |")
+    steps = (
+        ("always upsampled, dlib network (before)", 10**9, "dlib"),
+        ("large photos not upsampled first, dlib network", kept_side, "dlib"),
+        ("large photos not upsampled first, ONNX Runtime network (now)", kept_side, "onnx"),
+    )
+    print("| photo | pipeline | decode | detect | landmarks | chip | descriptor (2 passes) | total |")
     print("|---|---|---|---|---|---|---|---|")
     for size in ("250 px", "640 px", "1 MP"):
         photos = [scaled(faces_dir / name, size) for name in PROBE_PHOTOS]
-        for label, side in (("always upsampled (before)", 10**9), ("kept", kept_side)):
+        for label, side, runtime in steps:
             faces_module.LARGE_PHOTO_SIDE = side
-            runs = [probe_path(engine, data) for data in photos for _ in range(repeats)]
+            runs = [probe_path(engines[runtime], data) for data in photos for _ in range(repeats)]
             runs = [r for r in runs if r]
             stages = list(runs[0])
             cells = [ms([r[s] for r in runs]) for s in stages]

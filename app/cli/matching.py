@@ -30,13 +30,20 @@ EXIT_NO_FACE = 3
 @click.argument("manifest", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-index", is_flag=True, help="Do not rebuild the index afterwards.")
 @click.option("--workers", type=int, default=None, help="Processes for embedding (default: all cores).")
-def import_command(manifest: Path, no_index: bool, workers: int | None):
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="A Dask distributed scheduler (tcp://host:8786): its workers embed the photos; "
+    "this process still records every result.",
+)
+def import_command(manifest: Path, no_index: bool, workers: int | None, scheduler: str | None):
     """Enroll booking photos listed in MANIFEST.csv
     (image,booking_number,name,dob,sid,main_number,cdl,booking_date)."""
     cli_actor()
     try:
         summary = gallery_service.import_manifest(
-            manifest, actor=None, workers=workers, progress=gallery_service.progress_bar
+            manifest, actor=None, workers=workers, progress=gallery_service.progress_bar, scheduler=scheduler
         )
     except ServiceError as err:
         db.session.rollback()

@@ -32,13 +32,27 @@ class PhotoEmbedding:
 _engines: dict[EngineSettings, FaceEngine] = {}
 
 
-def embed_photo(path: str, settings: EngineSettings) -> PhotoEmbedding:
-    """Load, find exactly one face, describe it. Never raises for a bad photo."""
-    engine = _engines.setdefault(settings, FaceEngine(settings))
+def read_photo(path: str) -> bytes | PhotoEmbedding:
+    """The file's bytes, or the outcome saying why it cannot be read."""
     try:
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         return PhotoEmbedding(path, error_code="unreadable", error=f"unreadable file ({exc.strerror})")
+
+
+def embed_photo(path: str, settings: EngineSettings) -> PhotoEmbedding:
+    """Load, find exactly one face, describe it. Never raises for a bad photo."""
+    data = read_photo(path)
+    return data if isinstance(data, PhotoEmbedding) else embed_photo_data(path, data, settings)
+
+
+def embed_chunk(photos: list[tuple[str, bytes]], settings: EngineSettings) -> list[PhotoEmbedding]:
+    """Photos sent with their bytes, for workers on hosts that cannot see the files."""
+    return [embed_photo_data(path, data, settings) for path, data in photos]
+
+
+def embed_photo_data(path: str, data: bytes, settings: EngineSettings) -> PhotoEmbedding:
+    engine = _engines.setdefault(settings, FaceEngine(settings))
     sha256 = hashlib.sha256(data).hexdigest()
     try:
         image = load_image(data)

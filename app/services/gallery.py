@@ -23,6 +23,7 @@ from app.matching.enroll import PhotoEmbedding, embed_photo
 from app.matching.images import FILE_EXTENSIONS
 from app.models import Booking, FaceTemplate, Outcome, Subject, User
 from app.services.audit import record_event
+from app.services.cluster_enrollment import embed_on_cluster
 from app.services.errors import NotFound, ServiceError
 from app.services.matching import engine_settings
 
@@ -153,13 +154,18 @@ ProgressFactory = Callable[[int], Callable[[Iterable], Iterable]]
 
 
 def _embed_all(
-    rows: list[ManifestRow], workers: int, progress: ProgressFactory | None
+    rows: list[ManifestRow], workers: int, progress: ProgressFactory | None, scheduler: str | None = None
 ) -> Iterator[tuple[ManifestRow, PhotoEmbedding]]:
     settings = engine_settings(current_app.config, role="gallery")
     paths = [str(r.image) for r in rows]
-    if workers <= 1 or len(rows) < 2:
+    pool = None
+    if scheduler:
+        config = current_app.config
+        chunk_size = int(config["GALLERY_CLUSTER_CHUNK"])
+        timeout = float(config["GALLERY_CLUSTER_CONNECT_SECONDS"])
+        results = embed_on_cluster(paths, settings, scheduler, chunk_size, timeout) if rows else iter(())
+    elif workers <= 1 or len(rows) < 2:
         results: Iterable[PhotoEmbedding] = (embed_photo(p, settings) for p in paths)
-        pool = None
     else:
         # spawn, not fork: the parent holds database connections and threads.
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
@@ -232,9 +238,13 @@ def import_manifest(
     actor: User | None,
     workers: int | None = None,
     progress: ProgressFactory | None = None,
+    scheduler: str | None = None,
 ) -> ImportSummary:
     """Enroll every good row of the manifest; commits in batches (this is a job, run from
-    the CLI) so that an interruption keeps whole records only and a re-run resumes."""
+    the CLI) so that an interruption keeps whole records only and a re-run resumes.
+
+    Photos are embedded by ``workers`` local processes, or, given a Dask ``scheduler``
+    address, by that cluster's workers; this process records every result either way."""
     path = Path(path)
     summary = ImportSummary(manifest=str(path))
     rows, rejections = read_manifest(path)
@@ -254,7 +264,7 @@ def import_manifest(
             pending.append(row)
     workers = workers or os.cpu_count() or 1
     uncommitted = 0
-    for row, embedding in _embed_all(pending, workers, progress):
+    for row, embedding in _embed_all(pending, workers, progress, scheduler):
         if not embedding.ok:
             summary.rejected.append(Rejection(row.line, row.booking_number, embedding.error))
             continue
@@ -278,6 +288,7 @@ def import_manifest(
         object_id=path.name[:64],
         detail={
             "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+            "embedded_by": scheduler or f"{workers} local process(es)",
             "enrolled": summary.enrolled,
             "skipped": summary.skipped,
             "rejected": [[r.line, r.booking_number, r.reason] for r in summary.rejected[:100]],
