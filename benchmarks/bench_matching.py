@@ -359,15 +359,21 @@ def synthetic_photos(rng, centres, within_factor, count):
     return centres + scale * (rng.standard_normal((count, 128)) @ within_factor.T)
 
 
-def synthetic_gallery(model, size: int, rng):
-    mean, between, within = model
+def synthetic_identities(model, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Identity centres and each photo's identity: 2-6 photos each, about 4 on average."""
+    mean, between, _ = model
     identities = size // 4
     centres = mean + rng.standard_normal((identities, 128)) @ between.T
-    per_identity = rng.integers(2, 7, size=identities)  # 2-6 photos each, about 4 on average
+    per_identity = rng.integers(2, 7, size=identities)
     labels = np.repeat(np.arange(identities), per_identity)[:size]
     if len(labels) < size:
         labels = np.concatenate([labels, rng.integers(0, identities, size - len(labels))])
-    vectors = synthetic_photos(rng, centres[labels], within, size).astype(np.float32)
+    return centres, labels
+
+
+def synthetic_gallery(model, size: int, rng):
+    centres, labels = synthetic_identities(model, size, rng)
+    vectors = synthetic_photos(rng, centres[labels], model[2], size).astype(np.float32)
     return vectors, labels, centres
 
 

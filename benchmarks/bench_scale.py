@@ -1,7 +1,7 @@
 """Search and probe speed at county scale, through the app's own code: prints figures, asserts
 nothing.
 
-    .venv/bin/python benchmarks/bench_scale.py [--sections probe,app-search]
+    .venv/bin/python benchmarks/bench_scale.py [--sections probe,app-search,index-alone]
         [--sizes 100000,1000000] [--sealed 100000] [--queries 100]
         [--database-url postgresql://...] [--lfw ../shared/lfw-dev] [--cache .bench-cache]
 
@@ -15,6 +15,9 @@ nothing.
               as it was (a join over every unsealed booking, every sealed id) beside what it
               is now; then again with ``--sealed`` records sealed before the build and a few
               after it.
+- index-alone: (not run by default) the index part of a rebuild and every search method at
+              ``--index-sizes`` (10,000,000: about 40 minutes, 12 GB of disk), descriptors
+              generated a chunk at a time into the streamed build, resident memory read.
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import io  # noqa: E402
+import json  # noqa: E402
 import resource  # noqa: E402
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -41,7 +46,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_matching import identity_model, lfw_rows, synthetic_gallery  # noqa: E402
+from bench_matching import (  # noqa: E402
+    identity_model,
+    lfw_rows,
+    synthetic_gallery,
+    synthetic_identities,
+    synthetic_photos,
+)
 
 from app.matching import faces as faces_module  # noqa: E402
 from app.matching.faces import RUNTIMES, EngineSettings, FaceEngine, preload_models  # noqa: E402
@@ -186,6 +197,140 @@ def bench_probe(repeats: int = 3) -> None:
             total = ms([sum(r.values()) for r in runs])
             print(f"| {size} | {label} | " + " | ".join(f"{c:.0f}" for c in cells) + f" | **{total:.0f}** |")
     faces_module.LARGE_PHOTO_SIDE = kept_side
+
+
+STARTUP = """
+import json, os, sys, tempfile, time
+start = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+os.environ["LEADDESK_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="leaddesk-bench-start-")
+from app import create_app
+create_app("development")
+stages = {"import the app and create it": time.perf_counter() - start}
+from app.matching import faces
+for key in ("hog", "shape68", "recognizer", "recognizer_onnx", "cnn"):
+    start = time.perf_counter()
+    faces.preload_models((key,))
+    stages[key] = time.perf_counter() - start
+print(json.dumps(stages))
+"""
+STARTUP_LABELS = {
+    "hog": "HOG detector",
+    "shape68": "68-landmark predictor",
+    "recognizer": "ResNet, dlib (before)",
+    "recognizer_onnx": "ResNet read and converted for ONNX Runtime (now)",
+    "cnn": "CNN detector (only when HOG finds no face)",
+}
+
+
+def bench_startup(runs: int = 3) -> None:
+    """What a fresh process (the CLI's `flask search`, a web worker) spends before its first probe."""
+    heading("Start-up before the first probe (fresh process, median of 3)")
+    samples = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", STARTUP, str(ROOT)], capture_output=True, text=True, check=True
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    median = {key: float(np.median([s[key] for s in samples])) * 1000 for key in samples[0]}
+    print("| stage | ms |")
+    print("|---|---|")
+    for key, value in median.items():
+        print(f"| {STARTUP_LABELS.get(key, key)} | {value:.0f} |")
+    common = median["import the app and create it"] + median["hog"] + median["shape68"]
+    print(
+        f"- before the first probe: {common + median['recognizer']:.0f} ms with dlib's network, "
+        f"{common + median['recognizer_onnx']:.0f} ms with ONNX Runtime's"
+    )
+
+
+def resident_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak (MB)."""
+    fields = dict(
+        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def bench_index_alone(model, size: int, queries: int) -> None:
+    """The index part of a rebuild and the search methods at a size too large to put through
+    a scratch database here (10,000,000): descriptors generated a chunk at a time straight
+    into the streamed build, files memory-mapped, resident memory read from /proc."""
+    from app.matching.index import BuildParameters, IndexStore, LoadedIndex
+
+    heading(f"Index alone at {size:,} synthetic templates (no database; one core for queries)")
+    rng = np.random.default_rng(size + 1)
+    centres, labels = synthetic_identities(model, size, rng)
+    centres = centres.astype(np.float32)
+    within = model[2]
+
+    def chunks():
+        for start in range(0, size, 500_000):
+            part = labels[start : start + 500_000]
+            block = synthetic_photos(rng, centres[part], within, len(part)).astype(np.float32)
+            yield np.arange(start + 1, start + len(part) + 1, dtype=np.int64), block
+
+    workdir = Path(tempfile.mkdtemp(prefix="leaddesk-bench-index-"))
+    try:
+        store = IndexStore(workdir)
+        start = time.perf_counter()
+        manifest = store.build_from_chunks(
+            version=1,
+            chunks=chunks(),
+            count=size,
+            model_id="bench",
+            parameters=BuildParameters(n_trees=50),
+            built_at="bench",
+        )
+        elapsed = time.perf_counter() - start
+        files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
+        print(
+            f"- streamed build (vectors, PCA-32, Annoy 50 trees on disk) on {os.cpu_count()} cores: "
+            f"{elapsed / 60:.1f} min; files: "
+            + ", ".join(f"{k} {v / 1e9:.2f} GB" for k, v in sorted(files.items()) if v > 1e8)
+            + f"; resident now / peak {resident_mb()[0]:,.0f} / {resident_mb()[1]:,.0f} MB"
+        )
+        loaded = LoadedIndex(store.root, manifest, verify=False)
+        # A new photo of a person in the gallery, drawn like the gallery's own photos.
+        probe_labels = rng.choice(np.unique(labels), size=queries, replace=False)
+        probes = synthetic_photos(rng, centres[probe_labels], within, queries).astype(np.float32)
+        mate_ids = [np.flatnonzero(labels == label) + 1 for label in probe_labels]
+        methods = [("exact float32 scan (memory-mapped)", lambda q: loaded.search_exact(q, 50))]
+        methods += [
+            (
+                f"two-stage: PCA-32 shortlist {n:,}, exact re-rank",
+                lambda q, n=n: loaded.search_two_stage(q, 50, n),
+            )
+            for n in (1_000, 5_000)
+        ]
+        methods += [
+            (f"Annoy 50 trees, search_k {k:,}", lambda q, k=k: loaded.search_annoy(q, 50, k))
+            for k in (100_000, 200_000, 500_000)
+        ]
+        truth = None
+        print("| method | p50 ms | p95 ms | mates found vs exact (top 50) | resident MB after |")
+        print("|---|---|---|---|---|")
+        for name, method in methods:
+            method(probes[0])  # touch the files once
+            latencies, found = [], []
+            for probe in probes:
+                began = time.perf_counter()
+                ids, _ = method(probe)
+                latencies.append(time.perf_counter() - began)
+                found.append(ids)
+            if truth is None:
+                truth = [np.isin(ids, mates).sum() for ids, mates in zip(found, mate_ids, strict=True)]
+            share = sum(np.isin(ids, mates).sum() for ids, mates in zip(found, mate_ids, strict=True))
+            print(
+                f"| {name} | {ms(latencies):.1f} | {ms(latencies, 95):.1f} | "
+                f"{share / max(sum(truth), 1):.4f} | {resident_mb()[0]:,.0f} |",
+                flush=True,
+            )
+        loaded.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def scratch_app(database_url: str | None):
@@ -384,7 +529,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sections", default="probe,app-search")
+    parser.add_argument("--sections", default="probe,app-search", help="also: index-alone")
+    parser.add_argument("--index-sizes", default="10000000", help="sizes for the index-alone section")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--sealed", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
@@ -396,11 +542,16 @@ def main() -> None:
     sections = set(args.sections.split(","))
     print(f"# LeadDesk scale benchmark · {os.cpu_count()} cores · one BLAS thread")
     if "probe" in sections:
+        bench_startup()
         bench_probe()
     if "app-search" in sections:
         model = fitted_model(args.lfw, args.cache, args.model_photos)
         for size in (int(s) for s in args.sizes.split(",")):
             bench_app_search(size, min(args.sealed, size // 2), args.queries, model, args.database_url)
+    if "index-alone" in sections:  # 10,000,000: about 40 minutes and 12 GB of disk here
+        model = fitted_model(args.lfw, args.cache, args.model_photos)
+        for size in (int(s) for s in args.index_sizes.split(",")):
+            bench_index_alone(model, size, args.queries)
 
 
 if __name__ == "__main__":
