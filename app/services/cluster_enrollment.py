@@ -67,9 +67,10 @@ def _collect(outcomes: list[PhotoEmbedding | None], future) -> Iterator[PhotoEmb
         embedded = iter(future.result() if future is not None else [])
     except Exception as exc:  # the chunk failed on every worker it was given to
         raise ServiceError(
-            f"The cluster could not embed a chunk of photos: {str(exc).strip().rstrip('.')}. The scheduler "
-            "and every worker must run this version of LeadDesk with the project on their PYTHONPATH (README, "
-            "'Enrolling on several hosts'); what was recorded before stays, and a re-run resumes."
+            f"The cluster could not embed a chunk of photos: {str(exc).strip().rstrip('.')}. The "
+            "scheduler and every worker must run this version of LeadDesk with the project on their "
+            "PYTHONPATH (README, 'Enrolling on several hosts'); what was recorded before stays, and "
+            "a re-run resumes."
         ) from exc
     for outcome in outcomes:
         yield outcome if outcome is not None else next(embedded)
