@@ -246,18 +246,19 @@ def bench_startup(runs: int = 3) -> None:
     )
 
 
-def resident_mb() -> tuple[float, float]:
-    """This process's resident memory now and at its peak (MB)."""
-    fields = dict(
-        line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+def resident_mb() -> dict[str, float]:
+    """This process's resident memory (MB): its own (anonymous) and pages of mapped files,
+    which the kernel can drop and read again, and the peak of the two together."""
+    lines = Path("/proc/self/status").read_text().splitlines()
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return {key: int(fields[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile", "VmHWM")}
 
 
 def bench_index_alone(model, size: int, queries: int) -> None:
     """The index part of a rebuild and the search methods at a size too large to put through
     a scratch database here (10,000,000): descriptors generated a chunk at a time straight
-    into the streamed build, files memory-mapped, resident memory read from /proc."""
+    into the streamed build (the same ones for each forest), files memory-mapped, resident
+    memory read from /proc."""
     from app.matching.index import BuildParameters, IndexStore, LoadedIndex
 
     heading(f"Index alone at {size:,} synthetic templates (no database; one core for queries)")
@@ -269,68 +270,76 @@ def bench_index_alone(model, size: int, queries: int) -> None:
     def chunks():
         for start in range(0, size, 500_000):
             part = labels[start : start + 500_000]
-            block = synthetic_photos(rng, centres[part], within, len(part)).astype(np.float32)
+            chunk_rng = np.random.default_rng((size, start))
+            block = synthetic_photos(chunk_rng, centres[part], within, len(part)).astype(np.float32)
             yield np.arange(start + 1, start + len(part) + 1, dtype=np.int64), block
 
-    workdir = Path(tempfile.mkdtemp(prefix="leaddesk-bench-index-"))
-    try:
-        store = IndexStore(workdir)
-        start = time.perf_counter()
-        manifest = store.build_from_chunks(
-            version=1,
-            chunks=chunks(),
-            count=size,
-            model_id="bench",
-            parameters=BuildParameters(n_trees=50),
-            built_at="bench",
-        )
-        elapsed = time.perf_counter() - start
-        files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
-        print(
-            f"- streamed build (vectors, PCA-32, Annoy 50 trees on disk) on {os.cpu_count()} cores: "
-            f"{elapsed / 60:.1f} min; files: "
-            + ", ".join(f"{k} {v / 1e9:.2f} GB" for k, v in sorted(files.items()) if v > 1e8)
-            + f"; resident now / peak {resident_mb()[0]:,.0f} / {resident_mb()[1]:,.0f} MB"
-        )
-        loaded = LoadedIndex(store.root, manifest, verify=False)
-        # A new photo of a person in the gallery, drawn like the gallery's own photos.
-        probe_labels = rng.choice(np.unique(labels), size=queries, replace=False)
-        probes = synthetic_photos(rng, centres[probe_labels], within, queries).astype(np.float32)
-        mate_ids = [np.flatnonzero(labels == label) + 1 for label in probe_labels]
-        methods = [("exact float32 scan (memory-mapped)", lambda q: loaded.search_exact(q, 50))]
-        methods += [
-            (
-                f"two-stage: PCA-32 shortlist {n:,}, exact re-rank",
-                lambda q, n=n: loaded.search_two_stage(q, 50, n),
+    # A new photo of a person in the gallery, drawn like the gallery's own photos.
+    probe_labels = rng.choice(np.unique(labels), size=queries, replace=False)
+    probes = synthetic_photos(rng, centres[probe_labels], within, queries).astype(np.float32)
+    mate_ids = [np.flatnonzero(labels == label) + 1 for label in probe_labels]
+    truth: list[int] = []
+    print("| forest | method | p50 ms | p95 ms | mates found vs exact (top 50) | own MB | mapped files MB |")
+    print("|---|---|---|---|---|---|---|")
+    for n_trees, search_ks in ((25, (200_000, 400_000)), (50, (100_000, 150_000, 200_000, 500_000))):
+        workdir = Path(tempfile.mkdtemp(prefix="leaddesk-bench-index-"))
+        try:
+            store = IndexStore(workdir)
+            start = time.perf_counter()
+            manifest = store.build_from_chunks(
+                version=1,
+                chunks=chunks(),
+                count=size,
+                model_id="bench",
+                parameters=BuildParameters(n_trees=n_trees),
+                built_at="bench",
             )
-            for n in (1_000, 5_000)
-        ]
-        methods += [
-            (f"Annoy 50 trees, search_k {k:,}", lambda q, k=k: loaded.search_annoy(q, 50, k))
-            for k in (100_000, 200_000, 500_000)
-        ]
-        truth = None
-        print("| method | p50 ms | p95 ms | mates found vs exact (top 50) | resident MB after |")
-        print("|---|---|---|---|---|")
-        for name, method in methods:
-            method(probes[0])  # touch the files once
-            latencies, found = [], []
-            for probe in probes:
-                began = time.perf_counter()
-                ids, _ = method(probe)
-                latencies.append(time.perf_counter() - began)
-                found.append(ids)
-            if truth is None:
-                truth = [np.isin(ids, mates).sum() for ids, mates in zip(found, mate_ids, strict=True)]
-            share = sum(np.isin(ids, mates).sum() for ids, mates in zip(found, mate_ids, strict=True))
+            elapsed = time.perf_counter() - start
+            files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
+            memory = resident_mb()
             print(
-                f"| {name} | {ms(latencies):.1f} | {ms(latencies, 95):.1f} | "
-                f"{share / max(sum(truth), 1):.4f} | {resident_mb()[0]:,.0f} |",
+                f"| {n_trees} trees | streamed build (vectors, PCA-32, Annoy on disk), "
+                f"{os.cpu_count()} cores: **{elapsed / 60:.1f} min**; "
+                + ", ".join(f"{k} {v / 1e9:.2f} GB" for k, v in sorted(files.items()) if v > 1e8)
+                + f" | | | | {memory['RssAnon']:,.0f} | {memory['RssFile']:,.0f} (peak of both "
+                f"{memory['VmHWM']:,.0f}) |",
                 flush=True,
             )
-        loaded.close()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+            loaded = LoadedIndex(store.root, manifest, verify=False)
+            methods = []
+            if not truth:
+                methods += [("exact float32 scan (memory-mapped)", lambda q, i=loaded: i.search_exact(q, 50))]
+                methods += [
+                    (
+                        f"two-stage: PCA-32 shortlist {n:,}, exact re-rank",
+                        lambda q, n=n, i=loaded: i.search_two_stage(q, 50, n),
+                    )
+                    for n in (1_000, 5_000)
+                ]
+            methods += [
+                (f"Annoy search_k {k:,}, exact re-rank", lambda q, k=k, i=loaded: i.search_annoy(q, 50, k))
+                for k in search_ks
+            ]
+            for name, method in methods:
+                method(probes[0])  # touch the files once
+                latencies, found = [], []
+                for probe in probes:
+                    began = time.perf_counter()
+                    ids, _ = method(probe)
+                    latencies.append(time.perf_counter() - began)
+                    found.append(ids)
+                hits = [int(np.isin(ids, mates).sum()) for ids, mates in zip(found, mate_ids, strict=True)]
+                truth = truth or hits  # the exact scan's mates: the reference for the rest
+                memory = resident_mb()
+                print(
+                    f"| {n_trees} trees | {name} | {ms(latencies):.1f} | {ms(latencies, 95):.1f} | "
+                    f"{sum(hits) / max(sum(truth), 1):.4f} | {memory['RssAnon']:,.0f} | "
+                    f"{memory['RssFile']:,.0f} |",
+                    flush=True,
+                )
+            loaded.close()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def scratch_app(database_url: str | None):
