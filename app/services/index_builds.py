@@ -47,6 +47,13 @@ def rebuild_lock(directory: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def forest_trees(config, templates: int) -> int:
+    """Annoy trees for a gallery of this size: fewer for the largest, whose forest file would
+    otherwise not fit the serving memory (README, "Ten million templates")."""
+    large = templates >= int(config["ANNOY_LARGE_GALLERY"])
+    return int(config["ANNOY_N_TREES_LARGE" if large else "ANNOY_N_TREES"])
+
+
 def rebuild_index(*, triggered_by: str, parameters: BuildParameters | None = None) -> IndexBuild:
     """Build a new index version from every searchable template and switch to it.
 
@@ -55,7 +62,8 @@ def rebuild_index(*, triggered_by: str, parameters: BuildParameters | None = Non
     """
     config = current_app.config
     parameters = parameters or BuildParameters(
-        n_trees=int(config["ANNOY_N_TREES"]), reduced_dims=int(config["INDEX_REDUCED_DIMS"])
+        n_trees=forest_trees(config, db.session.scalar(select(func.count(FaceTemplate.id))) or 0),
+        reduced_dims=int(config["INDEX_REDUCED_DIMS"]),
     )
     store = index_store()
     with rebuild_lock(store.root):

@@ -390,6 +390,16 @@ def test_the_search_setting_is_the_one_measured_at_the_build(gallery_app):
     assert search_setting(manifest(1_000_000, {"strategy": "exact", "effort": 0})) == ("exact", 0)
 
 
+def test_the_largest_galleries_get_a_smaller_forest(gallery_app):
+    gallery_app.config["ANNOY_LARGE_GALLERY"] = 10**9
+    normal = index_builds.rebuild_index(triggered_by="test")
+    gallery_app.config["ANNOY_LARGE_GALLERY"] = 1  # as if this gallery were ten million strong
+    large = index_builds.rebuild_index(triggered_by="test")
+    assert json.loads(normal.parameters)["n_trees"] == gallery_app.config["ANNOY_N_TREES"] == 50
+    assert json.loads(large.parameters)["n_trees"] == gallery_app.config["ANNOY_N_TREES_LARGE"] == 25
+    assert matching.search_descriptor(load_probe_vector("barack_obama__2.jpg")).index_version == large.version
+
+
 def test_index_damaged_in_place_while_serving_is_noticed(gallery_app):
     """The process already serves the version from memory maps; a stray write to its files
     must send searches to the exact scan, not return garbage ids."""
