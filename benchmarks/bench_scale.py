@@ -254,7 +254,36 @@ def resident_mb() -> dict[str, float]:
     return {key: int(fields[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile", "VmHWM")}
 
 
-def bench_index_alone(model, size: int, queries: int) -> None:
+SERVING = """
+import json, sys
+from pathlib import Path
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from app.matching.index import IndexStore, LoadedIndex
+root, search_k = Path(sys.argv[2]), int(sys.argv[3])
+store = IndexStore(root)
+loaded = LoadedIndex(store.root, store.current_manifest(), verify=False)
+for probe in np.load(root / "probes.npy"):
+    loaded.search_annoy(probe, 50, search_k)
+lines = Path("/proc/self/status").read_text().splitlines()
+fields = dict(line.split(":", 1) for line in lines if ":" in line)
+print(json.dumps({key: int(fields[key].split()[0]) / 1024 for key in ("RssAnon", "RssFile")}))
+"""
+
+
+def serving_memory(root: Path, probes: np.ndarray, search_k: int) -> dict[str, float]:
+    """A fresh process that only opens the index and searches it, as a web worker does."""
+    np.save(root / "probes.npy", probes)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVING, str(ROOT), str(root), str(search_k)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def bench_index_alone(model, size: int, queries: int, forests: tuple[int, ...] = (25, 50)) -> None:
     """The index part of a rebuild and the search methods at a size too large to put through
     a scratch database here (10,000,000): descriptors generated a chunk at a time straight
     into the streamed build (the same ones for each forest), files memory-mapped, resident
@@ -281,7 +310,8 @@ def bench_index_alone(model, size: int, queries: int) -> None:
     truth: list[int] = []
     print("| forest | method | p50 ms | p95 ms | mates found vs exact (top 50) | own MB | mapped files MB |")
     print("|---|---|---|---|---|---|---|")
-    for n_trees, search_ks in ((25, (200_000, 400_000)), (50, (100_000, 150_000, 200_000, 500_000))):
+    settings = {25: (200_000, 400_000), 50: (100_000, 150_000, 200_000, 500_000)}
+    for n_trees, search_ks in ((n, settings[n]) for n in forests):
         workdir = Path(tempfile.mkdtemp(prefix="leaddesk-bench-index-"))
         try:
             store = IndexStore(workdir)
@@ -338,6 +368,12 @@ def bench_index_alone(model, size: int, queries: int) -> None:
                     flush=True,
                 )
             loaded.close()
+            alone = serving_memory(workdir, probes, search_ks[-1])
+            print(
+                f"| {n_trees} trees | a fresh process that only searches (Annoy search_k {search_ks[-1]:,}, "
+                f"{queries} probes) | | | | {alone['RssAnon']:,.0f} | {alone['RssFile']:,.0f} |",
+                flush=True,
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -540,6 +576,7 @@ def main() -> None:
     )
     parser.add_argument("--sections", default="probe,app-search", help="also: index-alone")
     parser.add_argument("--index-sizes", default="10000000", help="sizes for the index-alone section")
+    parser.add_argument("--index-trees", default="25,50", help="Annoy forests for the index-alone section")
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--sealed", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=100)
@@ -560,7 +597,8 @@ def main() -> None:
     if "index-alone" in sections:  # 10,000,000: about 40 minutes and 12 GB of disk here
         model = fitted_model(args.lfw, args.cache, args.model_photos)
         for size in (int(s) for s in args.index_sizes.split(",")):
-            bench_index_alone(model, size, args.queries)
+            forests = tuple(int(n) for n in args.index_trees.split(","))
+            bench_index_alone(model, size, args.queries, forests)
 
 
 if __name__ == "__main__":
