@@ -88,8 +88,8 @@ class Config:
     INDEX_REDUCED_DIMS = 32
     ANNOY_N_TREES = 50
     # From this many templates a forest of half as many trees: at 10,000,000 the 50-tree file
-    # is 11.2 GB and the 25-tree one 8.3 GB, which keeps a serving process under 12 GB; both
-    # reach the rule at p50 63-66 ms (README, "Ten million templates").
+    # is 11.2 GB and the 25-tree one 8.3 GB (a serving process measured 12.08 GB in all); both
+    # reach the rule at p50 49-66 ms (README, "Ten million templates").
     ANNOY_LARGE_GALLERY = 5_000_000
     ANNOY_N_TREES_LARGE = 25
     ANNOY_SEARCH_K = 100_000  # 1M: 12.7 ms p50, 99.75% of mates
