@@ -88,7 +88,7 @@ class Config:
     INDEX_REDUCED_DIMS = 32
     ANNOY_N_TREES = 50
     # From this many templates a forest of half as many trees: at 10,000,000 the 50-tree file
-    # is 11.2 GB and the 25-tree one 8.3 GB (a serving process measured 12.08 GB in all); both
+    # is 11.2 GB and the 25-tree one 8.3 GB (a serving process measured 11.8 GiB in all); both
     # reach the rule at p50 49-66 ms (README, "Ten million templates").
     ANNOY_LARGE_GALLERY = 5_000_000
     ANNOY_N_TREES_LARGE = 25

@@ -1,7 +1,7 @@
 """Search and probe speed at county scale, through the app's own code: prints figures, asserts
 nothing.
 
-    .venv/bin/python benchmarks/bench_scale.py [--sections probe,app-search,index-alone]
+    .venv/bin/python benchmarks/bench_scale.py [--sections probe,app-search,index-alone,precision,rebuild]
         [--sizes 100000,1000000] [--sealed 100000] [--queries 100]
         [--database-url postgresql://...] [--lfw ../shared/lfw-dev] [--cache .bench-cache]
 
@@ -17,7 +17,11 @@ nothing.
               after it.
 - index-alone: (not run by default) the index part of a rebuild and every search method at
               ``--index-sizes`` (10,000,000: about 40 minutes, 12 GB of disk), descriptors
-              generated a chunk at a time into the streamed build, resident memory read.
+              generated a chunk at a time into the streamed build, resident memory read, and
+              a fresh process that only searches.
+- precision:  one scan of ``--index-sizes`` PCA-32 vectors in float32, float16 and int8.
+- rebuild:    the nightly rebuild alone through a scratch database filled a chunk at a time
+              (``--rebuild-sizes``; 10,000,000: about 25 minutes and 23 GB of disk).
 """
 
 from __future__ import annotations
@@ -455,6 +459,32 @@ def insert_bookings(offset: int, vectors: np.ndarray, labels: np.ndarray, model_
         db.session.commit()
 
 
+def bench_precision(size: int, repeats: int = 5) -> None:
+    """What a reduced-precision first stage would cost: one scan of ``size`` PCA-32 vectors
+    in float32 (BLAS), float16 and int8 (numpy's own loops), one core."""
+    heading(f"One scan of {size:,} PCA-32 vectors by precision (one core, median of {repeats})")
+    rng = np.random.default_rng(5)
+    base = rng.standard_normal((size, 32), dtype=np.float32)
+    query = rng.standard_normal(32, dtype=np.float32)
+    kinds = {
+        "float32 (today's first stage)": (base, query),
+        "float16": (base.astype(np.float16), query.astype(np.float16)),
+        "int8 (scaled), int32 sums": (
+            np.clip(base * 32, -127, 127).astype(np.int8),
+            (query * 32).astype(np.int32),
+        ),
+    }
+    print("| precision | bytes read | scan ms |")
+    print("|---|---|---|")
+    for name, (matrix, vector) in kinds.items():
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            matrix @ vector
+            times.append(time.perf_counter() - began)
+        print(f"| {name} | {matrix.nbytes / 1e9:.2f} GB | {ms(times):.0f} |", flush=True)
+
+
 def bench_rebuild_only(model, size: int, database_url: str | None) -> None:
     """The nightly rebuild through the database at a size whose descriptors do not fit in
     memory as float64 (10,000,000): the gallery is filled a chunk at a time."""
@@ -644,6 +674,8 @@ def main() -> None:
         model = fitted_model(args.lfw, args.cache, args.model_photos)
         for size in (int(s) for s in args.sizes.split(",")):
             bench_app_search(size, min(args.sealed, size // 2), args.queries, model, args.database_url)
+    if "precision" in sections:
+        bench_precision(int(args.index_sizes.split(",")[0]))
     if "rebuild" in sections:  # the nightly rebuild alone at --rebuild-sizes
         model = fitted_model(args.lfw, args.cache, args.model_photos)
         for size in (int(s) for s in args.rebuild_sizes.split(",")):
