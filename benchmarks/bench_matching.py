@@ -1,6 +1,6 @@
 """Matching benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/bench_matching.py [--sections enroll,accuracy,search]
+    .venv/bin/python benchmarks/bench_matching.py [--sections enroll,accuracy,search,crops]
         [--sizes 100000,1000000] [--lfw ../shared/lfw-dev] [--cache .bench-cache]
 
 - enroll:   per-image cost split into decode / detection / landmarks / descriptor on real
@@ -213,9 +213,10 @@ def lfw_protocol(data: dict) -> tuple[np.ndarray, list[tuple[int, str]]]:
     return np.asarray(gallery), probes
 
 
-def rank_figures(
+def first_hits(
     gallery_vectors, gallery_identities, probe_vectors, probe_identities, adjust=None
-) -> tuple[float, float]:
+) -> np.ndarray:
+    """Each probe's rank (from 0) of its first true mate in the gallery."""
     norms = np.einsum("ij,ij->i", gallery_vectors, gallery_vectors)
     first_hit = []
     for vector, identity in zip(probe_vectors, probe_identities, strict=True):
@@ -225,7 +226,13 @@ def rank_figures(
         order = np.argsort(distances, kind="stable")
         hits = np.flatnonzero(gallery_identities[order] == identity)
         first_hit.append(hits[0] if len(hits) else 10**9)
-    first_hit = np.asarray(first_hit)
+    return np.asarray(first_hit)
+
+
+def rank_figures(
+    gallery_vectors, gallery_identities, probe_vectors, probe_identities, adjust=None
+) -> tuple[float, float]:
+    first_hit = first_hits(gallery_vectors, gallery_identities, probe_vectors, probe_identities, adjust)
     return float((first_hit == 0).mean()), float((first_hit < 20).mean())
 
 
@@ -302,6 +309,83 @@ def compare_runtimes(lfw: Path, cache: Path, data: dict, gallery, probe_rows, pr
     for variant in ("plain", "mirrored", "chosen"):
         gap = np.abs(own[variant][found] - data[variant][found]).max()
         print(f"- largest |dlib - onnx| over {found.sum()} photos ({variant}): {gap:.2e}")
+
+
+# Shifted crops: a wider chip whose central 150 px are the usual chip (the same 100 px between
+# the landmark template's edges), cut at the centre and 3 px to each side.
+CROP_SHIFTS = ((0, 0), (-3, 0), (3, 0), (0, -3), (0, 3))
+WIDE_CHIP = 158
+
+
+def _shifted_crops(path: str) -> np.ndarray | None:
+    """The ONNX network's descriptors of the five shifted crops and their mirrors (10 x 128)."""
+    import dlib
+
+    from app.matching.faces import _exclusive
+
+    engine = _ENGINES.setdefault(CHOSEN, FaceEngine(CHOSEN))
+    pixels = load_image(Path(path)).pixels
+    boxes = engine.detect(pixels)
+    if not boxes:
+        return None
+    shape = engine.shape(pixels, boxes[0][0])
+    wide = dlib.get_face_chip(pixels, shape, size=WIDE_CHIP, padding=(WIDE_CHIP / 100 - 1) / 2)
+    margin = (WIDE_CHIP - 150) // 2
+    crops = [wide[margin + dy : margin + dy + 150, margin + dx : margin + dx + 150] for dx, dy in CROP_SHIFTS]
+    crops += [crop[:, ::-1] for crop in crops]
+    with _exclusive("recognizer_onnx") as recognizer:
+        return recognizer.describe([np.ascontiguousarray(crop) for crop in crops])
+
+
+def bench_crops(lfw: Path) -> None:
+    """Spending the faster network on more passes: shifted crops averaged, both sides."""
+    heading("Shifted crops on the LFW dev set (ONNX Runtime network, 10 passes a photo)")
+    rows = lfw_rows(lfw)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=get_context("spawn")) as pool:
+        out = list(pool.map(_shifted_crops, [str(lfw / f) for f, _, _ in rows], chunksize=16))
+    print(f"(embedded {len(rows)} photos in {time.perf_counter() - start:.0f} s)")
+    passes = np.full((len(rows), 2 * len(CROP_SHIFTS), 128), np.nan, np.float32)
+    for i, found in enumerate(out):
+        if found is not None:
+            passes[i] = found
+    data = {
+        "files": np.array([f for f, _, _ in rows]),
+        "identities": np.array([i for _, i, _ in rows]),
+        "distractor": np.array([d for _, _, d in rows]),
+    }
+    gallery, probes = lfw_protocol(data)
+    probe_rows = np.array([i for i, _ in probes])
+    probe_identities = np.array([p for _, p in probes])
+    count = len(CROP_SHIFTS)
+    centre, shifted = [0, count], list(range(2 * count))
+
+    def vectors(columns):
+        return np.nan_to_num(passes[:, columns].mean(axis=1), nan=10.0)
+
+    print("| gallery | probes | rank-1 | rank-20 |")
+    print("|---|---|---|---|")
+    for gallery_columns, probe_columns, label in (
+        (centre, centre, ("centre + mirror (kept)", "centre + mirror")),
+        (shifted, shifted, ("5 shifted crops + mirrors", "5 shifted crops + mirrors")),
+        (centre, shifted, ("centre + mirror", "5 shifted crops + mirrors")),
+    ):
+        g, p = vectors(gallery_columns), vectors(probe_columns)
+        r1, r20 = rank_figures(g[gallery], data["identities"][gallery], p[probe_rows], probe_identities)
+        print(f"| {label[0]} | {label[1]} | {r1:.3f} | {r20:.3f} |")
+    gallery_identities = data["identities"][gallery]
+    kept, more = (
+        first_hits(
+            vectors(columns)[gallery], gallery_identities, vectors(columns)[probe_rows], probe_identities
+        )
+        for columns in (centre, shifted)
+    )
+    rank1 = ((kept > 0) & (more == 0)).sum(), ((kept == 0) & (more > 0)).sum()
+    top20 = ((kept >= 20) & (more < 20)).sum(), ((kept < 20) & (more >= 20)).sum()
+    print(
+        "- shifted crops on both sides against the kept pipeline: rank 1 gained by "
+        f"{rank1[0]} probes, lost by {rank1[1]}; top 20 gained by {top20[0]}, lost by {top20[1]}"
+    )
 
 
 def bench_fusion(data: dict, vectors: np.ndarray) -> None:
@@ -416,6 +500,22 @@ def _same_pairs(labels, rng):
     return pairs_a, pairs_b
 
 
+def timed_build(store: IndexStore, n_trees: int, chunks, count: int):
+    """Build version 1 from ``chunks``: its manifest, the seconds taken, each file's size."""
+    start = time.perf_counter()
+    manifest = store.build_from_chunks(
+        version=1,
+        chunks=chunks,
+        count=count,
+        model_id="bench",
+        parameters=BuildParameters(n_trees=n_trees),
+        built_at="bench",
+    )
+    elapsed = time.perf_counter() - start
+    files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
+    return manifest, elapsed, files
+
+
 def bench_search_size(model, size: int, queries: int, rng) -> None:
     heading(f"Gallery of {size:,} synthetic descriptors")
     vectors, labels, centres = synthetic_gallery(model, size, rng)
@@ -428,17 +528,7 @@ def bench_search_size(model, size: int, queries: int, rng) -> None:
         indexes = {}
         for n_trees in trees:
             store = IndexStore(workdir / f"trees{n_trees}")
-            start = time.perf_counter()
-            manifest = store.build(
-                version=1,
-                template_ids=ids,
-                vectors=vectors,
-                model_id="bench",
-                parameters=BuildParameters(n_trees=n_trees),
-                built_at="bench",
-            )
-            elapsed = time.perf_counter() - start
-            files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
+            manifest, elapsed, files = timed_build(store, n_trees, chunks=[(ids, vectors)], count=len(ids))
             print(
                 f"- build with n_trees={n_trees}: {elapsed:.1f} s on {os.cpu_count()} cores; files: "
                 + ", ".join(f"{k} {v / 1e6:.0f} MB" for k, v in sorted(files.items()))
@@ -517,6 +607,8 @@ def main() -> None:
     data = None
     if "accuracy" in sections:
         data = bench_accuracy(args.lfw, args.cache)
+    if "crops" in sections:  # not by default: about three minutes more
+        bench_crops(args.lfw)
     if "search" in sections:
         data = data or lfw_descriptors(args.lfw, args.cache)
         bench_search(data, [int(s) for s in args.sizes.split(",")], args.queries)

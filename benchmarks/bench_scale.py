@@ -56,6 +56,7 @@ from bench_matching import (  # noqa: E402
     synthetic_gallery,
     synthetic_identities,
     synthetic_photos,
+    timed_build,
 )
 
 from app.matching import faces as faces_module  # noqa: E402
@@ -292,7 +293,7 @@ def bench_index_alone(model, size: int, queries: int, forests: tuple[int, ...] =
     a scratch database here (10,000,000): descriptors generated a chunk at a time straight
     into the streamed build (the same ones for each forest), files memory-mapped, resident
     memory read from /proc."""
-    from app.matching.index import BuildParameters, IndexStore, LoadedIndex
+    from app.matching.index import IndexStore, LoadedIndex
 
     heading(f"Index alone at {size:,} synthetic templates (no database; one core for queries)")
     rng = np.random.default_rng(size + 1)
@@ -319,17 +320,7 @@ def bench_index_alone(model, size: int, queries: int, forests: tuple[int, ...] =
         workdir = Path(tempfile.mkdtemp(prefix="leaddesk-bench-index-"))
         try:
             store = IndexStore(workdir)
-            start = time.perf_counter()
-            manifest = store.build_from_chunks(
-                version=1,
-                chunks=chunks(),
-                count=size,
-                model_id="bench",
-                parameters=BuildParameters(n_trees=n_trees),
-                built_at="bench",
-            )
-            elapsed = time.perf_counter() - start
-            files = {p.name: p.stat().st_size for p in (store.root / manifest.directory).iterdir()}
+            manifest, elapsed, files = timed_build(store, n_trees, chunks=chunks(), count=size)
             memory = resident_mb()
             print(
                 f"| {n_trees} trees | streamed build (vectors, PCA-32, Annoy on disk), "

@@ -29,7 +29,7 @@ def embed_on_cluster(
         raise ServiceError("The Dask 'distributed' package is not installed.") from None
     try:
         client = Client(scheduler, timeout=connect_timeout, set_as_default=False)
-    except (OSError, TimeoutError) as exc:
+    except OSError as exc:  # TimeoutError included
         raise ServiceError(f"Cannot reach the Dask scheduler at {scheduler}: {exc}.") from None
     try:
         threads = sum(client.nthreads().values()) or 1

@@ -84,14 +84,19 @@ class Visitor:
             " e => console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
         )
 
-    def sign_in(self, user) -> None:
-        self.clock.advance(seconds=30)  # a fresh TOTP step for every sign-in
+    def enter_password(self, user) -> None:
+        """The first step of signing in: username, password, the policy acknowledged."""
         page = self.page
         page.goto("/auth/login")
         page.fill("#username", user.username)
         page.fill("#password", TEST_PASSWORD)
         page.check("#acknowledge")
         page.click("button:has-text('Continue')")
+
+    def sign_in(self, user) -> None:
+        self.clock.advance(seconds=30)  # a fresh TOTP step for every sign-in
+        page = self.page
+        self.enter_password(user)
         page.fill("#code", pyotp.TOTP(user.totp_secret).at(self.clock.now))
         page.click("button:has-text('Verify')")
         page.wait_for_url("**/")

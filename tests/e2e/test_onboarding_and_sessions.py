@@ -31,11 +31,7 @@ def test_the_enrolment_qr_code_scans_to_the_secret_shown(browser, live_server, m
     errors: list[str] = []
     visitor = Visitor(browser, live_server, clock, errors)
     page = visitor.page
-    page.goto("/auth/login")
-    page.fill("#username", newcomer.username)
-    page.fill("#password", TEST_PASSWORD)
-    page.check("#acknowledge")
-    page.click("button:has-text('Continue')")
+    visitor.enter_password(newcomer)
     page.wait_for_url("**/auth/mfa")
     visitor.shot("onboarding/enrol-authenticator")
     box = page.locator(".qr svg").bounding_box()
