@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, g, request
 
 from app.config import CONFIGS
-from app.config_checks import check_production_config, normalise_durations
+from app.config_checks import check_choices, check_production_config, normalise_durations
 from app.extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,7 @@ def load_config(app: Flask, config_name: str | None, test_config: dict[str, Any]
         app.config.update(test_config)
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     normalise_durations(app)
+    check_choices(app)
     if config_name == "production":
         check_production_config(app)
     if app.config.get("PROXY_FIX"):

@@ -3,7 +3,8 @@ of breaking pages later.
 
 - Durations may be given as a ``timedelta`` (config classes, ``instance/config.py``), a number
   of seconds (``LEADDESK_SESSION_IDLE_TIMEOUT=1800``) or a string with a unit (``"30m"``,
-  ``"12h"``, ``"15 minutes"``); anything else is refused by name.
+  ``"12h"``, ``"15 minutes"``); anything else is refused by name, as is a
+  ``DESCRIPTOR_RUNTIME`` other than ``onnx`` or ``dlib``.
 - Production refuses to start with a guessable ``SECRET_KEY``, without ``TRUSTED_HOSTS``,
   with the audit checkpoint key inside the instance folder (beside the database it protects)
   or with the shipped placeholder unit contact.
@@ -69,6 +70,15 @@ def normalise_durations(app: Flask) -> None:
     for name in DURATION_SETTINGS:
         if name in app.config:
             app.config[name] = parse_duration(name, app.config[name])
+
+
+def check_choices(app: Flask) -> None:
+    """Settings with a fixed set of values: a wrong one stops the start, not a later search."""
+    from app.matching.faces import RUNTIMES
+
+    for name, allowed in (("DESCRIPTOR_RUNTIME", RUNTIMES),):
+        if app.config.get(name) not in allowed:
+            raise RuntimeError(f"{name} must be one of {', '.join(allowed)}; got {app.config.get(name)!r}.")
 
 
 def secret_bits(secret: str) -> float:

@@ -148,6 +148,12 @@ def test_an_idle_timeout_from_the_environment_works_after_sign_in(
     database.drop()
 
 
+def test_an_unknown_descriptor_runtime_stops_the_start_with_its_name(instance_path, monkeypatch):
+    monkeypatch.setenv("LEADDESK_DESCRIPTOR_RUNTIME", "tensorflow")
+    with pytest.raises(RuntimeError, match="DESCRIPTOR_RUNTIME must be one of onnx, dlib"):
+        create_app("testing")
+
+
 def test_instance_config_then_environment(instance_path, monkeypatch):
     (instance_path / "config.py").write_text('UNIT_NAME = "From instance"\nUNIT_CONTACT = "inst@x"\n')
     monkeypatch.setenv("LEADDESK_UNIT_CONTACT", "env@x")
