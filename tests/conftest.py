@@ -50,9 +50,14 @@ class FrozenClock:
         return self.now.date()
 
 
+# Every test starts at the same instant, whatever day the suite runs: nothing may depend on
+# the machine's date (certifications, months, retention and expiry all follow this clock).
+CLOCK_START = datetime(2026, 6, 15, 16, 0, tzinfo=UTC)
+
+
 @pytest.fixture
 def clock():
-    frozen = FrozenClock(datetime.now(UTC).replace(microsecond=0))
+    frozen = FrozenClock(CLOCK_START)
     set_clock(frozen)
     yield frozen
     set_clock(None)

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from app import create_app
+from app.clock import set_clock
 from app.extensions import db
 from app.models import Role, SearchRequest
 from app.services.gallery import MANIFEST_COLUMNS, import_manifest
 from app.services.index_builds import rebuild_index
-from tests.conftest import IsolatedClient, ScratchDatabase
+from tests.conftest import CLOCK_START, FrozenClock, IsolatedClient, ScratchDatabase
 
 FACES = Path(__file__).resolve().parent / "fixtures" / "faces"
 
@@ -71,12 +72,16 @@ def enrolled_instance(tmp_path_factory, migrated_database) -> EnrolledInstance:
         patch.setenv("LEADDESK_INSTANCE_PATH", str(root))
         database = migrated_database.clone_into(root, patch)
         app = create_app("testing")
-        with app.app_context():
-            summary = import_manifest(manifest, actor=None, workers=2)
-            assert summary.enrolled == len(rows) and not summary.rejected, summary
-            rebuild_index(triggered_by="tests")
-            db.session.remove()
-            db.engine.dispose()
+        set_clock(FrozenClock(CLOCK_START))  # enrolled and built at the tests' own instant
+        try:
+            with app.app_context():
+                summary = import_manifest(manifest, actor=None, workers=2)
+                assert summary.enrolled == len(rows) and not summary.rejected, summary
+                rebuild_index(triggered_by="tests")
+                db.session.remove()
+                db.engine.dispose()
+        finally:
+            set_clock(None)
     return EnrolledInstance(root, database)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -170,7 +170,7 @@ def test_unlock_unknown_and_not_locked(runner, make_user):
     assert result.exit_code != 0 and "not locked" in result.output
 
 
-def test_demo_seed_is_idempotent(runner, instance_path):
+def test_demo_seed_is_idempotent(runner, instance_path, clock):
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
     assert "admin" in first.output and "password:" in first.output
@@ -180,7 +180,7 @@ def test_demo_seed_is_idempotent(runner, instance_path):
     assert (instance_path / "demo-credentials.json").stat().st_mode & 0o077 == 0
     reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER)).all()
     assert all(search_eligibility(r) for r in reviewers)
-    assert date.today() < max(c.expires_on for r in reviewers for c in r.certifications)
+    assert clock.today() < max(c.expires_on for r in reviewers for c in r.certifications)
 
 
 def test_demo_gallery_ships_with_the_app(runner, instance_path):
