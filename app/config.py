@@ -135,6 +135,12 @@ class Config:
     # The unit's own rules, stricter than the LACRIS template (quoted to requesters as local
     # rules, never as a clause of the template).
     LOCAL_RULES = {"refuse_dmv_probes": True, "refuse_scraped_probes": True}
+    # An agency's requesters submit only while its own facial recognition policy ("Local PD
+    # Facial Recognition Policy", the LA County slides) is on file with the unit.
+    REQUIRE_AGENCY_POLICY = True
+    # A viable lead rests on observed similarities (FISWG): at least this many of the 19
+    # features marked similar, and every dissimilar one explained.
+    VIABLE_LEAD_MIN_SIMILAR = 6
     # The request form's wording (the seed's, with the names from configuration).
     REPOSITORY_NAME = "Los Angeles County Digital Mugshot System"
     INTERCONNECT_NAME = "California Facial Recognition Interconnect (CAFRI)"

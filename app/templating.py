@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from app.documents.base import MARKING
 from app.models import Capacity, RequestStatus, ReviewState, Role
+from app.services import provenance
 from app.services.reports import can_download_report, can_open_report
 from app.services.workflow import Action, decisions_visible
 
@@ -33,6 +34,7 @@ def register(app: Flask) -> None:
             "can_open_report": can_open_report,
             "can_download_report": can_download_report,
             "decisions_visible": decisions_visible,
+            "provenance": provenance,
             "unit_name": current_app.config["UNIT_NAME"],
             "data_marking": MARKING,
             "current_user": current_user,

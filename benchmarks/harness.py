@@ -65,7 +65,12 @@ def make_account(role, agency_code: str, username: str) -> Account:
         agency = accounts.get_agency_by_code(agency_code)
     except Exception:
         db.session.rollback()
-        agency = accounts.create_agency(actor=None, name=f"Agency {agency_code}", code=agency_code)
+        agency = accounts.create_agency(
+            actor=None,
+            name=f"Agency {agency_code}",
+            code=agency_code,
+            local_policy_title="Policy 345: Facial Recognition",
+        )
     password = secrets.token_urlsafe(18)
     user = accounts.create_user(
         actor=None, username=username, full_name=f"Proof {username}", role=role, agency=agency,

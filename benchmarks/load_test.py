@@ -32,13 +32,15 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app import create_app
     from app.extensions import db
     from app.models import Role
-    from app.services import probe_images
     from app.services import requests as request_service
     from app.services.gallery import import_manifest
     from app.services.index_builds import rebuild_index
+    from app.services.probe_images import Upload
+    from app.services.provenance import ImageFacts
     from app.services.review import assignments
     from tests.blueprints.test_requests import valid_form
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest
+    from tests.support.review import determine_all
 
     app = create_app("testing")
     harness.migrate(app)
@@ -65,20 +67,21 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
             reviewer = harness.make_account(Role.REVIEWER, "FRU", f"load-reviewer-{n:02d}")
             owner = requester_accounts[n % requesters]
             requester = db.session.get(User, owner.user_id)
-            draft = request_service.new_draft(requester=requester)
-            values = {k: v for k, v in valid_form(requester).items() if k in request_service.TEXT_FIELDS}
-            request_service.save_draft(
-                draft,
-                request_service.DraftFields(
-                    values, extracted_from_video=True, image_taken_on=None, affirmed=True
-                ),
-                actor=requester,
-            )
-            for photo in (photos[(2 * n) % len(photos)], photos[(2 * n + 1) % len(photos)]):
-                probe_images.add_probe_image(draft, photo.name, photo.read_bytes(), actor=requester)
+            form = valid_form(requester)
+            values = {k: v for k, v in form.items() if k in request_service.TEXT_FIELDS}
+            said = {k.removeprefix("new-"): v for k, v in form.items() if k.startswith("new-")}
+            said["extracted_from_video"] = True
+            stated = ImageFacts(key="new", name="", **said)
+            fields = request_service.DraftFields(values, image_taken_on=None, affirmed=True, new_facts=stated)
+            uploads = [
+                Upload(photo.name, photo.read_bytes())
+                for photo in (photos[(2 * n) % len(photos)], photos[(2 * n + 1) % len(photos)])
+            ]
+            draft = request_service.save_with_uploads(None, fields, uploads, actor=requester).draft
             request_service.submit_request(draft, actor=requester)
             assignments.claim(draft, reviewer=db.session.get(User, reviewer.user_id))
             db.session.commit()
+            determine_all(draft, db.session.get(User, reviewer.user_id))
             accounts["reviewers"].append({**vars(reviewer), "request_id": draft.id})
             if n < requesters:
                 accounts["requesters"].append({**vars(owner), "request_id": draft.id})

@@ -185,7 +185,12 @@ def make_agency(app):
 
     def factory(code: str | None = None, name: str | None = None) -> Agency:
         n = next(counter)
-        agency = Agency(code=code or f"AG{n:03d}", name=name or f"Agency number {n}")
+        agency = Agency(
+            code=code or f"AG{n:03d}",
+            name=name or f"Agency number {n}",
+            local_policy_title="Policy 345: Facial Recognition",  # its own FR policy, on file
+            local_policy_adopted_on=date(2025, 1, 15),
+        )
         db.session.add(agency)
         db.session.commit()
         return agency

@@ -12,6 +12,7 @@ from app.cli import cli_actor
 from app.extensions import db
 from app.models import CertificationProvider, Role
 from app.services import accounts
+from app.services.audit import record_event
 from app.services.errors import ServiceError
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
@@ -36,8 +37,10 @@ def _user_or_fail(username: str):
 @click.option("--contact-name")
 @click.option("--contact-email")
 @click.option("--contact-phone")
-def create_agency(name, code, contact_name, contact_email, contact_phone):
-    """Create an agency NAME with --code CODE."""
+@click.option("--policy-title", default="", help="The agency's own facial recognition policy, as on file.")
+@click.option("--policy-adopted", type=click.DateTime(["%Y-%m-%d"]), help="When it adopted it (YYYY-MM-DD).")
+def create_agency(name, code, contact_name, contact_email, contact_phone, policy_title, policy_adopted):
+    """Create an agency NAME with --code CODE (its requesters submit once its own FR policy is on file)."""
     cli_actor()
     try:
         agency = accounts.create_agency(
@@ -47,11 +50,39 @@ def create_agency(name, code, contact_name, contact_email, contact_phone):
             contact_name=contact_name,
             contact_email=contact_email,
             contact_phone=contact_phone,
+            local_policy_title=policy_title,
+            local_policy_adopted_on=policy_adopted.date() if policy_adopted else None,
         )
     except ServiceError as err:
         _fail(err.message)
     db.session.commit()
     click.echo(f"Created agency {agency.code}: {agency.name}")
+
+
+@agencies_cli.command("policy")
+@click.argument("code")
+@click.option("--title", required=True, help="The agency's own facial recognition policy, as on file.")
+@click.option("--adopted", type=click.DateTime(["%Y-%m-%d"]), help="When it adopted it (YYYY-MM-DD).")
+def agency_policy(code, title, adopted):
+    """Record agency CODE's own facial recognition policy (the unit keeps a copy on file)."""
+    cli_actor()
+    agency = accounts.get_agency_by_code(code)
+    if agency is None:
+        _fail(f"No agency with code {code!r}.")
+    try:
+        accounts.set_local_policy(agency, title=title, adopted_on=adopted.date() if adopted else None)
+    except ServiceError as err:
+        _fail(err.message)
+    record_event(
+        "agency.update",
+        actor=None,
+        object_type="agency",
+        object_id=agency.id,
+        reason="its own facial recognition policy recorded",
+        detail={"after": {"local_policy": agency.local_policy}},
+    )
+    db.session.commit()
+    click.echo(f"{agency.code}: {agency.local_policy} on file.")
 
 
 def _read_password(password_stdin: bool) -> str:

@@ -77,7 +77,13 @@ def seed():
     if db.session.scalar(select(func.count(User.id))) == 0:
         for name, code, contact, email in DEMO_AGENCIES:
             accounts.create_agency(
-                actor=None, name=name, code=code, contact_name=contact, contact_email=email
+                actor=None,
+                name=name,
+                code=code,
+                contact_name=contact,
+                contact_email=email,
+                local_policy_title=f"{code} Policy 345: Facial Recognition",  # its own, on file
+                local_policy_adopted_on=utcnow().date().replace(month=1, day=1),
             )
         credentials = {}
         today = utcnow().date()

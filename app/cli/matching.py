@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import hashlib
+import getpass
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from app.cli import cli_actor
 from app.extensions import db
-from app.matching.images import ImageError, load_image
+from app.models import Booking
 from app.services import gallery as gallery_service
 from app.services import index_builds, matching, sealed_records
 from app.services.errors import ServiceError
-from app.services.policy import PURPOSES
 from app.services.review import searches
 
 gallery_cli = AppGroup("gallery", help="The mugshot gallery.")
 index_cli = AppGroup("index", help="The search index.")
-
-EXIT_UNREADABLE = 2
-EXIT_NO_FACE = 3
 
 
 @gallery_cli.command("import")
@@ -123,87 +121,101 @@ def status_command(as_json: bool):
 
 @click.command("search")
 @click.argument("probes", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--request", "tracking_number", help="The request searched (FR-YYYY-NNNNNN), held by the operator."
+)
 @click.option("--operator", help="Username of the certified facial reviewer running the search.")
-@click.option("--case", "case_number", help="The case/file number the search is for.")
-@click.option("--purpose", help=f"One of the request form's purposes: {', '.join(PURPOSES)}.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read the operator's password from standard input (one line)."
+)
+@click.option("--code", help="A current code from the operator's authenticator app (good once).")
 @click.option(
     "--top", "top_k", default=matching.DEFAULT_TOP_K, show_default=True, type=int, help="K, at most 50."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per probe, one per line.")
 def search_command(
     probes: tuple[Path, ...],
+    tracking_number: str | None,
     operator: str | None,
-    case_number: str | None,
-    purpose: str | None,
+    password_stdin: bool,
+    code: str | None,
     top_k: int,
     as_json: bool,
 ):
-    """Search each PROBE_IMAGE against the gallery (1:N) for a certified operator, with the case
-    and purpose; recorded and audited like a search in the portal. Candidates are investigative
-    leads only."""
+    """Search each PROBE (one of the request's images, by its bytes) against the gallery (1:N)
+    for the operator holding the request: recorded and audited as a search of that request,
+    under its justification and determinations. Candidates are investigative leads only.
+    Exit 0: searched; 2: refused (nothing searched) or a probe refused; 3: no face."""
     cli_actor()
+    missing = [
+        name
+        for name, given in (
+            ("--request", tracking_number),
+            ("--operator", operator),
+            ("--password-stdin", password_stdin),
+            ("--code", code),
+        )
+        if not given
+    ]
+    if missing:
+        _refuse(f"{', '.join(missing)} required: the operator proves who they are for a request they hold.")
+    password = sys.stdin.readline().rstrip("\r\n")
     try:
-        searcher = searches.require_operator(operator, case_number, purpose)
         matching.check_top_k(top_k)
-    except ServiceError as err:
-        click.echo(f"Error: {err.message}", err=True)
-        sys.exit(EXIT_UNREADABLE)  # 2: a bad invocation searches nothing
+        searcher, request = searches.authorize_operator(tracking_number, operator, password, code)
+    except ServiceError as err:  # nothing was searched; what the checks recorded is kept
+        searches.record_operator_refusal(None, request=None, error=f"{operator}: {err.message}")
+        db.session.commit()  # failed factors count toward the account's lock, as in the portal
+        _refuse(err.message)
     worst = 0
     for probe in probes:
-        outcome, code = _search_one(probe, top_k, searcher, case_number.strip(), purpose)
-        worst = max(worst, code)
+        outcome = _search_one(probe, top_k, searcher, request)
+        worst = max(worst, outcome.get("code", 0))
         click.echo(json.dumps(outcome)) if as_json else _print_human(outcome)
     db.session.commit()
     sys.exit(worst)
 
 
-def _search_one(probe: Path, top_k: int, operator, case: str, purpose: str) -> tuple[dict, int]:
+def _refuse(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(searches.EXIT_REFUSED)  # a refused invocation searches nothing
+
+
+def _search_one(probe: Path, top_k: int, operator, request) -> dict:
     try:
         data = probe.read_bytes()
-        image = load_image(data)
+        with db.session.begin_nested():
+            search = searches.run_operator_search(
+                request, operator, data=data, top_k=top_k, os_user=getpass.getuser()
+            )
     except OSError as exc:
-        error = f"cannot read the file ({exc.strerror})"
-        searches.record_operator_refusal(
-            operator, probe_name=probe.name, probe_sha256=None, error=error, case=case
-        )
-        return {"probe": str(probe), "error": error, "code": EXIT_UNREADABLE}, EXIT_UNREADABLE
-    except ImageError as exc:
-        searches.record_operator_refusal(
-            operator, probe_name=probe.name, probe_sha256=None, error=exc.message, case=case
-        )
-        return {"probe": str(probe), "error": exc.message, "code": EXIT_UNREADABLE}, EXIT_UNREADABLE
-    sha256 = hashlib.sha256(data).hexdigest()
-    faces = matching.describe_probe(image.pixels)
-    if not faces:
-        searches.record_operator_refusal(
-            operator, probe_name=probe.name, probe_sha256=sha256, error="no face", case=case
+        error, code = f"cannot read the file ({exc.strerror})", searches.EXIT_REFUSED
+    except ServiceError as err:
+        error, code = err.message, getattr(err, "code", searches.EXIT_REFUSED)
+    else:
+        bookings = dict(
+            db.session.execute(
+                select(Booking.id, Booking.booking_number).where(
+                    Booking.id.in_([e["booking_id"] for e in search.result_list])
+                )
+            ).all()
         )
         return {
             "probe": str(probe),
-            "error": "no face found in the probe",
-            "code": EXIT_NO_FACE,
-        }, EXIT_NO_FACE
-    _, result = searches.run_operator_search(
-        operator,
-        probe_name=probe.name,
-        probe_sha256=sha256,
-        face=faces[0],
-        faces_found=len(faces),
-        top_k=top_k,
-        case=case,
-        purpose=purpose,
-    )
-    outcome = {
-        "probe": str(probe),
-        "index_version": result.index_version,
-        "candidates": [c.as_json() for c in result.candidates],
-    }
-    notes = list(result.notes)
-    if len(faces) > 1:
-        notes.insert(0, f"{len(faces)} faces found; searched the largest.")
-    if notes:
-        outcome["notes"] = notes
-    return outcome, 0
+            "request": request.tracking_number,
+            "search_id": search.id,
+            "index_version": search.index_version,
+            "candidates": [
+                {
+                    "booking_number": bookings[e["booking_id"]],
+                    "distance": round(e["distance"], 4),
+                    "score": e["score"],
+                }
+                for e in search.result_list
+            ],
+        }
+    searches.record_operator_refusal(operator, request=request, error=f"{probe.name}: {error}")
+    return {"probe": str(probe), "error": error, "code": code}
 
 
 def _print_human(outcome: dict) -> None:

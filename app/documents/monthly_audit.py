@@ -21,9 +21,11 @@ HEADERS = [
     "Seal notices",
     "Confirmed",
     "Records read",
+    "Sources determined",
+    "1st Am. determined",
 ]
 # relative widths: numbers' columns just fit their one-word headers, the reasons take the rest
-WIDTHS = [30, 14, 19, 23, 23, 17, 52, 17, 17, 17, 19, 17]
+WIDTHS = [28, 13, 18, 22, 22, 16, 46, 16, 16, 16, 18, 16, 17, 17]
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ def render_monthly_audit(doc: MonthlyAuditDocument) -> bytes:
             row["seal_notices_received"],
             row["seal_notices_confirmed"],
             row.get("records_read", 0),
+            row.get("source_determinations", 0),
+            row.get("first_amendment_determinations", 0),
         ]
         for row in doc.rows
     ]

@@ -9,12 +9,29 @@ from app.documents.base import LeadDeskPDF
 
 
 @dataclass(frozen=True)
+class ImageRow:
+    """One attached image with the provenance its requester stated."""
+
+    name: str
+    source: str
+    live_or_recorded: str
+    extracted_from_video: bool | None
+    provided_by: str
+    legally_obtained: str
+    with_answer: bool = False
+
+
+YES_NO = {True: "Yes", False: "No", None: "—"}
+
+
+@dataclass(frozen=True)
 class RequestFormData:
     unit_name: str
     repository_name: str
     interconnect_name: str
     tracking_number: str
     agency: str
+    agency_policy: str
     requester_name: str
     requester_phone: str
     requester_email: str
@@ -25,11 +42,8 @@ class RequestFormData:
     reasonable_suspicion: str
     crime_type: str
     person_condition: str
-    image_source: str
-    legally_obtained: str
     image_taken: str
-    extracted_from_video: bool | None
-    image_names: list[str]
+    images: list[ImageRow]
     affirmation: str
     first_amendment_notice: str
     signature: str
@@ -59,10 +73,12 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.field("Requester Email", data.requester_email)
     pdf.field("Case/File Number", data.case_number)
     pdf.field("Reason for search", data.reason)
-    pdf.field("Source image obtained from", data.image_source)
-    yes_no = {True: "Yes", False: "No", None: "—"}[data.extracted_from_video]
-    pdf.field("Image extracted from video?", yes_no)
-    pdf.field("Number of Images attached", str(len(data.image_names)))
+    sources = sorted({row.source for row in data.images})
+    pdf.field("Source image obtained from", "; ".join(sources) if sources else "—")
+    from_video = {row.extracted_from_video for row in data.images}
+    pdf.field("Image extracted from video?", YES_NO[True in from_video] if data.images else "—")
+    pdf.field("Number of Images attached", str(len(data.images)))
+    pdf.field("Agency's own facial recognition policy", data.agency_policy)
     pdf.rule()
     pdf.heading("Justification", 11)
     pdf.field("Purpose", data.purpose)
@@ -70,9 +86,30 @@ def render_request_form(data: RequestFormData) -> bytes:
     pdf.field("Circumstances amounting to reasonable suspicion", data.reasonable_suspicion)
     pdf.field("File class / crime type", data.crime_type)
     pdf.field("Known condition of the person", data.person_condition)
-    pdf.field("How the image was legally obtained", data.legally_obtained)
     pdf.field("Date and place taken", data.image_taken)
-    pdf.field("Images", "; ".join(f"{n}. {name}" for n, name in enumerate(data.image_names, 1)))
+    pdf.heading("The images and where each came from", 11)
+    pdf.data_table(
+        [
+            "Image",
+            "Source image obtained from",
+            "Live / recorded",
+            "From video?",
+            "Provided by",
+            "How legally obtained",
+        ],
+        [
+            [
+                f"{n}. {row.name}" + (" (with an answer)" if row.with_answer else ""),
+                row.source,
+                row.live_or_recorded,
+                YES_NO[row.extracted_from_video],
+                row.provided_by,
+                row.legally_obtained,
+            ]
+            for n, row in enumerate(data.images, 1)
+        ],
+        [26, 36, 16, 13, 42, 57],
+    )
     pdf.paragraph(data.first_amendment_notice, size=8)
     pdf.keep_together(34)  # signature, printed name and date stay together
     pdf.rule()

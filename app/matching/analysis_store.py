@@ -63,6 +63,8 @@ class AnalysisStore:
             descriptor, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(buffer.getvalue())
+            now = time.time()
+            os.utime(temporary, (now, now))  # its age is read against this clock, not the disk's
             os.replace(temporary, path)
         except OSError:
             if temporary is not None:

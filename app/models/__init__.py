@@ -16,7 +16,7 @@ from app.models.accounts import (
 from app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
 from app.models.oversight import AuditFlag, MonthlyAudit
-from app.models.reports import LeadOutcome, Report
+from app.models.reports import LeadOutcome, Report, ReportBooking
 from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
 from app.models.review import (
     CandidateExamination,
@@ -55,6 +55,7 @@ __all__ = [
     "ProbeImage",
     "ProbeWork",
     "Report",
+    "ReportBooking",
     "RequestMessage",
     "RequestStatus",
     "ReviewAssignment",

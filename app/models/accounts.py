@@ -36,8 +36,20 @@ class Agency(db.Model):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The agency's own facial recognition policy ("Local PD Facial Recognition Policy"), on file
+    # with the unit: its requesters submit only while one is recorded.
+    local_policy_title: Mapped[str | None] = mapped_column(String(200))
+    local_policy_adopted_on: Mapped[date | None] = mapped_column(Date)
+    local_policy_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     users: Mapped[list[User]] = relationship(back_populates="agency")
+
+    @property
+    def local_policy(self) -> str | None:
+        if not self.local_policy_title:
+            return None
+        adopted = f", adopted {self.local_policy_adopted_on:%Y-%m-%d}" if self.local_policy_adopted_on else ""
+        return f"{self.local_policy_title}{adopted}"
 
     def __repr__(self) -> str:
         return f"<Agency {self.code}>"

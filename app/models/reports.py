@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -69,3 +69,16 @@ class Report(db.Model):
     def withheld(self) -> bool:
         """After the agency confirmed destruction of a sealed record, the file is not served."""
         return self.destroy_confirmed_at is not None
+
+
+class ReportBooking(db.Model):
+    """Every booking an issued report prints (the lead, and the person's recent booking): a
+    seal of any of them puts the destroy notice on the report."""
+
+    __tablename__ = "report_booking"
+    __table_args__ = (UniqueConstraint("report_id", "booking_id", "role", name="uq_report_booking"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id"), index=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # lead | recent

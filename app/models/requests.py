@@ -7,7 +7,7 @@ import enum
 import json
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
@@ -79,9 +79,6 @@ class SearchRequest(db.Model):
     requester_email: Mapped[str] = mapped_column(String(254), default="")
     case_number: Mapped[str] = mapped_column(String(60), default="")
     reason: Mapped[str] = mapped_column(Text, default="")
-    image_source: Mapped[str] = mapped_column(String(40), default="")
-    image_source_other: Mapped[str] = mapped_column(String(200), default="")
-    extracted_from_video: Mapped[bool | None] = mapped_column()
     # Prohibitive uses 1-2: surveillance only for "an imminent threat of life"; live video for
     # "an imminent threat to life" or "at-risk individuals".
     threat_to_life: Mapped[bool | None] = mapped_column()
@@ -94,7 +91,6 @@ class SearchRequest(db.Model):
     crime_type: Mapped[str] = mapped_column(String(40), default="")
     crime_type_other: Mapped[str] = mapped_column(String(200), default="")
     person_condition: Mapped[str] = mapped_column(Text, default="")
-    legally_obtained: Mapped[str] = mapped_column(Text, default="")
     image_taken_on: Mapped[date | None] = mapped_column(Date)
     image_taken_place: Mapped[str] = mapped_column(String(200), default="")
 
@@ -104,13 +100,18 @@ class SearchRequest(db.Model):
     printed_name: Mapped[str] = mapped_column(String(200), default="")
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    # First Amendment screening: terms found in the justification (JSON list), if any. A
-    # flagged request is searched only once a reviewer records why it is not based on them.
+    # The requesting agency's own facial recognition policy, as on file when it was submitted.
+    agency_policy: Mapped[str | None] = mapped_column(String(300))
+
+    # First Amendment: terms the screening found in any of the request's text (JSON list). No
+    # request is searched before its reviewer records the determination that the search is not
+    # based solely on protected activity or traits (with a written reason when it is flagged);
+    # an answer that brings new flagged text clears it, to be determined again.
     first_amendment_terms: Mapped[str | None] = mapped_column(Text)
     first_amendment_cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     first_amendment_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_amendment_note: Mapped[str | None] = mapped_column(Text)
-    # Image-source screening of the free text: doubtful mentions for the reviewer (JSON list).
+    # Source screening of the request's own text: mentions the reviewer looks at (JSON list).
     source_flags: Mapped[str | None] = mapped_column(Text)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -145,7 +146,17 @@ class SearchRequest(db.Model):
 
     @property
     def awaiting_first_amendment_review(self) -> bool:
-        return self.flagged and self.first_amendment_cleared_at is None
+        return self.status is not RequestStatus.DRAFT and self.first_amendment_cleared_at is None
+
+    @property
+    def images_awaiting_determination(self) -> list[ProbeImage]:
+        return [i for i in self.images if i.provenance_status == "pending"]
+
+    @property
+    def awaiting_determination(self) -> bool:
+        """Before anything is searched: the First Amendment determination, and every image's
+        provenance confirmed or refused by a reviewer."""
+        return self.awaiting_first_amendment_review or bool(self.images_awaiting_determination)
 
     @property
     def open_question(self) -> RequestMessage | None:
@@ -173,8 +184,36 @@ class ProbeImage(db.Model):
     face_boxes: Mapped[str] = mapped_column(Text, default="[]")  # JSON, in display pixels
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    # brought by an answer to a reviewer's question (not with the request itself)
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
+
+    # Provenance, stated by the requester as facts (app/services/provenance.py).
+    provenance_device: Mapped[str] = mapped_column(String(32), default="")
+    provenance_device_other: Mapped[str] = mapped_column(String(200), default="")
+    provenance_mode: Mapped[str] = mapped_column(String(16), default="")  # recorded | live
+    provenance_extracted_from_video: Mapped[bool | None] = mapped_column()
+    provenance_provided_by: Mapped[str] = mapped_column(String(32), default="")
+    provenance_provided_by_name: Mapped[str] = mapped_column(String(200), default="")
+    provenance_legally_obtained: Mapped[str] = mapped_column(Text, default="")
+    source_flags: Mapped[list | None] = mapped_column(JSON)  # what the screening flagged for it
+    # The reviewer's determination: the stated provenance fits what they see, or the image is
+    # refused quoting the clause. Nothing is searched while it is pending.
+    provenance_status: Mapped[str] = mapped_column(String(16), default="pending")
+    provenance_determined_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    provenance_determined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    provenance_note: Mapped[str | None] = mapped_column(Text)
+    provenance_clause: Mapped[str | None] = mapped_column(String(20))
 
     request: Mapped[SearchRequest] = relationship(back_populates="images")
+    provenance_determined_by: Mapped[User | None] = relationship(foreign_keys=[provenance_determined_by_id])
+
+    @property
+    def searchable(self) -> bool:
+        return self.provenance_status == "confirmed"
+
+    @property
+    def source_flag_list(self) -> list[str]:
+        return list(self.source_flags or [])
 
 
 class RequestMessage(db.Model):
@@ -187,6 +226,7 @@ class RequestMessage(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(16))  # question | answer
     body: Mapped[str] = mapped_column(Text)
+    screening: Mapped[list | None] = mapped_column(JSON)  # what the screening found in an answer
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
 

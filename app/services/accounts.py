@@ -45,6 +45,8 @@ def create_agency(
     contact_name: str | None = None,
     contact_email: str | None = None,
     contact_phone: str | None = None,
+    local_policy_title: str = "",
+    local_policy_adopted_on: date | None = None,
 ) -> Agency:
     name, code = name.strip(), code.strip().upper()
     if not name:
@@ -63,15 +65,31 @@ def create_agency(
         contact_phone=contact_phone,
     )
     db.session.add(agency)
+    set_local_policy(agency, title=local_policy_title, adopted_on=local_policy_adopted_on)
     db.session.flush()
     record_event(
         "agency.create",
         actor=actor,
         object_type="agency",
         object_id=agency.id,
-        detail={"name": name, "agency_code": code},
+        detail={"name": name, "agency_code": code, "local_policy": agency.local_policy},
     )
     return agency
+
+
+def set_local_policy(agency: Agency, *, title: str, adopted_on: date | None) -> None:
+    """Record (or clear) the agency's own facial recognition policy, as the unit has it on file
+    (who did it is in the audit event of the change that calls this)."""
+    title = (title or "").strip()[:200] or None
+    if (title, adopted_on if title else None) == (agency.local_policy_title, agency.local_policy_adopted_on):
+        return
+    if title is not None and len(title) < 5:
+        raise ServiceError(
+            "Give the policy's title and number as the agency names it.", field="local_policy_title"
+        )
+    agency.local_policy_title = title
+    agency.local_policy_adopted_on = adopted_on if title else None
+    agency.local_policy_recorded_at = utcnow()
 
 
 def create_user(

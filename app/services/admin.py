@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Agency, PendingApproval, Role, TrainingCertification, User
-from app.services.accounts import get_agency_by_code, search_eligibility, unlock_user
+from app.services.accounts import get_agency_by_code, search_eligibility, set_local_policy, unlock_user
 from app.services.audit import ObjectType, record_event
 from app.services.errors import NotFound, PermissionDenied, ServiceError
 from app.services.passwords import hash_password
@@ -56,16 +56,19 @@ def update_agency(
     contact_email: str | None,
     contact_phone: str | None,
     reason: str,
+    local_policy_title: str = "",
+    local_policy_adopted_on: date | None = None,
 ) -> None:
     _require_admin(actor)
     reason = _require_reason(reason)
-    before = {"name": agency.name, "contact_email": agency.contact_email}
+    before = {"name": agency.name, "contact_email": agency.contact_email, "local_policy": agency.local_policy}
     agency.name = name.strip() or agency.name
     agency.contact_name, agency.contact_email, agency.contact_phone = (
         contact_name,
         contact_email,
         contact_phone,
     )
+    set_local_policy(agency, title=local_policy_title, adopted_on=local_policy_adopted_on)
     db.session.flush()
     record_event(
         "agency.update",
@@ -73,7 +76,14 @@ def update_agency(
         object_type="agency",
         object_id=agency.id,
         reason=reason,
-        detail={"before": before, "after": {"name": agency.name, "contact_email": agency.contact_email}},
+        detail={
+            "before": before,
+            "after": {
+                "name": agency.name,
+                "contact_email": agency.contact_email,
+                "local_policy": agency.local_policy,
+            },
+        },
     )
 
 

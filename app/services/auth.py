@@ -136,7 +136,7 @@ def _account_refusal(user: User, now: datetime) -> str | None:
     return None
 
 
-def _finish(attempt: Attempt, succeeded: bool) -> None:
+def finish_attempt(attempt: Attempt, succeeded: bool) -> None:
     if attempt.attempt_id is not None:
         db.session.execute(
             update(LoginAttempt).where(LoginAttempt.id == attempt.attempt_id).values(succeeded=succeeded)
@@ -146,7 +146,7 @@ def _finish(attempt: Attempt, succeeded: bool) -> None:
 def register_failure(user: User, attempt: Attempt, reason: str) -> None:
     """Record a failed factor; the failures of the window reaching the threshold lock the account."""
     throttle.hold(throttle.account_key(user.id))
-    _finish(attempt, succeeded=False)
+    finish_attempt(attempt, succeeded=False)
     db.session.refresh(user)
     now = utcnow()
     failures = _account_failures(user, now, in_flight=False)
@@ -160,7 +160,7 @@ def register_failure(user: User, attempt: Attempt, reason: str) -> None:
     db.session.flush()
 
 
-def _still_allowed(user: User) -> bool:
+def still_allowed(user: User) -> bool:
     """After a factor proved right: the account, re-read under its lock, may still sign in."""
     throttle.hold(throttle.account_key(user.id))
     db.session.refresh(user)
@@ -174,7 +174,7 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
     user = db.session.get(User, attempt.user_id) if attempt.user_id else None
     password_ok = verify_password(user.password_hash if user else None, password)
     if user is None:
-        _finish(attempt, succeeded=False)
+        finish_attempt(attempt, succeeded=False)
         record_event(
             "auth.login",
             actor=None,
@@ -194,8 +194,8 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
             reason="wrong password",
         )
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
-    if not _still_allowed(user):
-        _finish(attempt, succeeded=False)
+    if not still_allowed(user):
+        finish_attempt(attempt, succeeded=False)
         record_event(
             "auth.login",
             actor=user,
@@ -205,7 +205,7 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
             reason="account locked or deactivated while the password was checked",
         )
         return LoginResult(None, LoginFailure.BAD_CREDENTIALS)
-    _finish(attempt, succeeded=True)
+    finish_attempt(attempt, succeeded=True)
     return LoginResult(user)
 
 
@@ -220,7 +220,7 @@ def enrolment_secret(session: UserSession) -> str:
     return mfa.decrypt_secret(session.pending_mfa_secret_encrypted)
 
 
-def _use_code_step(user: User, step: int) -> bool:
+def use_code_step(user: User, step: int) -> bool:
     """Spend a TOTP time step: one conditional UPDATE, so a code is good once, however many
     sessions present it at the same moment."""
     used = db.session.execute(
@@ -259,17 +259,17 @@ def confirm_enrolment(session: UserSession, attempt: Attempt, code: str) -> bool
     if step is None:
         _failed_in_session(session, attempt, "auth.mfa_enrol", "MFA code did not match")
         return False
-    if not _still_allowed(user) or user.mfa_secret_encrypted is not None:
-        _finish(attempt, succeeded=False)
+    if not still_allowed(user) or user.mfa_secret_encrypted is not None:
+        finish_attempt(attempt, succeeded=False)
         return False
     user.mfa_secret_encrypted = session.pending_mfa_secret_encrypted
     session.pending_mfa_secret_encrypted = None
     user.mfa_enrolled_at = utcnow()
     db.session.flush()
-    if not _use_code_step(user, step):
+    if not use_code_step(user, step):
         _failed_in_session(session, attempt, "auth.mfa_enrol", "MFA code already used")
         return False
-    _finish(attempt, succeeded=True)
+    finish_attempt(attempt, succeeded=True)
     record_event(
         "auth.mfa_enrol",
         actor=user,
@@ -290,13 +290,13 @@ def check_code(session: UserSession, attempt: Attempt, code: str, *, action: str
     if step is None:
         _failed_in_session(session, attempt, action, "MFA code did not match")
         return False
-    if not _still_allowed(user):
-        _finish(attempt, succeeded=False)
+    if not still_allowed(user):
+        finish_attempt(attempt, succeeded=False)
         return False
-    if not _use_code_step(user, step):
+    if not use_code_step(user, step):
         _failed_in_session(session, attempt, action, "MFA code already used")
         return False
-    _finish(attempt, succeeded=True)
+    finish_attempt(attempt, succeeded=True)
     return True
 
 
@@ -359,7 +359,7 @@ def change_own_password(session: UserSession, attempt: Attempt, current: str, ne
     if not verify_password(user.password_hash, current):
         _failed_in_session(session, attempt, "user.password_change", "wrong current password")
         return "The current password is not correct."
-    _finish(attempt, succeeded=True)
+    finish_attempt(attempt, succeeded=True)
     set_password(user, new)
     ended = end_other_sessions(user, keep=session, reason="password_changed")
     record_event(

@@ -46,6 +46,7 @@ class Evidence:
     action: str
     outcome: Outcome | None = None
     names_clause: bool = False  # count only refusals whose detail names this clause
+    flags_clause: bool = False  # count the screening's mentions of this clause (submissions, answers)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,19 @@ class Clause:
     kind: Kind
     where: str  # where LeadDesk handles it
     evidence: tuple[Evidence, ...] = ()
+    # The control, where software holds the clause by structure: the fact someone states, who
+    # else confirms it, and what the screening net holds until a reviewer's determination.
+    fact: str = ""
+    confirmation: str = ""
+    gate: str = ""
+
+    @property
+    def control(self) -> list[tuple[str, str]]:
+        return [
+            (label, text)
+            for label, text in (("Fact", self.fact), ("Confirmed by", self.confirmation), ("Gate", self.gate))
+            if text
+        ]
 
 
 def _load() -> tuple[Clause, ...]:
@@ -73,9 +87,13 @@ def _load() -> tuple[Clause, ...]:
                     action=e["action"],
                     outcome=Outcome(e["outcome"]) if "outcome" in e else None,
                     names_clause=e.get("names_clause", False),
+                    flags_clause=e.get("flags_clause", False),
                 )
                 for e in entry.get("evidence", [])
             ),
+            fact=entry.get("fact", ""),
+            confirmation=entry.get("confirmation", ""),
+            gate=entry.get("gate", ""),
         )
         for entry in data["clause"]
     )
@@ -95,38 +113,46 @@ class ClauseEvidence:
     counts: list[tuple[str, int]]
 
 
+SCREENED_ACTIONS = ("request.submit", "request.answer")
+
+
 def evidence_for(start: datetime, end: datetime) -> list[ClauseEvidence]:
     """Each clause with the counts of its evidence between ``start`` and ``end``."""
-    actions = {e.action for c in CLAUSES for e in c.evidence}
+    actions = {e.action for c in CLAUSES for e in c.evidence} | set(SCREENED_ACTIONS)
     events = db.session.execute(
         select(AuditEvent.action, AuditEvent.outcome, AuditEvent.detail).where(
             AuditEvent.occurred_at >= start, AuditEvent.occurred_at < end, AuditEvent.action.in_(actions)
         )
     ).all()
     by_action: Counter = Counter()
-    refusals_by_clause: Counter = Counter()
+    naming: Counter = Counter()  # (action, clause id): refusals that name the clause
+    flagged: Counter = Counter()  # clause id: the screening's mentions of it
     for action, outcome, detail in events:
         by_action[(action, outcome)] += 1
+        facts = json.loads(detail) if detail else {}
         if action == "request.refused":
-            for _field, clause_id in json.loads(detail).get("violations", []):
-                refusals_by_clause[clause_id] += 1
+            for _field, clause_id in facts.get("violations", []):
+                naming[(action, clause_id)] += 1
+        elif action == "intake.provenance_refuse" and facts.get("clause"):
+            naming[(action, facts["clause"])] += 1
+        elif action in SCREENED_ACTIONS:
+            for mention in facts.get("screening") or []:
+                flagged[mention.get("clause")] += 1
     result = []
     for clause in CLAUSES:
         counts = []
         for evidence in clause.evidence:
-            if evidence.names_clause:
-                counts.append((evidence.label, refusals_by_clause[clause.id]))
+            if evidence.flags_clause:
+                count = flagged[clause.id]
+            elif evidence.names_clause:
+                count = naming[(evidence.action, clause.id)]
             else:
-                counts.append(
-                    (
-                        evidence.label,
-                        sum(
-                            n
-                            for (a, o), n in by_action.items()
-                            if a == evidence.action and (evidence.outcome is None or o == evidence.outcome)
-                        ),
-                    )
+                count = sum(
+                    n
+                    for (a, o), n in by_action.items()
+                    if a == evidence.action and (evidence.outcome is None or o == evidence.outcome)
                 )
+            counts.append((evidence.label, count))
         result.append(ClauseEvidence(clause, counts))
     return result
 
@@ -140,12 +166,21 @@ def markdown(proofs_by_clause: dict[str, list[str]]) -> str:
         "Generated from `app/services/clause_map.py` and the tests' `@pytest.mark.clause` markers by",
         "`flask --app wsgi policy map --tests tests`; a test checks that this file is current.",
         "",
-        "| clause | source | kind | where | tests |",
-        "|---|---|---|---|---|",
+        "Where software holds a clause by structure, *control* says how: the **fact** someone states,",
+        "who **confirms** it, and the **gate** the screening net holds until a reviewer's determination.",
+        "The evidence of each month (refusals, flags, determinations, notices) is on `/admin/policy`;",
+        "the mutation check (`scripts/mutation_check.py`, `tests/policy/mutations.toml`) removes each",
+        "listed rule in a scratch copy and requires these tests to fail.",
+        "",
+        "| clause | source | kind | where | control | tests |",
+        "|---|---|---|---|---|---|",
     ]
     for clause in CLAUSES:
         tests = "<br>".join(f"`{t}`" for t in sorted(proofs_by_clause.get(clause.id, []))) or "—"
-        lines.append(f"| {clause.id} | {clause.source} | {clause.kind} | {clause.where} | {tests} |")
+        control = "<br>".join(f"**{label}:** {text}" for label, text in clause.control) or "—"
+        lines.append(
+            f"| {clause.id} | {clause.source} | {clause.kind} | {clause.where} | {control} | {tests} |"
+        )
     lines.append("")
     return "\n".join(lines)
 

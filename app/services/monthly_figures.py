@@ -52,8 +52,11 @@ COLUMNS = [
     "seal_notices_received",
     "seal_notices_confirmed",
     "records_read",
+    "source_determinations",
     "first_amendment_determinations",
 ]
+# The reviewer's determinations before a search (app/services/review/intake.py).
+SOURCE_DETERMINATIONS = ("intake.provenance_confirm", "intake.provenance_refuse")
 
 
 def local_zone() -> ZoneInfo:
@@ -108,7 +111,8 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
         reasons = []
         for search in mine:
             case, purpose, crime, where, terms = _search_facts(search)
-            reasons.append(f"{policy.PURPOSES.get(purpose, purpose)} / case {case or '-'} / {crime}")
+            why = f" / {search.request.reason[:80]}" if search.request is not None else ""
+            reasons.append(f"{policy.PURPOSES.get(purpose, purpose)} / case {case or '-'} / {crime}{why}")
             if not case:
                 flags.append(
                     (user.username, "no_case_number", f"search #{search.id} on {where} has no case number")
@@ -221,7 +225,7 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
                 "full_name": user.full_name,
                 "role": str(user.role),
                 "agency": user.agency.code,
-                "last_logon": user.last_logon_at.isoformat(timespec="minutes") if user.last_logon_at else "",
+                "last_logon": _last_logon(user, end),
                 "first_search": mine[0].created_at.isoformat(timespec="minutes") if mine else "",
                 "last_search": mine[-1].created_at.isoformat(timespec="minutes") if mine else "",
                 "searches": len(mine),
@@ -231,12 +235,28 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
                 "seal_notices_received": notices,
                 "seal_notices_confirmed": confirmed,
                 "records_read": sum(reads.values()),
+                "source_determinations": sum(
+                    1 for e in events if e.action in SOURCE_DETERMINATIONS and e.outcome is Outcome.SUCCESS
+                ),
                 "first_amendment_determinations": sum(
                     1 for e in events if e.action == "review.first_amendment" and e.outcome is Outcome.SUCCESS
                 ),
             }
         )
     return rows, flags
+
+
+def _last_logon(user: User, end: datetime) -> str:
+    """The user's last sign-in before the month's end (as the month saw it, not as of today)."""
+    last = db.session.scalar(
+        select(db.func.max(AuditEvent.occurred_at)).where(
+            AuditEvent.actor_id == user.id,
+            AuditEvent.action.in_(("auth.login", "auth.operator")),
+            AuditEvent.outcome == Outcome.SUCCESS,
+            AuditEvent.occurred_at < end,
+        )
+    )
+    return last.isoformat(timespec="minutes") if last else ""
 
 
 def _search_facts(search: FaceSearch) -> tuple[str | None, str, str, str, list[str]]:

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from app.clock import utcnow
-from app.documents.request_form import RequestFormData
+from app.documents.request_form import ImageRow, RequestFormData
 from app.extensions import db
-from app.models import Outcome, ProbeImage, RequestMessage, RequestStatus, SearchRequest, User
-from app.services import policy, throttle
+from app.models import Outcome, ProbeImage, RequestStatus, SearchRequest, User
+from app.services import intake_checks, policy, provenance, throttle
 from app.services.audit import ObjectType, hold_chain, record_event
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.probe_images import (
@@ -21,9 +21,8 @@ from app.services.probe_images import (
     add_probe_image,
     remove_probe_image,
     require_own_draft,
-    store_probe_image,
 )
-from app.services.screening import first_amendment_terms
+from app.services.provenance import ImageFacts
 from app.services.workflow import Action, Step, advance, require
 
 # Draft fields a requester types, with their column length limits (None: text).
@@ -33,15 +32,12 @@ TEXT_FIELDS = {
     "requester_email": 254,
     "case_number": 60,
     "reason": None,
-    "image_source": 40,
-    "image_source_other": 200,
     "purpose": 40,
     "situation": None,
     "reasonable_suspicion": None,
     "crime_type": 40,
     "crime_type_other": 200,
     "person_condition": None,
-    "legally_obtained": None,
     "image_taken_place": 200,
     "signature": 200,
     "printed_name": 200,
@@ -65,11 +61,13 @@ class PolicyRefusal(PermissionDenied):
 @dataclass(frozen=True)
 class DraftFields:
     values: dict[str, str]
-    extracted_from_video: bool | None
     image_taken_on: date | None
     affirmed: bool
     threat_to_life: bool | None = None
     person_at_risk: bool | None = None
+    # each attached image's stated provenance, by image id; and that of the photos sent now
+    image_facts: dict[int, ImageFacts] = field(default_factory=dict)
+    new_facts: ImageFacts | None = None
 
 
 @dataclass
@@ -99,11 +97,14 @@ def save_draft(draft: SearchRequest, fields: DraftFields, *, actor: User) -> Non
     for name, limit in TEXT_FIELDS.items():
         value = (fields.values.get(name) or "").strip()
         setattr(draft, name, value[:limit] if limit else value)
-    draft.extracted_from_video = fields.extracted_from_video
     draft.image_taken_on = fields.image_taken_on
     draft.affirmed = fields.affirmed
     draft.threat_to_life = fields.threat_to_life
     draft.person_at_risk = fields.person_at_risk
+    for image in draft.images:
+        facts = fields.image_facts.get(image.id)
+        if facts is not None:
+            provenance.store_facts(image, facts)
     db.session.flush()
 
 
@@ -122,10 +123,13 @@ def save_with_uploads(
     draft = draft or new_draft(requester=actor)
     save_draft(draft, fields, actor=actor)
     errors = []
+    stated = fields.new_facts if fields.new_facts and fields.new_facts.stated else _last_stated(draft)
     for upload in uploads:
         try:
             with db.session.begin_nested():
-                add_probe_image(draft, upload.filename, upload.data, actor=actor)
+                image = add_probe_image(draft, upload.filename, upload.data, actor=actor)
+                if stated is not None:  # shown on the photo's card, for the requester to check
+                    provenance.store_facts(image, stated)
         except ServiceError as err:
             errors.append(err.message)
             record_event(
@@ -139,6 +143,20 @@ def save_with_uploads(
     if remove_image is not None:
         remove_probe_image(draft, remove_image, actor=actor)
     return DraftChange(draft, errors)
+
+
+def _last_stated(draft: SearchRequest) -> ImageFacts | None:
+    """What the requester stated for the last photo that has its provenance, if any."""
+    stated = [provenance.facts_of(i) for i in draft.images if provenance.facts_of(i).stated]
+    return stated[-1] if stated else None
+
+
+def image_facts_for_check(request: SearchRequest) -> list[ImageFacts]:
+    """Each image's stated facts, named as the requester sees it ("Photo 2 (still.jpg)")."""
+    return [
+        provenance.facts_of(image, name=f"Photo {n} ({image.original_name})")
+        for n, image in enumerate(request.images, start=1)
+    ]
 
 
 def justification_of(request: SearchRequest) -> str:
@@ -160,14 +178,14 @@ def local_rules() -> policy.LocalRules:
         unit_name=config["UNIT_NAME"],
         refuse_dmv_probes=bool(rules.get("refuse_dmv_probes", True)),
         refuse_scraped_probes=bool(rules.get("refuse_scraped_probes", True)),
+        require_agency_policy=bool(config["REQUIRE_AGENCY_POLICY"]),
     )
 
 
-def check_draft(draft: SearchRequest, actor: User) -> tuple[list[policy.Violation], policy.SourceScreen]:
-    violations, screen = policy.check_request(
+def check_draft(draft: SearchRequest, actor: User) -> tuple[list[policy.Violation], intake_checks.Screening]:
+    local = local_rules()
+    violations, screening = intake_checks.check_request(
         purpose=draft.purpose,
-        image_source=draft.image_source,
-        image_source_other=draft.image_source_other,
         case_number=draft.case_number,
         reason=draft.reason,
         situation=draft.situation,
@@ -175,25 +193,33 @@ def check_draft(draft: SearchRequest, actor: User) -> tuple[list[policy.Violatio
         crime_type=draft.crime_type,
         crime_type_other=draft.crime_type_other,
         person_condition=draft.person_condition,
-        legally_obtained=draft.legally_obtained,
+        image_taken_place=draft.image_taken_place,
         affirmed=draft.affirmed,
         signature=draft.signature,
+        printed_name=draft.printed_name,
         signer_full_name=actor.full_name,
-        extracted_from_video=draft.extracted_from_video,
         requester_name=draft.requester_name,
         requester_phone=draft.requester_phone,
         requester_email=draft.requester_email,
         threat_to_life=draft.threat_to_life,
         person_at_risk=draft.person_at_risk,
-        local=local_rules(),
+        images=image_facts_for_check(draft),
+        local=local,
     )
     if not draft.images:
         violations.append(
             policy.Violation("images", "Attach at least one image (at most ten).", policy.REQUESTER_FIELDS)
         )
-    if len(draft.printed_name.strip()) < 2:
-        violations.append(policy.Violation("printed_name", "Print your name.", policy.SIGNATURE))
-    return violations, screen
+    if local.require_agency_policy and not draft.agency.local_policy:
+        violations.append(
+            policy.Violation(
+                "agency",
+                f"{draft.agency.name}'s own facial recognition policy is not on file with the unit: ask the "
+                "unit's administrator to record it before requesting a search.",
+                policy.AGENCY_POLICY,
+            )
+        )
+    return violations, screening
 
 
 def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
@@ -203,14 +229,13 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
     the draft, already saved, stays.
     """
     require_own_draft(draft, actor)
-    violations, screen = check_draft(draft, actor)
+    violations, screening = check_draft(draft, actor)
     if violations:
         raise PolicyRefusal(draft, violations)
     hold_chain()  # tracking numbers are handed out one transaction at a time
     now = utcnow()
-    terms = first_amendment_terms(draft.reason, draft.situation, draft.reasonable_suspicion)
-    draft.first_amendment_terms = json.dumps(terms) if terms else None
-    draft.source_flags = json.dumps(screen.doubtful) if screen.doubtful else None
+    record_screening(draft, screening)
+    draft.agency_policy = draft.agency.local_policy
     draft.urgent = draft.purpose == policy.IMMINENT_THREAT
     draft.signed_at = now
     draft.submitted_at = now
@@ -226,12 +251,28 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
             "tracking_number": draft.tracking_number,
             "images": len(draft.images),
             "urgent": draft.urgent,
-            "first_amendment_terms": terms,
-            "source_flags": screen.doubtful,
-            "image_source": draft.image_source,
+            "first_amendment_terms": screening.first_amendment,
+            "source_flags": screening.request_flags,
+            "image_sources": [i.provenance_device for i in draft.images],
+            "screening": screening.for_audit()[:MAX_AUDITED_MENTIONS],
         },
     )
     return draft
+
+
+MAX_AUDITED_MENTIONS = 50
+
+
+def record_screening(request: SearchRequest, screening: intake_checks.Screening) -> None:
+    """Keep what the net found on the request and its images: the reviewer's gates."""
+    terms = sorted(set(request.first_amendment_terms_list) | set(screening.first_amendment))
+    request.first_amendment_terms = json.dumps(terms) if terms else None
+    flags = sorted(set(request.source_flag_list) | set(screening.request_flags))
+    request.source_flags = json.dumps(flags) if flags else None
+    for image in request.images:
+        found = screening.image_flags.get(f"image-{image.id}")
+        if found is not None:
+            image.source_flags = found or None
 
 
 def _next_tracking_number(year: int) -> str:
@@ -258,37 +299,6 @@ def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> Non
     )
 
 
-def answer_question(
-    request: SearchRequest, *, actor: User, body: str, uploads: list[Upload] | None = None
-) -> RequestMessage:
-    """The requester answers the reviewer's question, with new photos if asked for (each
-    checked like the first ones); the request goes back to the reviewer who asked."""
-    require(request, actor, Action.ANSWER)
-    if uploads:
-        throttle.hold(throttle.uploads_key(actor.id))
-    question = request.open_question
-    if len(body.strip()) < 5:
-        raise ServiceError("Write an answer.", field="body")
-    added = [store_probe_image(request, u.filename, u.data, actor=actor) for u in uploads or []]
-    answer = RequestMessage(request=request, author_id=actor.id, kind="answer", body=body.strip())
-    db.session.add(answer)
-    db.session.flush()
-    question.answered_by_id = answer.id
-    advance(request, Step.ANSWER)
-    record_event(
-        "request.answer",
-        actor=actor,
-        object_type=ObjectType.REQUEST,
-        object_id=request.id,
-        detail={
-            "tracking_number": request.tracking_number,
-            "question_id": question.id,
-            "new_images": len(added),
-        },
-    )
-    return answer
-
-
 def agency_requests(user: User) -> list[SearchRequest]:
     """The agency's requests, newest first; drafts only the user's own."""
     stmt = (
@@ -313,9 +323,6 @@ def record_view(request: SearchRequest, *, actor: User, what: str = "request.vie
 
 def request_form_document(request: SearchRequest) -> RequestFormData:
     """The filled request form as the PDF shows it."""
-    source = policy.IMAGE_SOURCES.get(request.image_source, request.image_source)
-    if request.image_source == policy.OTHER_SOURCE:
-        source = f"{source}: {request.image_source_other}"
     crime = policy.CRIME_TYPES.get(request.crime_type, request.crime_type) or "Not available"
     if request.crime_type == "other":
         crime = f"{crime}: {request.crime_type_other}"
@@ -334,6 +341,7 @@ def request_form_document(request: SearchRequest) -> RequestFormData:
         interconnect_name=config["INTERCONNECT_NAME"],
         tracking_number=request.tracking_number,
         agency=f"{request.agency.name} ({request.agency.code})",
+        agency_policy=request.agency_policy or request.agency.local_policy or "—",
         requester_name=request.requester_name,
         requester_phone=request.requester_phone,
         requester_email=request.requester_email,
@@ -344,11 +352,27 @@ def request_form_document(request: SearchRequest) -> RequestFormData:
         reasonable_suspicion=request.reasonable_suspicion,
         crime_type=crime,
         person_condition=request.person_condition,
-        image_source=source,
-        legally_obtained=request.legally_obtained,
         image_taken=taken,
-        extracted_from_video=request.extracted_from_video,
-        image_names=[i.original_name for i in request.images],
+        images=[
+            ImageRow(
+                name=image.original_name,
+                source=provenance.SHORT_DEVICES.get(image.provenance_device, "Not stated")
+                + (
+                    f": {image.provenance_device_other}"
+                    if image.provenance_device == provenance.OTHER
+                    else ""
+                ),
+                live_or_recorded=provenance.CAPTURE_MODES.get(image.provenance_mode, "Not stated").split(":")[
+                    0
+                ],
+                extracted_from_video=image.provenance_extracted_from_video,
+                provided_by=provenance.PROVIDERS.get(image.provenance_provided_by, "Not stated")
+                + (f" ({image.provenance_provided_by_name})" if image.provenance_provided_by_name else ""),
+                legally_obtained=image.provenance_legally_obtained,
+                with_answer=image.answer_id is not None,
+            )
+            for image in request.images
+        ],
         affirmation=policy.AFFIRMATION,
         first_amendment_notice=policy.FIRST_AMENDMENT_NOTICE,
         signature=request.signature,

@@ -1,131 +1,275 @@
-"""Screening the free text of a request: image sources the policy forbids, named in words
-rather than chosen from the list, and justifications that touch First Amendment activity or
-protected traits (First Amendment 1-3).
+"""The screening net over free text: every field of a request, of its images and of every
+answer, in English and Spanish, with the terms kept as data (``app/data/screening.toml``).
 
-A forbidden source in the text that declares the source ("Other source", "how legally
-obtained") is refused by the rules (``policy.check_request``); a mention in the narrative, or
-a negated one ("not from a bodycam"), is only flagged for the reviewer.
+Text is normalised before it is matched (case, accents, punctuation and spacing folded), so
+"Evidence.com", "evidence com" and "EVIDENCE-COM" are one thing and "cámara" is "camara".
+Harmless phrases that contain a term ("Credit Union", "Union Station", "March 3") are masked
+first. This module only finds mentions; what a mention means (a refusal where the source is
+declared, a flag that gates the search elsewhere) is the policy's (``policy.check_request``).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+TERMS_FILE = Path(__file__).resolve().parent.parent / "data" / "screening.toml"
 
 BODY_WORN_CAMERA = "body_worn_camera"
 LIVE_VIDEO = "live_video"
+SURVEILLANCE = "surveillance"
 DMV_PHOTO = "dmv_photo"
 SCRAPED_INTERNET = "scraped_internet"
 
-
-# Forbidden sources named in free text, by what they are (the same rules as the choice list).
-SOURCE_TERMS = {
-    BODY_WORN_CAMERA: (
-        r"body[\s-]*(?:worn|cam(?:era)?s?)|bodycams?|\bbwc\b|axon\s+body|"
-        r"officer['’]?s?\s+(?:worn\s+)?camera"
-    ),
-    DMV_PHOTO: (
-        r"\bdmv\b|cal[\s-]*photo|driver['’]?s?\s*licen[cs]e\s+(?:photo|picture|image)|"
-        r"\bdl\s+photo|department\s+of\s+motor\s+vehicles"
-    ),
-    SCRAPED_INTERNET: r"scrap(?:ed|ing|e)\b|clearview|pimeyes|web\s*crawl",
-    LIVE_VIDEO: (
-        r"live\s*(?:stream|feed|cctv|video|camera)|real[\s-]*time\s+(?:feed|video|stream)|"
-        r"streaming\s+(?:video|feed)"
-    ),
-}
+RULES = {"refuse", "live", "surveillance", "flag", "first_amendment"}
+_WORD = re.compile(r"[a-z0-9]+")
 
 
-# Sources the requester should explain, not refused: the reviewer looks.
-DOUBTFUL_TERMS = (
-    r"dash[\s-]*cam|in[\s-]*car\s+(?:video|camera)|patrol\s+car\s+camera|drone|"
-    r"license\s+plate\s+reader|\balpr\b"
-)
-
-
-_NEGATION = re.compile(r"\b(?:not|no|never|nor|without)\b(?:\W+\w+){0,3}\W*$", re.I)
-
-
-_SOURCE_PATTERNS = {source: re.compile(pattern, re.I) for source, pattern in SOURCE_TERMS.items()}
-
-
-_DOUBTFUL = re.compile(DOUBTFUL_TERMS, re.I)
+def normalise(text: str) -> list[str]:
+    """The words of ``text``: lower case, accents removed, every run of other characters a break."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    return _WORD.findall(plain.replace("ß", "ss"))
 
 
 @dataclass(frozen=True)
-class SourceScreen:
-    forbidden: dict[str, str]  # source -> the words that named it (in the declared source)
-    doubtful: list[str]  # mentions for the reviewer to look at
+class Slot:
+    """One word position of a term: alternatives, each exact or a prefix; ``gap`` is how many
+    other words may come before it."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    number: bool
+    gap: int
+
+    def matches(self, word: str) -> bool:
+        return (
+            word in self.exact
+            or any(word.startswith(p) for p in self.prefixes)
+            or (self.number and word.isdigit())
+        )
 
 
-def _mentions(pattern: re.Pattern, text: str) -> tuple[list[str], list[str]]:
-    """(plain mentions, negated mentions such as "not from a bodycam")."""
-    plain, negated = [], []
-    for match in pattern.finditer(text or ""):
-        before = text[max(0, match.start() - 40) : match.start()]
-        (negated if _NEGATION.search(before) else plain).append(match.group(0))
-    return plain, negated
+def compile_term(term: str) -> tuple[Slot, ...]:
+    slots: list[Slot] = []
+    gap = 0
+    for part in term.split():
+        if part.startswith("~"):
+            gap = int(part[1:])
+            continue
+        options = part.split("|")
+        try:
+            exact = frozenset(normalise_word(o) for o in options if o != "#" and not o.endswith("*"))
+            prefixes = tuple(normalise_word(o[:-1]) for o in options if o.endswith("*"))
+        except ValueError as err:
+            raise ValueError(f"screening term {term!r}: {err}") from None
+        slots.append(Slot(exact, prefixes, "#" in options, gap))
+        gap = 0
+    if not slots:
+        raise ValueError(f"empty screening term {term!r}")
+    return tuple(slots)
 
 
-def screen_sources(*, declared: list[str], narrative: list[str]) -> SourceScreen:
-    """Screen the free text about the image. ``declared``: where the requester says where the
-    image came from (other source, how obtained); ``narrative``: reason and situation."""
-    forbidden: dict[str, str] = {}
-    doubtful: list[str] = []
-    for source, pattern in _SOURCE_PATTERNS.items():
-        for text in declared:
-            plain, negated = _mentions(pattern, text)
-            if plain:
-                forbidden.setdefault(source, plain[0])
-            doubtful += [f"source text says \u201c{m}\u201d (negated)" for m in negated]
-        for text in narrative:
-            plain, negated = _mentions(pattern, text)
-            doubtful += [f"justification mentions \u201c{m}\u201d" for m in plain + negated]
-    for text in [*declared, *narrative]:
-        doubtful += [f"mentions \u201c{m.group(0)}\u201d" for m in _DOUBTFUL.finditer(text or "")]
-    return SourceScreen(forbidden, sorted(set(doubtful)))
+def normalise_word(word: str) -> str:
+    words = normalise(word)
+    if len(words) != 1:
+        raise ValueError(f"a screening term's word slot must be one word: {word!r}")
+    return words[0]
 
 
-# First Amendment 1-3: words that suggest a search based on protected activity, association
-# or traits. Not a refusal: the reviewer records why the search is not so based.
-FIRST_AMENDMENT_TERMS = {
-    "FA-1": (
-        r"protest(?:er|or|ers|ors|s)?|demonstrat(?:ion|ions|or|ors)|rall(?:y|ies)|marchers?|"
-        r"picket(?:ers?|ing)?|vigil|sit-in|boycott|petition(?:ers?)?|political(?:\s+\w+)?|"
-        r"election|voters?|activis[tm]s?|religio(?:n|us)|church|mosque|synagogue|"
-        r"worship(?:pers?)?|congregation|prayers?|praying|sermon|imam|rabbi|pastor|priest|"
-        r"democrat(?:ic|s)?|republican|party\s+(?:member|meeting|office)|"
-        r"press\s+conference|journalist|political\s+speech"
-    ),
-    "FA-2": (
-        r"union(?:\s+organi[sz]ing|\s+member|\s+meeting)?|advocacy\s+group|civil\s+rights\s+group|"
-        r"community\s+organi[sz]ation|black\s+lives\s+matter|blm|antifa|tea\s+party|naacp|aclu"
-    ),
-    "FA-3": (
-        r"(?:black|white|hispanic|latino|latina|latinx|asian|arab|middle[\s-]eastern|african[\s-]american|"
-        r"native\s+american|indian|mexican|chinese|muslim|jewish|christian|sikh|hindu)"
-        r"(?:\s+(?:man|men|woman|women|male|female|person|people|individual|guy|kid|teen|youth|community))|"
-        r"immigrant|undocumented|illegal\s+alien|citizenship|national\s+origin|ethnicit(?:y|ies)|"
-        r"\brace\b|racial|transgender|\btrans\b|gay|lesbian|homosexual|queer|lgbt\w*|sexual\s+orientation|"
-        r"disabilit(?:y|ies)|wheelchair|deaf|(?:disabled|blind|elderly|old)\s+(?:man|woman|person|people)|"
-        r"gender\s+identit(?:y|ies)|headscarf|hijab|turban|yarmulke|kippah"
-    ),
-}
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    clause: str
+    rule: str
+    terms: tuple[tuple[Slot, ...], ...]
+    doubtful: tuple[tuple[Slot, ...], ...]
+    local_rule: str | None = None
 
 
-_FA_PATTERNS = {
-    clause: re.compile(r"\b(?:" + pattern + r")\b", re.I) for clause, pattern in FIRST_AMENDMENT_TERMS.items()
-}
+@dataclass(frozen=True)
+class Vocabulary:
+    categories: tuple[Category, ...]
+    harmless: tuple[tuple[Slot, ...], ...]
+    negations: frozenset[str]
+    negation_window: int
+
+    def category(self, key: str) -> Category:
+        return next(c for c in self.categories if c.key == key)
 
 
-def first_amendment_terms(*texts: str) -> list[str]:
-    """The words in the justification that may touch First Amendment 1-3, with the clause
-    each may touch ("FA-1: mosque"), lower-cased and sorted."""
-    found = {
-        f"{clause}: {' '.join(match.group(0).lower().split())}"
-        for text in texts
-        if text
-        for clause, pattern in _FA_PATTERNS.items()
-        for match in pattern.finditer(text)
-    }
-    return sorted(found)
+@cache
+def vocabulary(path: Path = TERMS_FILE) -> Vocabulary:
+    """The terms file, compiled; a malformed file stops the start with its reason."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    categories = []
+    for key, entry in data["category"].items():
+        if entry["rule"] not in RULES:
+            raise ValueError(f"{path.name}: category {key} has an unknown rule {entry['rule']!r}")
+        categories.append(
+            Category(
+                key=key,
+                label=entry["label"],
+                clause=entry["clause"],
+                rule=entry["rule"],
+                terms=tuple(compile_term(t) for t in entry["terms"]),
+                doubtful=tuple(compile_term(t) for t in entry.get("doubtful", [])),
+                local_rule=entry.get("local_rule"),
+            )
+        )
+    return Vocabulary(
+        categories=tuple(categories),
+        harmless=tuple(compile_term(t) for t in data["harmless"]["phrases"]),
+        negations=frozenset(normalise_word(w) for w in data["negation"]["words"]),
+        negation_window=int(data["negation"]["window"]),
+    )
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A term found in one field: ``strength`` is "term" (stated) or "doubtful" (a hint)."""
+
+    field: str
+    category: str
+    clause: str
+    words: str
+    negated: bool
+    strength: str
+
+    def as_dict(self) -> dict:
+        return {
+            "field": self.field,
+            "category": self.category,
+            "clause": self.clause,
+            "words": self.words,
+            "negated": self.negated,
+            "strength": self.strength,
+        }
+
+
+def _match_at(slots: tuple[Slot, ...], words: list[str], masked: list[bool], start: int) -> int | None:
+    """The end (exclusive) of a match of ``slots`` whose first word is at ``start``, or None."""
+
+    def walk(slot_index: int, position: int) -> int | None:
+        if slot_index == len(slots):
+            return position
+        slot = slots[slot_index]
+        for at in range(position, min(position + slot.gap + 1, len(words))):
+            if masked[at]:
+                break
+            if slot.matches(words[at]):
+                end = walk(slot_index + 1, at + 1)
+                if end is not None:
+                    return end
+        return None
+
+    if masked[start] or not slots[0].matches(words[start]):
+        return None
+    return walk(1, start + 1)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    category: Category
+    strength: str
+    slots: tuple[Slot, ...]
+
+
+class _Index:
+    """The terms by their first word, so each word of a text tries only the terms it can start."""
+
+    def __init__(self, entries: list[_Entry]) -> None:
+        self.by_word: dict[str, list[_Entry]] = {}
+        self.by_prefix: list[tuple[str, _Entry]] = []
+        self.by_number: list[_Entry] = []
+        for entry in entries:
+            first = entry.slots[0]
+            for word in first.exact:
+                self.by_word.setdefault(word, []).append(entry)
+            self.by_prefix += [(prefix, entry) for prefix in first.prefixes]
+            if first.number:
+                self.by_number.append(entry)
+
+    def starting(self, word: str) -> list[_Entry]:
+        found = list(self.by_word.get(word, ()))
+        found += [entry for prefix, entry in self.by_prefix if word.startswith(prefix)]
+        if word.isdigit():
+            found += self.by_number
+        return found
+
+
+@cache
+def _indexes(vocab: Vocabulary) -> tuple[_Index, _Index]:
+    """(harmless phrases, every category's terms), indexed."""
+    dummy = Category("harmless", "", "", "flag", (), ())
+    harmless = _Index([_Entry(dummy, "term", slots) for slots in vocab.harmless])
+    terms = _Index(
+        [
+            _Entry(category, strength, slots)
+            for category in vocab.categories
+            for strength, group in (("term", category.terms), ("doubtful", category.doubtful))
+            for slots in group
+        ]
+    )
+    return harmless, terms
+
+
+def screen_text(field: str, text: str, vocab: Vocabulary | None = None) -> list[Mention]:
+    """Every mention in one field's text (each category and phrase once; a hint that lies
+    inside a stated term of its category is left out)."""
+    vocab = vocab or vocabulary()
+    words = normalise(text)
+    if not words:
+        return []
+    harmless, terms = _indexes(vocab)
+    masked = [False] * len(words)
+    unmasked = [False] * len(words)
+    for start, word in enumerate(words):
+        for entry in harmless.starting(word):
+            end = _match_at(entry.slots, words, unmasked, start)
+            if end is not None:
+                masked[start:end] = [True] * (end - start)
+    spans: list[tuple[int, int, _Entry]] = []
+    for start, word in enumerate(words):
+        if masked[start]:
+            continue
+        for entry in terms.starting(word):
+            end = _match_at(entry.slots, words, masked, start)
+            if end is not None:
+                spans.append((start, end, entry))
+    stated = [(s, e, entry.category.key) for s, e, entry in spans if entry.strength == "term"]
+    found: dict[tuple[str, str], Mention] = {}
+    for start, end, entry in spans:
+        if entry.strength == "doubtful" and any(
+            key == entry.category.key and s < end and start < e for s, e, key in stated
+        ):
+            continue
+        before = words[max(0, start - vocab.negation_window) : start]
+        mention = Mention(
+            field=field,
+            category=entry.category.key,
+            clause=entry.category.clause,
+            words=" ".join(words[start:end]),
+            negated=any(w in vocab.negations for w in before),
+            strength=entry.strength,
+        )
+        found.setdefault((mention.category, mention.words), mention)
+    return list(found.values())
+
+
+def screen_fields(fields: dict[str, str]) -> list[Mention]:
+    """Screen several fields: ``{field key: text}``."""
+    vocab = vocabulary()
+    return [mention for field, text in fields.items() for mention in screen_text(field, text, vocab)]
+
+
+def first_amendment_terms(mentions: list[Mention]) -> list[str]:
+    """The First Amendment mentions as the reviewer sees them ("FA-1: mosque"), sorted."""
+    vocab = vocabulary()
+    keys = {c.key for c in vocab.categories if c.rule == "first_amendment"}
+    return sorted({f"{m.clause}: {m.words}" for m in mentions if m.category in keys})

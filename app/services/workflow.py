@@ -177,7 +177,7 @@ class Action(enum.StrEnum):
     ISSUE_REPORT = "issue_report"
     WITHDRAW = "withdraw"
     ANSWER = "answer"
-    SCREEN = "screen"  # record why a flagged request is not based on protected activity
+    SCREEN = "screen"  # the determinations before a search: each image's source, the First Amendment
 
 
 WORKING_ACTIONS = {Action.SEARCH, Action.DECIDE}
@@ -239,18 +239,19 @@ def why_not(request: SearchRequest, actor: User, action: Action) -> str | None:
             return "You do not hold this request."
         if state is not ReviewState.CLAIMED:
             return f"This is not possible while the request is {state.label.lower()}."
-        if action is Action.SCREEN and not request.awaiting_first_amendment_review:
-            return "There is no First Amendment flag waiting for a determination."
+        if action is Action.SCREEN and not request.awaiting_determination:
+            return "No determination is waiting on this request."
         return None
     # searching and deciding: in one's capacity, in the state that capacity works in
     if capacity is None:
         return "You do not hold this request."
     if state is not WORKING_STATE[capacity]:
         return f"A {capacity.label.lower()} cannot act while the request is {state.label.lower()}."
-    if request.awaiting_first_amendment_review:
+    if request.awaiting_determination:
         return (
-            "The justification touches First Amendment activity or protected traits: record why this "
-            "search is not based on them before searching (or return or reject the request)."
+            "Before any search, record your determinations: that each image's stated source fits what "
+            "you see (or refuse the image), and that the search is not based solely on protected "
+            "activity or traits (or return or reject the request)."
         )
     if action is Action.DECIDE and has_decided(request, actor):
         return "You have already recorded a decision on this request; nobody verifies their own work."
@@ -353,8 +354,10 @@ def waiting_for(request: SearchRequest) -> str:
     """Who must act next, in words, for the page that shows where the case stands."""
     if request.status is RequestStatus.DRAFT:
         return "the requester to submit it"
-    if request.review_state is ReviewState.CLAIMED and request.awaiting_first_amendment_review:
-        return "its reviewer's First Amendment determination, before any search"
+    if request.review_state is ReviewState.CLAIMED and request.awaiting_determination:
+        return (
+            "its reviewer's determinations on the images' sources and the First Amendment, before any search"
+        )
     return WAITING_FOR[request.review_state]
 
 

@@ -16,6 +16,7 @@ from app.services.review import assignments
 from tests.blueprints.test_reports import verified
 from tests.blueprints.test_requests import photo
 from tests.blueprints.test_review import workspace_url
+from tests.support.review import determination_form
 
 
 @pytest.fixture
@@ -39,6 +40,7 @@ def test_the_workspace_ticks_the_probes_searched_last(auth, client, people, subm
     auth.login(people["first"])
     url = workspace_url(submitted.id)
     auth.post(f"{url}/claim", {}, token_from=url)
+    auth.post(f"{url}/determinations", determination_form(submitted), token_from=url)
     first_page = client.get(url).get_data(as_text=True)
     works = db.session.scalars(select(ProbeWork).order_by(ProbeWork.id)).all()
     assert ticked(first_page) == {str(works[0].id)}  # nothing searched yet: the first probe
@@ -49,6 +51,15 @@ def test_the_workspace_ticks_the_probes_searched_last(auth, client, people, subm
 def ticked(html: str) -> set[str]:
     boxes = re.findall(r'<input type="checkbox" name="work_id" value="(\d+)"\s*checked', html)
     return set(boxes)
+
+
+FRAME_FACTS = {
+    "new-device": "fixed_camera",
+    "new-mode": "recorded",
+    "new-extracted_from_video": "yes",
+    "new-provided_by": "business",
+    "new-legally_obtained": "The store owner exported another frame for us.",
+}
 
 
 def test_an_answer_can_bring_new_photos_checked_like_the_first(auth, client, people, submitted):
@@ -62,7 +73,7 @@ def test_an_answer_can_bring_new_photos_checked_like_the_first(auth, client, peo
     broken = (io.BytesIO(b"not a photo at all"), "frame.jpg")
     refused = auth.post(
         f"{url}/answer",
-        {"body": "Here is a better frame.", "images": [broken]},
+        {"body": "Here is a better frame.", "images": [broken], **FRAME_FACTS},
         token_from=url,
         content_type="multipart/form-data",
     )
@@ -71,7 +82,11 @@ def test_an_answer_can_bring_new_photos_checked_like_the_first(auth, client, peo
     assert len(submitted.images) == 2  # nothing was added, the question still open
     auth.post(
         f"{url}/answer",
-        {"body": "Here is a better frame.", "images": [photo("john_simm__1.jpg", "frame.jpg")]},
+        {
+            "body": "Here is a better frame.",
+            "images": [photo("john_simm__1.jpg", "frame.jpg")],
+            **FRAME_FACTS,
+        },
         token_from=url,
         content_type="multipart/form-data",
     )
@@ -79,3 +94,4 @@ def test_an_answer_can_bring_new_photos_checked_like_the_first(auth, client, peo
     assert submitted.review_state is ReviewState.CLAIMED and len(submitted.images) == 3
     added = db.session.scalars(select(ProbeImage).order_by(ProbeImage.id.desc())).first()
     assert added.original_name == "frame.jpg" and added.faces_found == 1
+    assert added.provenance_device == "fixed_camera" and added.provenance_status == "pending"

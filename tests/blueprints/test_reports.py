@@ -26,6 +26,7 @@ from app.services import reports as report_service
 from app.services.matching import search_descriptor
 from app.services.review import assignments, decisions, examinations, probes, searches
 from tests.gallery import booking_number_for
+from tests.support.review import determine_all
 
 
 @pytest.fixture
@@ -41,6 +42,7 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
     """Drive a request to a verified decision through the services."""
     first, second = people["first"], people["second"]
     assignments.claim(request, reviewer=first)
+    determine_all(request, first)
     work = probes.probe_work(request.images[0], first)
     if processing:
         probes.update_probe_work(work, reviewer=first, steps=processing)
@@ -95,6 +97,7 @@ def disputed(request, people, top_k: int = 10):
     """The first reviewer's lead against the verifier's no possible match: a dispute."""
     first = people["first"]
     assignments.claim(request, reviewer=first)
+    determine_all(request, first)
     work = probes.probe_work(request.images[0], first)
     search = searches.run_search(request, reviewer=first, works=[work], top_k=top_k)
     lead = examinations.open_candidate(search, 1, reviewer=first)

@@ -37,10 +37,14 @@ def valid_form(user, **overrides) -> dict:
         "reasonable_suspicion": "The store's camera shows the robber's face as he points the gun "
         "at the clerk.",
         "crime_type": "robbery",
-        "image_source": "surveillance_still",
-        "legally_obtained": "The store owner gave us the footage voluntarily.",
         "image_taken_place": "Main Street liquor store",
-        "extracted_from_video": "yes",
+        # where the photos attached with this post came from (each image's stated facts)
+        "new-device": "fixed_camera",
+        "new-mode": "recorded",
+        "new-extracted_from_video": "yes",
+        "new-provided_by": "business",
+        "new-provided_by_name": "Main Street Liquor",
+        "new-legally_obtained": "The store owner gave us the footage voluntarily.",
         "affirmed": "y",
         "signature": user.full_name,
         "printed_name": user.full_name,
@@ -139,17 +143,13 @@ def test_faces_are_counted_before_submitting(auth, client, requester):
 @pytest.mark.parametrize(
     ("overrides", "field_message", "clause"),
     [
-        ({"image_source": "body_worn_camera"}, "body-worn cameras", "Penal Code 832.19"),
-        ({"image_source": "dmv_photo"}, "driver's-license photos", "Local rule of"),
-        ({"image_source": "scraped_internet"}, "scraped from the internet", "Local rule of"),
-        ({"image_source": "live_video"}, "live video stream", "Prohibitive uses, 2"),
+        ({"new-device": "officer_worn"}, "a camera worn by an officer cannot", "Penal Code 832.19"),
+        ({"new-device": "identity_document"}, "identity-document (DMV", "Local rule of"),
+        ({"new-device": "face_search_result"}, "face-search engines and scraped", "Local rule of"),
+        ({"new-mode": "live"}, "from live video may only", "Prohibitive uses, 2"),
         (
-            {
-                "image_source": "surveillance_still",
-                "purpose": "deceased",
-                "person_condition": "Found deceased.",
-            },
-            "Surveillance images",
+            {"purpose": "deceased", "person_condition": "Found deceased."},
+            "surveillance-camera images may only",
             "Prohibitive uses, 1",
         ),
         ({"reason": "robbery"}, "too short", "Audits"),
@@ -179,7 +179,7 @@ def test_policy_refusals_quote_the_clause_and_keep_everything(
 
 @pytest.mark.clause("PU-2")
 def test_live_video_allowed_for_imminent_threat_and_marked_urgent(auth, requester):
-    form = valid_form(requester, image_source="live_video", purpose="imminent_threat")
+    form = valid_form(requester, **{"new-mode": "live"}, purpose="imminent_threat", threat_to_life="yes")
     assert submit(auth, form, [photo("john_simm__1.jpg")]).status_code == 302
     request_ = db.session.scalars(select(SearchRequest)).one()
     assert request_.urgent and request_.status is RequestStatus.SUBMITTED
@@ -191,7 +191,7 @@ def test_identification_needs_no_case_number(auth, requester):
         requester,
         purpose="unable_to_identify",
         case_number="",
-        image_source="witness_victim",
+        **{"new-device": "phone_camera", "new-provided_by": "victim_witness"},
         person_condition="Elderly man found confused, cannot say his name.",
         crime_type="other",
         crime_type_other="Welfare check",

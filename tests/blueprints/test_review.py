@@ -27,6 +27,7 @@ from app.services.review import assignments, decisions, examinations, probes, se
 from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
+from tests.support.review import determination_form, determine_all
 
 
 @pytest.fixture
@@ -46,6 +47,8 @@ def workspace_url(request_id: int) -> str:
 def claim_and_search(auth, client, request_id: int, reviewer) -> FaceSearch:
     auth.login(reviewer)
     act(auth, f"{workspace_url(request_id)}/claim", token_from=workspace_url(request_id))
+    determine = determination_form(db.session.get(SearchRequest, request_id))
+    act(auth, f"{workspace_url(request_id)}/determinations", determine, token_from=workspace_url(request_id))
     client.get(workspace_url(request_id))  # creates the probe work
     works = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == reviewer.id)).all()
     response = auth.post(
@@ -210,6 +213,7 @@ def test_uncertified_reviewer_cannot_search(auth, client, people, submitted):
 def test_processing_history_reproduces_the_search(auth, client, people, submitted):
     auth.login(people["first"])
     act(auth, f"{workspace_url(submitted.id)}/claim", token_from=workspace_url(submitted.id))
+    determine_all(submitted, people["first"])
     client.get(workspace_url(submitted.id))
     work = db.session.scalars(select(ProbeWork)).first()
     probe_url = f"/review/probes/{work.id}"
@@ -240,6 +244,7 @@ def test_processing_history_reproduces_the_search(auth, client, people, submitte
 
 def test_manual_eyes_when_detection_fails(auth, client, people, submitted):
     assignments.claim(submitted, reviewer=people["first"])
+    determine_all(submitted, people["first"])
     work = probes.probe_work(submitted.images[0], people["first"])
     prepared = probes.update_probe_work(work, reviewer=people["first"], manual_eyes=[[52, 70], [98, 70]])
     assert prepared.chosen is not None and prepared.chosen.detector == "manual"
@@ -254,7 +259,7 @@ def test_return_and_reject(auth, client, people, submitted):
     )
     db.session.commit()
     assert submitted.status is RequestStatus.NEEDS_INFO
-    from app.services.requests import answer_question
+    from app.services.answers import answer_question
 
     answer_question(submitted, actor=people["requester"], body="No, this is the best frame.")
     assert submitted.review_state is ReviewState.CLAIMED
@@ -273,7 +278,9 @@ def test_return_and_reject(auth, client, people, submitted):
 
 def test_queue_orders_urgent_first(auth, client, people, submitted):
     auth.login(people["requester"])
-    urgent = valid_form(people["requester"], purpose="imminent_threat", image_source="live_video")
+    urgent = valid_form(
+        people["requester"], purpose="imminent_threat", threat_to_life="yes", **{"new-mode": "live"}
+    )
     assert submit(auth, urgent, [photo("john_simm__2.jpg")]).status_code == 302
     auth.logout()
     items = assignments.queue()

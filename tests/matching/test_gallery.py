@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.matching.images import load_image
-from app.models import AuditEvent, Booking, BuildOutcome, FaceSearch, FaceTemplate, IndexBuild, Role, Subject
+from app.models import AuditEvent, Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
 from app.services import gallery, index_builds, matching
 from app.services.errors import ServiceError
 from tests.gallery import (
@@ -233,102 +233,6 @@ def runner_for():
 def app(gallery_app):
     """make_user and friends work in the enrolled gallery's app."""
     return gallery_app
-
-
-@pytest.fixture
-def operator(gallery_app, make_user):
-    return make_user(Role.REVIEWER, username="opr")
-
-
-def justified(*args: str) -> list[str]:
-    """The command line with its operator, case and purpose (the contract)."""
-    return ["search", *args, "--operator", "opr", "--case", "HC-2026-7", "--purpose", "active_investigation"]
-
-
-@pytest.mark.clause("TR-2", "AU-5")
-def test_search_cli_json_contract(gallery_app, runner_for, operator):
-    runner = runner_for(gallery_app)
-    result = runner.invoke(
-        args=justified(
-            str(FACES / "john_simm__2.jpg"),
-            str(FACES / "special/multi__barack_obama_joe_biden.jpg"),
-            "--top",
-            "3",
-            "--json",
-        )
-    )
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.strip().splitlines()]
-    assert len(lines) == 2
-    first = lines[0]
-    assert first["probe"].endswith("john_simm__2.jpg") and first["index_version"] == 1
-    assert len(first["candidates"]) == 3
-    assert set(first["candidates"][0]) == {"booking_number", "distance", "score"}
-    assert first["candidates"][0]["booking_number"] == booking_number_for("john_simm")
-    assert "largest" in lines[1]["notes"][0]
-    recorded = db.session.scalars(select(FaceSearch).where(FaceSearch.channel == "cli")).all()
-    assert len(recorded) == 2 and {s.reviewer_id for s in recorded} == {operator.id}
-    assert {s.case_number for s in recorded} == {"HC-2026-7"} and recorded[
-        0
-    ].purpose == "active_investigation"
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search.run")).all()
-    assert len(events) == 2 and all(e.actor_id == operator.id and "HC-2026-7" in e.reason for e in events)
-
-
-def test_search_cli_exit_codes(gallery_app, runner_for, operator):
-    runner = runner_for(gallery_app)
-    no_face = runner.invoke(
-        args=justified(str(FACES / "special/noface_grayscale__table_objects.jpg"), "--json")
-    )
-    assert no_face.exit_code == 3
-    assert json.loads(no_face.output)["code"] == 3 and "error" in json.loads(no_face.output)
-    mixed = runner.invoke(
-        args=justified(
-            str(FACES / "special/corrupt__truncated.jpg"), str(FACES / "john_simm__2.jpg"), "--json"
-        )
-    )
-    assert mixed.exit_code == 2
-    assert json.loads(mixed.output.splitlines()[0])["code"] == 2
-    both = runner.invoke(
-        args=justified(
-            str(FACES / "special/corrupt__truncated.jpg"),
-            str(FACES / "special/noface_grayscale__table_objects.jpg"),
-            "--json",
-        )
-    )
-    assert both.exit_code == 3
-    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search.run")).all()
-    assert len(audited) >= 4 and all(e.actor_id == operator.id for e in audited)
-
-
-@pytest.mark.clause("TR-1", "TR-2", "AU-5")
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [
-        ({"--operator": None}, "--operator is required"),
-        ({"--operator": "nobody"}, "no active, unlocked account"),
-        ({"--operator": "uncertified"}, "no FBI or LACRIS"),
-        ({"--operator": "asker"}, "Only facial reviewers"),
-        ({"--case": None}, "--case"),
-        ({"--case": "N/A"}, "--case"),
-        ({"--purpose": None}, "--purpose"),
-        ({"--purpose": "predictive_analysis"}, "--purpose"),
-    ],
-)
-def test_search_cli_refuses_without_a_certified_operator_case_and_purpose(
-    gallery_app, runner_for, operator, make_user, change, reason
-):
-    make_user(Role.REVIEWER, username="uncertified", certified=False)
-    make_user(Role.REQUESTER, username="asker")
-    options = {"--operator": "opr", "--case": "HC-2026-7", "--purpose": "active_investigation", **change}
-    args = ["search", str(FACES / "john_simm__2.jpg"), "--json"]
-    for name, value in options.items():
-        if value is not None:
-            args += [name, value]
-    result = runner_for(gallery_app).invoke(args=args)
-    assert result.exit_code == 2 and reason in result.stderr
-    assert result.stdout == ""  # nothing searched, nothing printed
-    assert db.session.scalar(select(func.count(FaceSearch.id))) == 0
 
 
 def test_index_status_cli(gallery_app, runner_for):

@@ -18,6 +18,7 @@ from app.services.dashboard import dashboard
 from app.services.errors import ServiceError
 from app.services.review import assignments, probes, searches
 from tests.blueprints.test_reports import disputed, no_match, verified
+from tests.support.review import determine_all, operator_search
 
 
 @pytest.fixture
@@ -98,6 +99,7 @@ def test_nobody_works_before_signing_the_policies_of_their_role(auth, client, ma
 def test_an_unsuitable_probe_is_searched_only_with_the_reviewers_reason(people, submitted):
     reviewer = people["first"]
     assignments.claim(submitted, reviewer=reviewer)
+    determine_all(submitted, reviewer)
     work = probes.probe_work(submitted.images[0], reviewer)
     probes.update_probe_work(
         work, reviewer=reviewer, steps=[{"op": "crop", "left": 0, "top": 0, "right": 40, "bottom": 40}]
@@ -134,31 +136,32 @@ def test_an_administrator_with_a_certification_can_be_the_third_reviewer(people,
 
 
 @pytest.mark.clause("SD-5", "AU-3", "TR-2")
-def test_the_monthly_audit_counts_command_line_searches_in_local_months(app, people, clock, runner):
+def test_the_monthly_audit_counts_command_line_searches_in_local_months(
+    app, people, clock, runner, submitted
+):
     from tests.gallery import FACES
 
+    assignments.claim(submitted, reviewer=people["first"])
+    determine_all(submitted, people["first"])
     # 23:30 on 31 October in Los Angeles is 06:30 on 1 November in UTC: an October search.
-    clock.now = datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
-    result = runner.invoke(
-        args=[
-            "search",
-            str(FACES / "john_simm__2.jpg"),
-            "--json",
-            "--operator",
-            people["first"].username,
-            "--case",
-            "HC-CLI-1",
-            "--purpose",
-            "active_investigation",
-        ]
+    clock.now = datetime(2026, 11, 1, 6, 29, 30, tzinfo=UTC)
+    result = operator_search(
+        runner,
+        clock,
+        people["first"],
+        submitted.tracking_number,
+        FACES / "john_simm__2.jpg",
+        extra=("--json",),
     )
     assert result.exit_code == 0, result.output
     clock.now = datetime(2026, 11, 3, 18, tzinfo=UTC)
     audit = oversight.generate_monthly_audit("2026-10", generated_by="tests")
     row = next(r for r in json.loads(audit.figures) if r["username"] == people["first"].username)
-    assert row["searches"] == 1 and "case HC-CLI-1" in row["search_reasons"]
+    assert row["searches"] == 1 and "case HC-2026-0042" in row["search_reasons"]
+    assert row["last_logon"].startswith("2026-11-01T06:30")  # the operator's own sign-in, that month
     assert any(f.kind == "after_hours" and f.username == people["first"].username for f in audit.flags)
-    assert db.session.scalars(select(FaceSearch)).one().channel == "cli"
+    search = db.session.scalars(select(FaceSearch)).one()
+    assert search.channel == "cli" and search.request_id == submitted.id
 
 
 @pytest.mark.clause("AU-3")

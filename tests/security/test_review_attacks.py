@@ -27,6 +27,7 @@ from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
 from tests.security.conftest import at_once, refresh
+from tests.support.review import determine_all
 
 CHECKLIST = {f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES}
 
@@ -45,6 +46,7 @@ def submitted_by(auth, requester, picture: str) -> SearchRequest:
 
 def searched(request, reviewer):
     assignments.claim(request, reviewer=reviewer)
+    determine_all(request, reviewer)
     work = probes.probe_work(request.images[0], reviewer)
     search = searches.run_search(request, reviewer=reviewer, works=[work], top_k=10)
     db.session.commit()

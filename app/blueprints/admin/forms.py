@@ -22,6 +22,13 @@ class AgencyForm(FlaskForm):
         ],
     )
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
+    local_policy_title = StringField(
+        "The agency's own facial recognition policy",
+        validators=[Optional(), Length(max=200)],
+        description="Its title and number, as on the copy the unit keeps on file. Its requesters submit "
+        "only while one is recorded.",
+    )
+    local_policy_adopted_on = DateField("Adopted on", validators=[Optional()])
     reason = StringField("Reason for the change", validators=[Optional(), Length(max=500)])
 
     def agency_fields(self, *, code: bool = True) -> dict:
@@ -30,6 +37,8 @@ class AgencyForm(FlaskForm):
             "contact_name": self.contact_name.data,
             "contact_email": self.contact_email.data,
             "contact_phone": self.contact_phone.data,
+            "local_policy_title": self.local_policy_title.data or "",
+            "local_policy_adopted_on": self.local_policy_adopted_on.data,
         }
         return {**fields, "code": self.code.data} if code else fields
 

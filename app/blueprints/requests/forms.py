@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    Form,
+    FormField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -15,8 +18,9 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from app.blueprints.common import choices
-from app.services import policy
+from app.services import policy, provenance
 from app.services.probe_images import MAX_IMAGE_BYTES, Upload
+from app.services.provenance import ImageFacts
 from app.services.requests import TEXT_FIELDS, DraftFields
 
 YES_NO = {"yes": "Yes", "no": "No"}
@@ -41,6 +45,54 @@ def uploads_of(field) -> list[Upload]:
         if upload.filename or data:
             uploads.append(Upload(upload.filename, data))
     return uploads
+
+
+class ProvenanceForm(Form):
+    """Where one image came from, stated as facts. Prefixed by the image it is about
+    ("image-12-device"), or "new-" for the photos being attached now."""
+
+    device = SelectField(
+        "Source image obtained from",
+        choices=choices(provenance.CAPTURE_DEVICES, "Choose…"),
+        validate_choice=False,
+        description="What captured the image.",
+    )
+    device_other = StringField("Other source (describe)", validators=[Length(max=200)])
+    mode = RadioField("Live or recorded?", choices=choices(provenance.CAPTURE_MODES), validate_choice=False)
+    extracted_from_video = RadioField(
+        "Image extracted from video?", choices=choices(YES_NO), validate_choice=False
+    )
+    provided_by = SelectField(
+        "Provided by", choices=choices(provenance.PROVIDERS, "Choose…"), validate_choice=False
+    )
+    provided_by_name = StringField("Name or organisation (optional)", validators=[Length(max=200)])
+    legally_obtained = TextAreaField("How the image was legally obtained", validators=[Length(max=2000)])
+
+    def facts(self, key: str) -> ImageFacts:
+        return ImageFacts(
+            key=key,
+            name="",
+            device=self.device.data or "",
+            device_other=self.device_other.data or "",
+            mode=self.mode.data or "",
+            extracted_from_video=_yes_no(self.extracted_from_video.data),
+            provided_by=self.provided_by.data or "",
+            provided_by_name=self.provided_by_name.data or "",
+            legally_obtained=self.legally_obtained.data or "",
+        )
+
+    @staticmethod
+    def data_of(image) -> dict:
+        facts = provenance.facts_of(image)
+        return {
+            "device": facts.device,
+            "device_other": facts.device_other,
+            "mode": facts.mode,
+            "extracted_from_video": _answer(facts.extracted_from_video),
+            "provided_by": facts.provided_by,
+            "provided_by_name": facts.provided_by_name,
+            "legally_obtained": facts.legally_obtained,
+        }
 
 
 class SearchRequestForm(FlaskForm):
@@ -81,16 +133,9 @@ class SearchRequestForm(FlaskForm):
         "What is known of the person's condition",
         description="For identifying a deceased person or a person unable to identify themselves.",
     )
-    image_source = SelectField(
-        "Source image obtained from", choices=choices(policy.IMAGE_SOURCES, "Choose…"), validate_choice=False
-    )
-    image_source_other = StringField("Other source", validators=[Length(max=200)])
-    legally_obtained = TextAreaField("How the image was legally obtained")
     image_taken_on = DateField("Date the image was taken (if known)", validators=[Optional()])
     image_taken_place = StringField("Place the image was taken (if known)", validators=[Length(max=200)])
-    extracted_from_video = RadioField(
-        "Image extracted from video?", choices=choices(YES_NO), validate_choice=False
-    )
+    new = FormField(ProvenanceForm, separator="-")  # for the photos attached with this post
     images = MultipleFileField(
         "Images",
         description="1 to 10 photos: JPEG, PNG, TIFF or HEIC, at most 20 MB each.",
@@ -110,22 +155,52 @@ class SearchRequestForm(FlaskForm):
         self.requester_phone.data = user.phone
         self.printed_name.data = user.full_name
 
+    image_forms: dict[int, ProvenanceForm]
+
     @classmethod
     def from_draft(cls, draft) -> SearchRequestForm:
         form = cls(obj=draft)
-        form.extracted_from_video.data = _answer(draft.extracted_from_video)
         form.threat_to_life.data = _answer(draft.threat_to_life)
         form.person_at_risk.data = _answer(draft.person_at_risk)
+        form.image_forms = {
+            image.id: ProvenanceForm(data=ProvenanceForm.data_of(image), prefix=f"image-{image.id}")
+            for image in draft.images
+        }
         return form
+
+    def bind_images(self, draft) -> SearchRequestForm:
+        """Each attached image's provenance as posted (keyed by the image, never by position)."""
+        images = draft.images if draft is not None else []
+        self.image_forms = {
+            image.id: ProvenanceForm(request.form, prefix=f"image-{image.id}")
+            if f"image-{image.id}-device" in request.form
+            else ProvenanceForm(data=ProvenanceForm.data_of(image), prefix=f"image-{image.id}")
+            for image in images
+        }
+        return self
+
+    def field_named(self, name: str):
+        """The field a refusal names: the form's own, or one image's ("image-12-device")."""
+        if name in self._fields:
+            return self[name]
+        for image_id, sub in getattr(self, "image_forms", {}).items():
+            prefix = f"image-{image_id}-"
+            if name.startswith(prefix) and name.removeprefix(prefix) in sub._fields:
+                return sub[name.removeprefix(prefix)]
+        return None
 
     def draft_fields(self) -> DraftFields:
         return DraftFields(
             values={name: getattr(self, name).data or "" for name in TEXT_FIELDS},
-            extracted_from_video=_yes_no(self.extracted_from_video.data),
             image_taken_on=self.image_taken_on.data,
             affirmed=bool(self.affirmed.data),
             threat_to_life=_yes_no(self.threat_to_life.data),
             person_at_risk=_yes_no(self.person_at_risk.data),
+            image_facts={
+                image_id: sub.facts(f"image-{image_id}")
+                for image_id, sub in getattr(self, "image_forms", {}).items()
+            },
+            new_facts=self.new.form.facts("new"),
         )
 
     def uploads(self) -> list[Upload]:
@@ -143,6 +218,10 @@ class AnswerForm(FlaskForm):
         description="They go through the same checks as the first ones.",
         render_kw=PHOTO_TYPES,
     )
+    new = FormField(ProvenanceForm, separator="-")
+
+    def facts(self) -> ImageFacts:
+        return self.new.form.facts("new")
 
     def uploads(self) -> list[Upload]:
         return uploads_of(self.images)

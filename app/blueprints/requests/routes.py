@@ -19,7 +19,7 @@ from app.security.access import (
     require_need_to_know,
     roles_required,
 )
-from app.services import policy, storage
+from app.services import answers, policy, storage
 from app.services import requests as service
 from app.services.errors import ServiceError
 from app.services.reports import reports_for
@@ -60,7 +60,7 @@ def new():
     if request.method == "POST":
         return _save(None, form)
     form.prefill(current_user)
-    return _render_form(form, None)
+    return _render_form(form.bind_images(None), None)
 
 
 @bp.route("/new/submit", methods=["POST"])
@@ -102,6 +102,7 @@ def remove_image(request_id: int, image_id: int):
 
 def _save(draft: SearchRequest | None, form: SearchRequestForm, *, then_submit=False, remove=None):
     """Keep what was typed and the photos sent; then submit if asked. Nothing is lost to a refusal."""
+    form.bind_images(draft)
     if not form.validate():
         db.session.rollback()
         return _render_form(form, draft)
@@ -130,13 +131,15 @@ def _save(draft: SearchRequest | None, form: SearchRequestForm, *, then_submit=F
 
 def _refused(form: SearchRequestForm, draft: SearchRequest, error: ServiceError):
     violations = getattr(error, "violations", [])
+    draft = db.session.get(SearchRequest, draft.id)
+    form.bind_images(draft)
     for violation in violations:
-        target = getattr(form, violation.field, None)
+        target = form.field_named(violation.field)
         if target is not None:
             target.errors = [*target.errors, violation.message]
     if not violations:
         form.form_errors.append(error.message)
-    return _render_form(form, db.session.get(SearchRequest, draft.id), violations=violations)
+    return _render_form(form, draft, violations=violations)
 
 
 def _render_form(form: SearchRequestForm, draft: SearchRequest | None, violations=None):
@@ -238,8 +241,12 @@ def answer(request_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
         perform(
-            lambda: service.answer_question(
-                search_request, actor=current_user, body=form.body.data or "", uploads=form.uploads()
+            lambda: answers.answer_question(
+                search_request,
+                actor=current_user,
+                body=form.body.data or "",
+                uploads=form.uploads(),
+                facts=form.facts(),
             ),
             "Your answer was sent to the reviewer.",
         )

@@ -24,6 +24,7 @@ from app.blueprints.common import CsrfForm as ActionForm  # noqa: F401 - claim, 
 from app.blueprints.common import QueryForm, choices
 from app.matching.processing import PARAMETER_RANGES
 from app.models import Conclusion, DecisionOutcome, ReviewState
+from app.services.review import intake
 from app.services.review.examinations import CHECKLIST_MARKS, FISWG_FEATURES
 
 MAX_ID = 2**31 - 1  # ids arrive as text: anything larger is not an id (and would overflow a query)
@@ -185,11 +186,57 @@ class ExcludeForm(FlaskForm):
     note = StringField("What differs (optional)", validators=[Optional(), Length(max=500)])
 
 
-class ScreeningForm(FlaskForm):
-    note = TextAreaField(
-        "Why this search is not based on protected activity or traits",
-        validators=[DataRequired(), Length(20, 2000)],
+class ImageDeterminationForm(Form):
+    """The reviewer's determination on one image's stated source, prefixed "image-<id>"."""
+
+    decision = RadioField(
+        "The stated source",
+        choices=choices(
+            {
+                intake.CONFIRM: "Fits what I see: confirm it",
+                intake.REFUSE: "Does not fit, or is forbidden: refuse this image",
+            }
+        ),
+        validate_choice=False,
     )
+    clause = SelectField(
+        "Clause (when refusing)", choices=choices(intake.REFUSAL_CLAUSES, "Choose…"), validate_choice=False
+    )
+    note = TextAreaField("Your reason", validators=[Length(max=2000)])
+
+    def determination(self, image_id: int) -> intake.ImageDetermination:
+        return intake.ImageDetermination(
+            image_id, self.decision.data or "", self.note.data or "", self.clause.data or ""
+        )
+
+
+class ScreeningForm(FlaskForm):
+    """Before any search: each pending image's source, and the First Amendment."""
+
+    fa_confirm = BooleanField(
+        "I have read the whole request: the search is not based solely on religious, political or social "
+        "views or activities, participation in a noncriminal organization, or a protected classification."
+    )
+    fa_note = TextAreaField(
+        "Your reason (required when the request is flagged)", validators=[Length(max=2000)]
+    )
+
+    def bind_images(self, search_request, formdata=None) -> ScreeningForm:
+        self.image_forms = {
+            image.id: ImageDeterminationForm(formdata, prefix=f"image-{image.id}")
+            for image in search_request.images_awaiting_determination
+        }
+        return self
+
+    def determinations(self) -> list[intake.ImageDetermination]:
+        return [
+            sub.determination(image_id) for image_id, sub in self.image_forms.items() if sub.decision.data
+        ]
+
+    def first_amendment(self, search_request) -> intake.FirstAmendmentDetermination | None:
+        if not search_request.awaiting_first_amendment_review:
+            return None
+        return intake.FirstAmendmentDetermination(bool(self.fa_confirm.data), self.fa_note.data or "")
 
 
 class JustifyForm(FlaskForm):

@@ -36,7 +36,7 @@ from app.security.access import (
 from app.services import need_to_know, policy
 from app.services.accounts import search_eligibility
 from app.services.reports import report_comments_from, reports_for
-from app.services.review import assignments, decisions, examinations, probes, searches
+from app.services.review import assignments, decisions, examinations, intake, probes, searches
 from app.services.workflow import (
     allowed_actions,
     capacity_of,
@@ -144,7 +144,8 @@ def _render_workspace(search_request, **forms):
         search_form=search_form,
         decision_form=decision_form,
         issue_comments=report_comments_from(search_request),
-        screening_form=ScreeningForm(),
+        screening_form=forms.pop("screening_form", None) or ScreeningForm().bind_images(search_request),
+        needs_a_note=intake.needs_a_note,
         eligibility=search_eligibility(current_user) if current_user.role is not Role.REQUESTER else None,
         reports=reports_for(search_request),
         lead_notice=True,
@@ -161,19 +162,21 @@ def workspace(request_id: int):
     return _render_workspace(search_request)
 
 
-@bp.route("/requests/<int:request_id>/first-amendment", methods=["POST"])
+@bp.route("/requests/<int:request_id>/determinations", methods=["POST"])
 @certified_reviewer_required
 def screen(request_id: int):
+    """The reviewer's determinations before any search: each image's source, the First Amendment."""
     search_request = request_or_404(request_id)
-    form = ScreeningForm()
-    if not form.validate_on_submit():
-        flash("Explain in at least 20 characters why the search is not based on the flagged terms.", "error")
-        return to_workspace(request_id)
+    form = ScreeningForm().bind_images(search_request, request.form)
+    require_valid(form)
     perform(
-        lambda: assignments.record_first_amendment_determination(
-            search_request, reviewer=current_user, note=form.note.data
+        lambda: intake.record_determinations(
+            search_request,
+            reviewer=current_user,
+            images=form.determinations(),
+            first_amendment=form.first_amendment(search_request),
         ),
-        "Your determination is recorded; the request can be searched.",
+        "Your determinations are recorded.",
     )
     return to_workspace(request_id)
 

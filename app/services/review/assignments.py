@@ -213,31 +213,3 @@ def record_view_for_review(request: SearchRequest, *, actor: User) -> None:
         reason=justification_of(request),
         detail={"tracking_number": request.tracking_number},
     )
-
-
-MIN_DETERMINATION_CHARS = 20
-
-
-def record_first_amendment_determination(request: SearchRequest, *, reviewer: User, note: str) -> None:
-    """First Amendment 1-3: a flagged request is searched only once its reviewer records why the
-    search is not based solely on protected activity, association or traits (counted monthly)."""
-    require(request, reviewer, Action.SCREEN)
-    note = note.strip()
-    if len(note) < MIN_DETERMINATION_CHARS:
-        raise ServiceError(
-            f"Explain, in at least {MIN_DETERMINATION_CHARS} characters, why the search is not based on "
-            "the flagged terms (or return or reject the request).",
-            field="note",
-        )
-    request.first_amendment_cleared_by_id = reviewer.id
-    request.first_amendment_cleared_at = utcnow()
-    request.first_amendment_note = note
-    db.session.flush()
-    record_event(
-        "review.first_amendment",
-        actor=reviewer,
-        object_type=ObjectType.REQUEST,
-        object_id=request.id,
-        reason=note,
-        detail={"terms": request.first_amendment_terms_list, "tracking_number": request.tracking_number},
-    )

@@ -3,7 +3,9 @@ recorded (probes, chains, suitability, K, index version, model) so they re-run t
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
 import numpy as np
 from sqlalchemy import select
@@ -11,15 +13,27 @@ from sqlalchemy import select
 from app.extensions import db
 from app.matching.scoring import similarity_score
 from app.matching.suitability import UNSUITABLE
-from app.models import Booking, Capacity, FaceSearch, FaceTemplate, Outcome, ProbeWork, SearchRequest, User
-from app.services.accounts import get_user_by_username, search_eligibility
+from app.models import (
+    Booking,
+    Capacity,
+    FaceSearch,
+    FaceTemplate,
+    Outcome,
+    ProbeWork,
+    SearchRequest,
+    User,
+)
+from app.services.accounts import missing_agreements
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
-from app.services.matching import SearchResult, check_top_k, gallery_model_id, search_descriptor
-from app.services.policy import PLACEHOLDER_CASE_NUMBERS, PURPOSES
+from app.services.matching import check_top_k, gallery_model_id, search_descriptor
+from app.services.operator_auth import authenticate_operator
 from app.services.requests import justification_of
-from app.services.review.probes import prepare, prepare_spec, spec_of
-from app.services.workflow import Action, decisions, require
+from app.services.review.probes import prepare, prepare_spec, probe_work, spec_of
+from app.services.workflow import Action, decisions, require, why_not
+
+EXIT_REFUSED = 2  # the command-line search's exit codes: a refused invocation or probe
+EXIT_NO_FACE = 3
 
 FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see README "Measured"
 MIN_OVERRIDE_CHARS = 10
@@ -107,6 +121,8 @@ def run_search(
     works: list[ProbeWork],
     top_k: int,
     override_reason: str = "",
+    channel: str = "web",
+    os_user: str | None = None,
 ) -> FaceSearch:
     """Search one probe, or several photos of the same person fused into one list.
 
@@ -118,6 +134,11 @@ def run_search(
     works = [w for w in works if w.reviewer_id == reviewer.id and w.probe.request_id == request.id]
     if not works:
         raise ServiceError("Choose at least one probe of this request to search.")
+    unconfirmed = [w.probe.original_name for w in works if not w.probe.searchable]
+    if unconfirmed:  # a second person confirmed each searched image's stated source
+        raise ServiceError(
+            f"{', '.join(unconfirmed)}: only an image whose stated source a reviewer confirmed is searched."
+        )
     specs = []
     for work in works:
         prepared = prepare(work)
@@ -135,6 +156,7 @@ def run_search(
     search = FaceSearch(
         request_id=request.id,
         reviewer_id=reviewer.id,
+        channel=channel,
         justification=justification_of(request),
         probes=json.dumps(specs),
         top_k=top_k,
@@ -162,6 +184,8 @@ def run_search(
             "candidates": len(ranked),
             "suitability": [s["suitability"] for s in specs],
             "override_reason": override_reason.strip() or None,
+            "channel": channel,
+            **({"os_user": os_user} if os_user else {}),
         },
     )
     return search
@@ -208,101 +232,88 @@ def record_list_read(search: FaceSearch, *, actor: User) -> None:
 
 # --- an operator's search from the command line ------------------------------------------------
 
+TRACKING_NUMBER = re.compile(r"^FR-\d{4}-\d{6}$")
 
-def require_operator(username: str | None, case_number: str | None, purpose: str | None) -> User:
-    """The operator of a command-line search: an active account with a current FBI or LACRIS
-    certification, with a case number and one of the request form's purposes (Training:
-    "Investigative searches shall only be conducted by trained facial reviewers"; Audits: the
-    justification). Raises ``ServiceError`` with the reason; nothing is searched."""
-    if not username:
-        raise ServiceError("--operator is required: the username of a certified facial reviewer.")
-    operator = get_user_by_username(username)
-    if operator is None or not operator.active or operator.locked:
-        raise ServiceError(f"--operator {username}: no active, unlocked account with that username.")
-    eligibility = search_eligibility(operator)
-    if not eligibility:
-        raise ServiceError(f"--operator {username}: {eligibility.message}")
-    case = (case_number or "").strip()
-    if not case or PLACEHOLDER_CASE_NUMBERS.match(case):
-        raise ServiceError(f"--case {case_number!r}: give the case/file number the search is for.")
-    if purpose not in PURPOSES:
-        raise ServiceError(f"--purpose {purpose!r}: one of {', '.join(PURPOSES)}.")
-    return operator
+
+def authorize_operator(
+    tracking_number: str, username: str, password: str, code: str
+) -> tuple[User, SearchRequest]:
+    """The operator of a command-line search proves who they are (password and a current code,
+    single use), has signed the agreements of their role, and holds the request in a state they
+    may search it in, past its determinations (the same rule as the portal's). Raises
+    ``ServiceError`` with the reason; nothing is searched."""
+    number = (tracking_number or "").strip()
+    if not TRACKING_NUMBER.match(number):
+        raise ServiceError(f"--request {tracking_number!r}: the request's tracking number, FR-YYYY-NNNNNN.")
+    operator = authenticate_operator(username, password, code, address="cli")
+    if operator is None:
+        raise ServiceError(
+            f"--operator {username}: the password or the code is wrong, or the account cannot sign in "
+            "(failed attempts count toward the lock, as in the portal)."
+        )
+    missing = missing_agreements(operator)
+    if missing:
+        raise ServiceError(
+            f"--operator {username}: sign {', '.join(a.title for a in missing)} in the portal "
+            "before any work."
+        )
+    request = db.session.scalar(select(SearchRequest).where(SearchRequest.tracking_number == number))
+    if request is None:
+        raise ServiceError(f"--request {number}: there is no such request.")
+    reason = why_not(request, operator, Action.SEARCH)
+    if reason is not None:
+        raise ServiceError(f"--request {number}: {reason}")
+    return operator, request
+
+
+class ProbeRefused(ServiceError):
+    """One probe of a command-line search refused; ``code`` is its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def run_operator_search(
-    operator: User,
-    *,
-    probe_name: str,
-    probe_sha256: str,
-    face,
-    faces_found: int,
-    top_k: int,
-    case: str,
-    purpose: str,
-) -> tuple[FaceSearch, SearchResult]:
-    """Search one probe face for an operator; recorded and audited like a search in the portal,
-    so the monthly audit counts it with its case and purpose."""
-    check_top_k(top_k)
-    result = search_descriptor(face.descriptor, top_k)
-    justification = f"purpose: {PURPOSES[purpose]}; case: {case}; operator search of {probe_name}"
-    ranked = [
-        {
-            "rank": c.rank,
-            "booking_id": c.booking_id,
-            "template_id": c.template_id,
-            "distance": round(c.distance, 6),
-            "score": c.score,
-            "found_by": [],
-        }
-        for c in result.candidates
-    ]
-    search = FaceSearch(
-        request_id=None,
-        reviewer_id=operator.id,
-        channel="cli",
-        case_number=case,
-        purpose=purpose,
-        justification=justification,
-        probes=json.dumps([{"probe_sha256": probe_sha256, "name": probe_name, "faces": faces_found}]),
-        top_k=top_k,
-        index_version=result.index_version,
-        model_id=gallery_model_id(),
-        strategy=result.strategy,
-        index_recall=result.recall,
-        results=json.dumps(ranked),
-    )
-    db.session.add(search)
-    db.session.flush()
-    record_event(
-        "search.run",
-        actor=operator,
-        object_type=ObjectType.SEARCH,
-        object_id=search.id,
-        reason=justification,
-        detail={
-            "channel": "cli",
-            "probe_sha256": probe_sha256,
-            "top_k": top_k,
-            "index_version": result.index_version,
-            "mode": result.mode,
-            "faces": faces_found,
-            "candidates": [c.booking_number for c in result.candidates],
-        },
-    )
-    return search, result
+    request: SearchRequest, operator: User, *, data: bytes, top_k: int, os_user: str
+) -> FaceSearch:
+    """Search one PROBE file of the request for its operator: the file must be one of the
+    request's images (by its bytes' SHA-256) whose source a reviewer confirmed, prepared as the
+    operator prepared it in the portal; recorded as a search of the request, like any other."""
+    sha256 = hashlib.sha256(data).hexdigest()
+    image = next((i for i in request.images if i.original_sha256 == sha256), None)
+    if image is None:
+        raise ProbeRefused(
+            f"not an image of {request.tracking_number} (its SHA-256 matches none of them)", EXIT_REFUSED
+        )
+    if not image.searchable:
+        raise ProbeRefused(
+            f"{image.original_name}: its stated source is {image.provenance_status}, "
+            "not confirmed by a reviewer",
+            EXIT_REFUSED,
+        )
+    work = probe_work(image, operator)
+    prepared = prepare(work)
+    if prepared.chosen is None:
+        raise ProbeRefused("no face found in the probe", EXIT_NO_FACE)
+    if prepared.verdict == UNSUITABLE:
+        raise ProbeRefused(
+            f"{image.original_name} was judged unsuitable ({'; '.join(prepared.reasons)}): search it in the "
+            "portal, where your reason for searching it anyway is recorded",
+            EXIT_REFUSED,
+        )
+    return run_search(request, reviewer=operator, works=[work], top_k=top_k, channel="cli", os_user=os_user)
 
 
-def record_operator_refusal(
-    operator: User, *, probe_name: str, probe_sha256: str | None, error: str, case: str
-) -> None:
+def record_operator_refusal(operator: User | None, *, request: SearchRequest | None, error: str) -> None:
     record_event(
         "search.run",
         actor=operator,
         outcome=Outcome.FAILED,
-        object_type=ObjectType.SEARCH,
-        reason=f"case: {case}; {probe_name}: {error}",
-        detail={"channel": "cli", "probe_sha256": probe_sha256},
+        object_type=ObjectType.REQUEST if request else ObjectType.SEARCH,
+        object_id=request.id if request else None,
+        reason=error[:1000],
+        detail={"channel": "cli", "request": request.tracking_number if request else None},
     )
 
 

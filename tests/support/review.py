@@ -1,0 +1,53 @@
+"""The reviewer's determinations before a search, as a reviewer records them."""
+
+from __future__ import annotations
+
+from app.extensions import db
+from app.models import SearchRequest, User
+from app.services.review import intake
+
+NOTE = "The photo is a still from the store's fixed camera, as the requester states."
+
+
+def determine_all(request: SearchRequest, reviewer: User, note: str = NOTE) -> None:
+    """Confirm every pending image's stated source and record the First Amendment
+    determination (with a reason, which a flagged request needs), then commit."""
+    db.session.refresh(request)
+    intake.record_determinations(
+        request,
+        reviewer=reviewer,
+        images=[
+            intake.ImageDetermination(i.id, intake.CONFIRM, note)
+            for i in request.images_awaiting_determination
+        ],
+        first_amendment=intake.FirstAmendmentDetermination(True, note)
+        if request.awaiting_first_amendment_review
+        else None,
+    )
+    db.session.commit()
+
+
+def determination_form(request: SearchRequest, note: str = NOTE) -> dict:
+    """The workspace's determination form, every pending image confirmed."""
+    db.session.refresh(request)
+    form = {"fa_confirm": "y", "fa_note": note}
+    for image in request.images_awaiting_determination:
+        form[f"image-{image.id}-decision"] = intake.CONFIRM
+        form[f"image-{image.id}-note"] = note
+    return form
+
+
+def operator_search(
+    runner, clock, operator: User, tracking_number: str, *probes, password=None, code=None, extra=()
+):
+    """``flask search`` as an operator runs it: the password on stdin, a fresh code (a new
+    time step each call, as codes are good once)."""
+    import pyotp
+
+    from tests.conftest import TEST_PASSWORD
+
+    clock.advance(seconds=30)
+    code = pyotp.TOTP(operator.totp_secret).at(clock.now) if code is None else code
+    args = ["search", *map(str, probes), "--request", tracking_number, "--operator", operator.username]
+    args += ["--password-stdin", "--code", code, *extra]
+    return runner.invoke(args=args, input=(password or TEST_PASSWORD) + "\n")
