@@ -23,11 +23,11 @@ from app.models import (
 )
 from app.services import workflow
 from app.services.errors import PermissionDenied, ServiceError
-from app.services.review import assignments, decisions, examinations, probes, searches
+from app.services.review import assignments, decisions, probes, searches
 from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
-from tests.support.review import determination_form, determine_all
+from tests.support.review import checklist_form, determination_form, determine_all
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def claim_and_search(auth, client, request_id: int, reviewer) -> FaceSearch:
 
 
 def conclude(auth, search_id: int, rank: int, conclusion: str):
-    form = {f"features-{i}-mark": "similar" for i in range(len(examinations.FISWG_FEATURES))}
+    form = checklist_form()
     form.update(conclusion=conclusion, note="Consistent ear and nose morphology.")
     url = f"/review/searches/{search_id}/candidates/{rank}"
     return auth.post(f"{url}/examine", form, token_from=url)

@@ -25,9 +25,11 @@ from app.models import (
 )
 from app.services import waiting
 from app.services.gallery import import_manifest
+from app.services.review.examinations import FEATURE_KEYS
 from tests.blueprints.test_reports import disputed
 from tests.blueprints.test_review import act, claim_and_search, conclude, workspace_url
 from tests.gallery import booking_number_for, gallery_row, write_manifest
+from tests.support.review import checklist_form
 
 
 @pytest.fixture
@@ -115,13 +117,16 @@ def test_quick_exclude_without_a_feature_records_nothing(auth, client, people, s
 def test_a_refused_checklist_keeps_every_mark_and_the_conclusion(auth, client, people, submitted):
     search = claim_and_search(auth, client, submitted.id, people["first"])
     url = f"/review/searches/{search.id}/candidates/1"
-    form = {f"features-{i}-mark": "similar" for i in range(5)}
-    form.update({"features-2-note": "high forehead", "note": "Partial work.", "conclusion": "viable_lead"})
+    first_five = list(FEATURE_KEYS)[:5]
+    form = checklist_form(
+        default="", notes={"composition": "high forehead"}, **dict.fromkeys(first_five, "similar")
+    )
+    form.update({"note": "Partial work.", "conclusion": "viable_lead"})
     response = auth.post(f"{url}/examine", form, token_from=url)
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "Mark every feature before concluding" in html
-    assert all(checked(html, f"features-{i}-mark") == {"similar"} for i in range(5))
-    assert checked(html, "features-5-mark") == set()
+    assert all(checked(html, f"feature_{key}-mark") == {"similar"} for key in first_five)
+    assert checked(html, "feature_eyebrows-mark") == set()
     assert checked(html, "conclusion") == {"viable_lead"}
     assert 'value="high forehead"' in html and "Partial work." in html
     assert db.session.scalars(select(CandidateExamination)).one().conclusion is None
@@ -130,7 +135,7 @@ def test_a_refused_checklist_keeps_every_mark_and_the_conclusion(auth, client, p
 def test_a_lead_needs_every_feature_an_exclusion_one_dissimilar(auth, client, people, submitted):
     search = claim_and_search(auth, client, submitted.id, people["first"])
     url = f"/review/searches/{search.id}/candidates/3"
-    form = {"features-9-mark": "dissimilar", "conclusion": "viable_lead"}
+    form = checklist_form(default="", ears="dissimilar") | {"conclusion": "viable_lead"}
     assert "Mark every feature" in auth.post(f"{url}/examine", form, token_from=url).get_data(as_text=True)
     form["conclusion"] = "not_a_lead"
     assert auth.post(f"{url}/examine", form, token_from=url).status_code == 302

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, Report, SearchRequest
-from app.services.review import examinations
+from app.services.review.examinations import FEATURE_KEYS
 from tests.e2e.browser import (
     FACES,
     NEEDS_CHROMIUM,
@@ -156,16 +156,18 @@ def workstation(visitor: Visitor, search_url: str) -> None:
 
     # a refused checklist keeps every mark, the note and the conclusion; focus goes to the summary
     page.goto(f"{search_url}/candidates/1")
-    for index in range(10):
-        page.check(f"input[name=features-{index}-mark][value=similar]")
-    page.fill("#features-3-note", "thin, arched")
+    for key in list(FEATURE_KEYS)[:10]:
+        page.check(f"input[name=feature_{key}-mark][value=similar]")
+    page.fill("#feature_hair-note", "thin, arched")
     page.fill("#note", "Consistent ear and nose morphology.")
     page.check("input[name=conclusion][value=viable_lead]")
     page.click("form.checklist-form button[type=submit]")
     page.locator("#error-summary").wait_for()
     wait_for_focus(page, "error-summary")
-    assert all(page.is_checked(f"input[name=features-{i}-mark][value=similar]") for i in range(10))
-    assert page.input_value("#features-3-note") == "thin, arched"
+    assert all(
+        page.is_checked(f"input[name=feature_{key}-mark][value=similar]") for key in list(FEATURE_KEYS)[:10]
+    )
+    assert page.input_value("#feature_hair-note") == "thin, arched"
     assert page.is_checked("input[name=conclusion][value=viable_lead]")
     visitor.shot("08-checklist-refused-kept")
     examine(visitor, "Consistent ear and nose morphology.")
@@ -230,8 +232,8 @@ def first_review(visitor: Visitor, request_id: int) -> None:
 
 def examine(visitor: Visitor, note: str) -> None:
     page = visitor.page
-    for index in range(len(examinations.FISWG_FEATURES)):
-        page.check(f"input[name=features-{index}-mark][value=similar]")
+    for key in FEATURE_KEYS:
+        page.check(f"input[name=feature_{key}-mark][value=similar]")
     page.fill("#note", note)
     page.check("input[name=conclusion][value=viable_lead]")
     page.click("form.checklist-form button[type=submit]")

@@ -27,7 +27,7 @@ from tests.blueprints.test_reports import no_match
 from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import booking_number_for
 from tests.security.conftest import at_once, refresh
-from tests.support.review import determine_all
+from tests.support.review import checklist_form, determine_all
 
 CHECKLIST = {f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES}
 
@@ -189,7 +189,7 @@ def test_thirty_saves_of_one_comparison_at_once_conclude_it_once(gallery_live, p
     assert db.session.scalar(select(func.count(CandidateExamination.id))) == 1
     tokens = [b.csrf(url) for b in browsers]
     features = examinations.FISWG_FEATURES
-    checklist = {f"features-{i}-mark": "similar" for i in range(len(features))}
+    checklist = checklist_form()
 
     def save(i: int):
         browser, token = browsers[i % 5], tokens[i % 5]
@@ -241,7 +241,7 @@ def test_a_revealed_conclusion_is_final(auth, client, people, submitted):
     concluded(search, reviewer, rank=1, conclusion=Conclusion.NOT_A_LEAD)
     auth.login(reviewer)
     url = f"/review/searches/{search.id}/candidates/1"
-    form = {f"features-{i}-mark": "similar" for i in range(len(examinations.FISWG_FEATURES))}
+    form = checklist_form()
     page = auth.post(f"{url}/examine", {**form, "conclusion": "viable_lead"}, token_from=url)
     assert "final" in page.get_data(as_text=True)
     first = db.session.scalars(select(CandidateExamination)).one()

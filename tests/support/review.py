@@ -51,3 +51,17 @@ def operator_search(
     args = ["search", *map(str, probes), "--request", tracking_number, "--operator", operator.username]
     args += ["--password-stdin", "--code", code, *extra]
     return runner.invoke(args=args, input=(password or TEST_PASSWORD) + "\n")
+
+
+def checklist_form(default: str = "similar", notes: dict | None = None, **marks: str) -> dict:
+    """The FISWG checklist as the page posts it: every feature's mark and note, by its key
+    (``checklist_form(ears="dissimilar")``; ``default=""`` leaves the others unmarked)."""
+    from app.services.review.examinations import FEATURE_KEYS
+
+    form = {}
+    for key in FEATURE_KEYS:
+        mark = marks.get(key, default)
+        if mark:
+            form[f"feature_{key}-mark"] = mark
+        form[f"feature_{key}-note"] = (notes or {}).get(key, "")
+    return form

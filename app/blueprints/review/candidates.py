@@ -4,7 +4,7 @@ reveal, and the aligned images, each read audited."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -109,6 +109,7 @@ def _render_compare(
         previous_rank=ranks[position - 1] if position > 0 else None,
         next_rank=ranks[position + 1] if position + 1 < len(ranks) else None,
         features=examinations.FISWG_FEATURES,
+        min_similar=current_app.config["VIABLE_LEAD_MIN_SIMILAR"],
         form=form,
         reexamine_form=ReexamineForm(),
         exclude_form=exclude_form or ExcludeForm(),
@@ -142,7 +143,7 @@ def examine(search_id: int, rank: int):
             lambda: examinations.record_examination(
                 examination,
                 reviewer=current_user,
-                checklist=form.checklist(),
+                checklist=form.checklist(request.form),
                 conclusion=conclusion,
                 note=form.note.data or "",
             ),

@@ -6,7 +6,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
-    FieldList,
     Form,
     FormField,
     IntegerField,
@@ -25,7 +24,7 @@ from app.blueprints.common import QueryForm, choices
 from app.matching.processing import PARAMETER_RANGES
 from app.models import Conclusion, DecisionOutcome, ReviewState
 from app.services.review import intake
-from app.services.review.examinations import CHECKLIST_MARKS, FISWG_FEATURES
+from app.services.review.examinations import CHECKLIST_MARKS, FEATURE_KEYS, FISWG_FEATURES
 
 MAX_ID = 2**31 - 1  # ids arrive as text: anything larger is not an id (and would overflow a query)
 
@@ -142,9 +141,9 @@ class FeatureForm(Form):
 
 
 class ChecklistForm(FlaskForm):
-    features = FieldList(
-        FormField(FeatureForm), min_entries=len(FISWG_FEATURES), max_entries=len(FISWG_FEATURES)
-    )
+    """The FISWG checklist: one sub-form per feature, named by the feature's key
+    ("feature_nose-mark"), so a mark can only ever be the one its feature was given."""
+
     note = TextAreaField("Examination note", validators=[Optional(), Length(max=5000)])
     conclusion = RadioField(
         "Conclusion for this candidate",
@@ -156,11 +155,25 @@ class ChecklistForm(FlaskForm):
         validators=[Optional()],
     )
 
-    def checklist(self) -> dict[str, dict]:
+    def checklist(self, posted) -> dict[str, dict]:
+        """Each feature's mark and note by its name. A feature whose fields were not in the post
+        (``posted``: the form data) is left out, and the service refuses the checklist: a mark
+        is never taken from another feature's place."""
         return {
-            feature: {"mark": entry.form.mark.data or "", "note": entry.form.note.data or ""}
-            for feature, entry in zip(FISWG_FEATURES, self.features.entries, strict=True)
+            name: {
+                "mark": self[f"feature_{key}"].form.mark.data or "",
+                "note": self[f"feature_{key}"].form.note.data or "",
+            }
+            for key, name in FEATURE_KEYS.items()
+            if f"feature_{key}-note" in posted
         }
+
+    def features(self) -> list[tuple[str, FormField]]:
+        return [(name, self[f"feature_{key}"]) for key, name in FEATURE_KEYS.items()]
+
+
+for _key, _name in FEATURE_KEYS.items():
+    setattr(ChecklistForm, f"feature_{_key}", FormField(FeatureForm, label=_name))
 
 
 class ReexamineForm(FlaskForm):

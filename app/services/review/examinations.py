@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,27 +23,31 @@ from app.services.matching import face_engine
 from app.services.review.probes import prepare_spec
 from app.services.workflow import Action, capacity_of, require
 
-FISWG_FEATURES = (
-    "Skin",
-    "Face/head outline",
-    "Face/head composition",
-    "Hair",
-    "Forehead",
-    "Eyebrows",
-    "Eyes",
-    "Cheeks",
-    "Nose",
-    "Ears",
-    "Mouth",
-    "Chin/jawline",
-    "Neck",
-    "Facial hair",
-    "Facial lines",
-    "Scars",
-    "Facial marks",
-    "Alterations",
-    "Other distinctive features",
-)
+# The FISWG facial components, each with the key its marks are posted and checked under (a mark
+# is bound to its feature by this key, never by its position on the page).
+FEATURE_KEYS = {
+    "skin": "Skin",
+    "outline": "Face/head outline",
+    "composition": "Face/head composition",
+    "hair": "Hair",
+    "forehead": "Forehead",
+    "eyebrows": "Eyebrows",
+    "eyes": "Eyes",
+    "cheeks": "Cheeks",
+    "nose": "Nose",
+    "ears": "Ears",
+    "mouth": "Mouth",
+    "chin": "Chin/jawline",
+    "neck": "Neck",
+    "facial_hair": "Facial hair",
+    "lines": "Facial lines",
+    "scars": "Scars",
+    "marks": "Facial marks",
+    "alterations": "Alterations",
+    "distinctive": "Other distinctive features",
+}
+FISWG_FEATURES = tuple(FEATURE_KEYS.values())
+MIN_EXPLANATION_CHARS = 5  # a dissimilar feature under a viable lead says why it does not exclude
 CHECKLIST_MARKS = {"similar": "Similar", "dissimilar": "Dissimilar", "not_visible": "Not visible"}
 # The comparison chips: eyes at the same place in both, whatever the probe settings are.
 COMPARISON_ENGINE = EngineSettings(cnn_fallback=True)
@@ -144,6 +149,17 @@ FINAL = (
 
 
 def clean_checklist(checklist: dict[str, dict]) -> dict[str, dict]:
+    """Every feature's mark and note. A checklist that arrives without a feature is refused:
+    its marks are never moved onto other features."""
+    missing = [feature for feature in FISWG_FEATURES if feature not in checklist]
+    if missing:
+        raise ServiceError(
+            f"The checklist arrived without {', '.join(missing)}: nothing was saved. Reload the page "
+            "and mark the features again."
+        )
+    unknown = sorted(set(checklist) - set(FISWG_FEATURES))
+    if unknown:
+        raise ServiceError(f"Not a FISWG feature: {', '.join(unknown)}. Nothing was saved.")
     clean = {}
     for feature in FISWG_FEATURES:
         item = checklist.get(feature) or {}
@@ -170,7 +186,7 @@ def record_examination(
     if examination.conclusion is not None:
         raise ServiceError(FINAL)
     clean = clean_checklist(checklist)
-    _require_grounds(clean, conclusion)
+    _require_grounds(clean, conclusion, int(current_app.config["VIABLE_LEAD_MIN_SIMILAR"]))
     values = {"checklist": json.dumps(clean), "note": note.strip() or None}
     if conclusion is not None:
         values |= {"conclusion": Conclusion(conclusion), "concluded_at": utcnow()}
@@ -198,19 +214,42 @@ def record_examination(
     )
 
 
-def _require_grounds(checklist: dict[str, dict], conclusion: Conclusion | None) -> None:
-    """A lead (or an inconclusive comparison) rests on every feature marked; an exclusion can
-    rest on one dissimilar feature (an unexplained dissimilarity excludes, FISWG)."""
+def _require_grounds(checklist: dict[str, dict], conclusion: Conclusion | None, min_similar: int) -> None:
+    """What each conclusion rests on (FISWG: a comparison rests on observed similarities, and an
+    unexplained dissimilarity excludes):
+
+    - a viable lead: every feature marked, at least ``min_similar`` of them similar, and every
+      dissimilar one explained in its note (why it does not exclude: age, expression, the image);
+    - inconclusive: every feature marked;
+    - not a lead: every feature marked, or one dissimilar feature.
+    """
     if conclusion is None:
         return
-    dissimilar = [f for f, v in checklist.items() if v["mark"] == "dissimilar"]
-    if Conclusion(conclusion) is Conclusion.NOT_A_LEAD and dissimilar:
+    conclusion = Conclusion(conclusion)
+    marks = {feature: item["mark"] for feature, item in checklist.items()}
+    dissimilar = [f for f, mark in marks.items() if mark == "dissimilar"]
+    if conclusion is Conclusion.NOT_A_LEAD and dissimilar:
         return
-    missing = [f for f, v in checklist.items() if not v["mark"]]
+    missing = [f for f, mark in marks.items() if not mark]
     if missing:
         raise ServiceError(
             f"Mark every feature before concluding (missing: {', '.join(missing)}), or exclude the "
             "candidate on a dissimilar feature."
+        )
+    if conclusion is not Conclusion.VIABLE_LEAD:
+        return
+    similar = [f for f, mark in marks.items() if mark == "similar"]
+    if len(similar) < min_similar:
+        raise ServiceError(
+            f"A viable lead rests on observed similarities: {len(similar)} of the {len(FISWG_FEATURES)} "
+            f"features are marked similar, at least {min_similar} are needed. Conclude inconclusive "
+            "or not a lead instead."
+        )
+    unexplained = [f for f in dissimilar if len(checklist[f]["note"]) < MIN_EXPLANATION_CHARS]
+    if unexplained:
+        raise ServiceError(
+            f"An unexplained dissimilarity excludes: say in the note of {', '.join(unexplained)} why it "
+            "does not (age, expression, the image), or conclude not a lead."
         )
 
 
@@ -218,7 +257,8 @@ def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature:
     """Exclude an obvious non-match in two actions: the dissimilar feature, and "not a lead"."""
     if feature not in FISWG_FEATURES:
         raise ServiceError("Choose the feature that is dissimilar.", field="feature")
-    checklist = json.loads(examination.checklist or "{}")
+    saved = json.loads(examination.checklist or "{}")
+    checklist = {f: saved.get(f) or {"mark": "", "note": ""} for f in FISWG_FEATURES}
     checklist[feature] = {"mark": "dissimilar", "note": note.strip()[:500]}
     record_examination(
         examination,
@@ -308,13 +348,16 @@ def booking_chip(booking: Booking) -> AlignedChip:
 
 
 def form_data(examination: CandidateExamination) -> dict:
-    """The saved checklist as the checklist form's data."""
+    """The saved checklist as the checklist form's data, each feature under its key."""
     saved = json.loads(examination.checklist or "{}")
     return {
-        "features": [
-            {"mark": (saved.get(f) or {}).get("mark", ""), "note": (saved.get(f) or {}).get("note", "")}
-            for f in FISWG_FEATURES
-        ],
+        **{
+            f"feature_{key}": {
+                "mark": (saved.get(name) or {}).get("mark", ""),
+                "note": (saved.get(name) or {}).get("note", ""),
+            }
+            for key, name in FEATURE_KEYS.items()
+        },
         "note": examination.note or "",
         "conclusion": examination.conclusion.value if examination.conclusion else "",
     }
