@@ -65,12 +65,12 @@ def seal_command(booking_number: str, reference: str):
     cli_actor()
     try:
         booking = gallery_service.get_booking(booking_number)
-        sealed_records.seal_booking(booking, reference=reference, actor=None)
+        outcome = sealed_records.seal_booking(booking, reference=reference, actor=None)
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(err.message) from None
     db.session.commit()
-    click.echo(f"Sealed booking {booking_number} (reference {reference}); it is excluded from searches.")
+    click.echo(f"{outcome.summary()} (Reference {reference}.)")
 
 
 def _rebuild(triggered_by: str) -> None:

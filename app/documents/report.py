@@ -29,8 +29,8 @@ class ReportData:
     submitted_by: str
     date_searched: str
     investigating_agency: str
-    face_reviewer: str
-    verifying_reviewer: str
+    face_reviewer: str  # the examiner who searched, compared and decided first
+    verifying_reviewer: str  # the blind second review, with whether it agreed
     agency_case_number: str
     issued_on: str
     probe_image: bytes | None = None  # PNG/JPEG bytes of the searched (processed) probe
@@ -50,6 +50,9 @@ class ReportData:
     supersedes: str | None = None
     correction_reason: str | None = None
     logo: bytes | None = None
+    third_reviewer: str | None = None  # who settled a dispute, if there was one
+    # every booking the report prints, (booking id, role): a seal of any of them notices it
+    printed_bookings: tuple[tuple[int, str], ...] = ()
 
 
 def closing_paragraphs(data: ReportData) -> list[str]:
@@ -94,6 +97,8 @@ def render_report(data: ReportData) -> bytes:
     pdf.field("Investigating Agency", data.investigating_agency)
     pdf.field("Face Reviewer", data.face_reviewer)
     pdf.field("Verifying Reviewer", data.verifying_reviewer)
+    if data.third_reviewer:
+        pdf.field("Third Reviewer", data.third_reviewer)
     pdf.field("Agency Case Number", data.agency_case_number or "—")
     pdf.field("Date Issued", data.issued_on)
     pdf.rule()

@@ -67,8 +67,9 @@ class Report(db.Model):
 
     @property
     def withheld(self) -> bool:
-        """After the agency confirmed destruction of a sealed record, the file is not served."""
-        return self.destroy_confirmed_at is not None
+        """Once a booking it printed is sealed, the file is not served again: the agency
+        destroys the copy it holds and confirms."""
+        return self.seal_notice_at is not None
 
 
 class ReportBooking(db.Model):

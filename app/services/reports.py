@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -19,24 +20,26 @@ from app.matching.images import encode_jpeg, load_image
 from app.matching.processing import describe_step
 from app.models import (
     Booking,
+    Capacity,
     DecisionOutcome,
     FaceSearch,
     LeadOutcome,
     Outcome,
     Report,
+    ReportBooking,
     ReviewDecision,
     ReviewState,
     Role,
     SearchRequest,
     User,
 )
-from app.services import storage
+from app.services import storage, throttle
 from app.services.accounts import sees_agency, speaks_for_agency
 from app.services.audit import ObjectType, record_event
 from app.services.errors import PermissionDenied, ServiceError
 from app.services.review.decisions import final_decision
 from app.services.review.probes import prepare_spec
-from app.services.sealed_records import most_recent_unsealed, require_unsealed
+from app.services.sealed_records import booking_key, most_recent_unsealed, require_unsealed
 from app.services.workflow import Action, Step, advance, decisions, require
 
 REPORT_IMAGE_SIDE = 600  # pixels: sharp on paper, small in the PDF
@@ -67,9 +70,7 @@ def build_report_data(
     correction_reason: str | None = None,
 ) -> ReportData:
     config = current_app.config
-    # "Face Reviewer" is whoever made the decision the report states (a third reviewer when
-    # there was a dispute); the others who reviewed it are listed as verifying.
-    others = [d for d in decisions(request) if d.id != decision.id and d.outcome is decision.outcome]
+    reviewers = reviewers_of(request)
     search = db.session.get(FaceSearch, decision.search_id) if decision.search_id else None
     entries = search.result_list if search else []
     common = {
@@ -83,8 +84,9 @@ def build_report_data(
         f"({request.requester_email or request.requester_phone or '—'})",
         "date_searched": search.created_at.strftime("%Y-%m-%d") if search else "—",
         "investigating_agency": request.agency.name,
-        "face_reviewer": _name(decision.reviewer_id),
-        "verifying_reviewer": ", ".join(_name(d.reviewer_id) for d in others) or "—",
+        "face_reviewer": reviewers.face_reviewer,
+        "verifying_reviewer": reviewers.verifying_reviewer,
+        "third_reviewer": reviewers.third_reviewer,
         "agency_case_number": request.case_number,
         "issued_on": issued_on,
         "comments": comments,
@@ -99,7 +101,7 @@ def build_report_data(
         steps = [describe_step(s) for p in json.loads(search.probes) for s in p["steps"]] if search else []
         return ReportData(kind="no_match", processing_steps=steps, **common)
     booking = db.session.get(Booking, decision.lead_booking_id)
-    require_unsealed(booking)
+    recent = hold_printed_bookings(booking)
     entry = next(e for e in entries if e["booking_id"] == booking.id)
     probe_jpeg, steps = _processed_probe(search, entry["found_by"][0])
     subject = booking.subject
@@ -114,11 +116,54 @@ def build_report_data(
         cdl=subject.cdl or "—",
         main_number=subject.main_number or "—",
         sid=subject.sid or "—",
-        booking_number=most_recent_unsealed(booking).booking_number,
+        booking_number=recent.booking_number,
         lead_rank=entry["rank"],
         processing_steps=steps,
+        printed_bookings=((booking.id, "lead"), (recent.id, "recent")),
         **common,
     )
+
+
+@dataclass(frozen=True)
+class Reviewers:
+    """Who did each step of the review, as the report names them."""
+
+    face_reviewer: str
+    verifying_reviewer: str
+    third_reviewer: str | None
+
+
+def reviewers_of(request: SearchRequest) -> Reviewers:
+    """The examiner who searched, compared and decided first is the Face Reviewer; then the
+    blind verifier (and whether they agreed) and the third reviewer who settled a dispute."""
+    made = {d.capacity: d for d in decisions(request)}  # the standing decision of each capacity
+    first, second, third = (made.get(c) for c in (Capacity.PRIMARY, Capacity.VERIFIER, Capacity.THIRD))
+    verifying = "—"
+    if second is not None:
+        agreed = first is not None and (second.outcome, second.lead_booking_id) == (
+            first.outcome,
+            first.lead_booking_id,
+        )
+        verifying = f"{_name(second.reviewer_id)} ({'agreed' if agreed else 'disagreed'})"
+    return Reviewers(
+        face_reviewer=_name(first.reviewer_id) if first else "—",
+        verifying_reviewer=verifying,
+        third_reviewer=_name(third.reviewer_id) if third else None,
+    )
+
+
+def hold_printed_bookings(lead: Booking) -> Booking:
+    """Lock the lead and the booking printed as its person's recent one, then check neither is
+    sealed, as they are now: a seal (which takes the same locks) either comes first and this
+    refuses, or comes after and finds the report among those that printed them. Returns the
+    recent booking."""
+    for booking_id in sorted({lead.id, most_recent_unsealed(lead).id}):
+        throttle.hold(booking_key(booking_id))
+    db.session.refresh(lead)
+    require_unsealed(lead)
+    for booking in lead.subject.bookings:
+        db.session.refresh(booking)
+    return most_recent_unsealed(lead)
 
 
 def _logo() -> bytes | None:
@@ -204,6 +249,9 @@ def _save(
     )
     db.session.add(report)
     db.session.flush()
+    for booking_id, role in data.printed_bookings:
+        db.session.add(ReportBooking(report_id=report.id, booking_id=booking_id, role=role))
+    db.session.flush()
     return report
 
 
@@ -212,8 +260,11 @@ def correct_report(report: Report, *, actor: User, reason: str, comments: str) -
     _require_issuer(actor)
     if report.superseded:
         raise ServiceError("Correct the current version of the report.")
-    if report.lead_booking is not None:
-        require_unsealed(report.lead_booking)
+    if report.seal_notice_at is not None:
+        raise ServiceError(
+            "A booking this report printed has been sealed (reference "
+            f"{report.seal_reference}): nothing issued after the seal may name it."
+        )
     if len(reason.strip()) < 5:
         raise ServiceError("Say why the report is corrected.", field="reason")
     decision = db.session.get(ReviewDecision, report.decision_id)
@@ -279,14 +330,17 @@ def can_open_report(report: Report, actor: User) -> bool:
 
 
 def can_download_report(report: Report, actor: User) -> bool:
-    """The file itself: never once its sealed lead's destruction was confirmed."""
+    """The file itself: never once a booking it printed was sealed."""
     return can_open_report(report, actor) and not report.withheld
 
 
 def read_report(report: Report, *, actor: User) -> bytes:
     """The stored PDF, checked against its recorded hash; every read is audited."""
     if report.withheld:
-        raise PermissionDenied("This report named a sealed record and its destruction was confirmed.")
+        raise PermissionDenied(
+            "This report printed a record that has since been sealed: it is no longer served. Destroy any "
+            "copy your agency holds and confirm it on the report's page."
+        )
     if not can_open_report(report, actor):
         raise PermissionDenied("This version was superseded; download the current one.")
     try:

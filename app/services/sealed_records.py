@@ -1,15 +1,19 @@
 """Sealed records (Information Bulletin 13-04-CJIS): a sealed booking leaves every search at
 once; a decision that named it and was not yet issued goes back to its reviewer; every report
-that named it carries a destroy notice the agency confirms, after which the file is withheld;
-and nothing issued after the seal ever names it."""
+that printed it (as the lead, or as its person's recent booking) carries a destroy notice the
+agency confirms, and its file is no longer served; and nothing issued after the seal ever names
+it (a seal and an issue take the same lock on each booking, so one always sees the other)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Booking, Report, SearchRequest, User
+from app.models import Booking, Report, ReportBooking, SearchRequest, User
+from app.services import throttle
 from app.services.accounts import speaks_for_agency
 from app.services.audit import record_event
 from app.services.errors import PermissionDenied, ServiceError
@@ -24,6 +28,11 @@ def require_unsealed(booking: Booking) -> None:
         )
 
 
+def booking_key(booking_id: int) -> str:
+    """The lock a seal and an issue of a report printing the booking both take (``throttle``)."""
+    return f"booking:{booking_id}"
+
+
 def most_recent_unsealed(booking: Booking) -> Booking:
     """The subject's most recent booking that is not sealed ("Recent booking number")."""
     open_bookings = [b for b in booking.subject.bookings if not b.sealed]
@@ -31,10 +40,12 @@ def most_recent_unsealed(booking: Booking) -> Booking:
 
 
 def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Report]:
-    """Every issued report that named ``booking`` as the lead gets a destroy notice."""
+    """Every issued report that printed ``booking`` anywhere (the lead, or its person's recent
+    booking) gets a destroy notice."""
+    printed = select(ReportBooking.report_id).where(ReportBooking.booking_id == booking.id)
     flagged = list(
         db.session.scalars(
-            select(Report).where(Report.lead_booking_id == booking.id, Report.seal_notice_at.is_(None))
+            select(Report).where(Report.id.in_(printed), Report.seal_notice_at.is_(None)).order_by(Report.id)
         )
     )
     now = utcnow()
@@ -47,7 +58,11 @@ def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Rep
             object_type="report",
             object_id=report.id,
             reason=booking.seal_reference,
-            detail={"report_number": report.report_number, "agency": report.request.agency.code},
+            detail={
+                "report_number": report.report_number,
+                "agency": report.request.agency.code,
+                "booking_number": booking.booking_number,
+            },
         )
     db.session.flush()
     return flagged
@@ -97,11 +112,31 @@ def notices_for_agency(agency_id: int) -> list[Report]:
     )
 
 
-def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> Booking:
+@dataclass(frozen=True)
+class SealOutcome:
+    booking: Booking
+    requests_reopened: int
+    reports_noticed: int
+
+    def summary(self) -> str:
+        parts = [f"Booking {self.booking.booking_number} sealed: it has left every search"]
+        if self.requests_reopened:
+            parts.append(f"{self.requests_reopened} decision(s) naming it went back to their reviewer")
+        parts.append(
+            f"{self.reports_noticed} issued report(s) that printed it carry a destroy notice for their agency"
+            if self.reports_noticed
+            else "no issued report printed it"
+        )
+        return "; ".join(parts) + "."
+
+
+def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> SealOutcome:
     """Mark a record sealed: from this moment no search returns it (before any rebuild)."""
     reference = reference.strip()
     if not reference:
         raise ServiceError("A sealing reference (order or notice number) is required.", field="reference")
+    throttle.hold(booking_key(booking.id))  # a report printing it is issued before this, or refused after
+    db.session.refresh(booking)
     if booking.sealed:
         raise ServiceError(
             f"Booking {booking.booking_number} was already sealed on {booking.sealed_at:%Y-%m-%d} "
@@ -119,6 +154,6 @@ def seal_booking(booking: Booking, *, reference: str, actor: User | None) -> Boo
         reason=reference,
         detail={"booking_number": booking.booking_number},
     )
-    reopen_for_sealed(booking, actor=actor)  # decided on but not yet issued: decide again
-    flag_reports_for_sealed(booking, actor=actor)  # already issued: the agency destroys its copy
-    return booking
+    reopened = reopen_for_sealed(booking, actor=actor)  # decided on but not yet issued: decide again
+    noticed = flag_reports_for_sealed(booking, actor=actor)  # already issued: the agency destroys its copy
+    return SealOutcome(booking, len(reopened), len(noticed))

@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Booking, DecisionOutcome, ReviewState
+from app.models import Booking, DecisionOutcome, Report, ReportBooking, ReviewState
 from app.services import reports as report_service
 from app.services import workflow
 from app.services.errors import ServiceError
 from app.services.review import assignments
+from app.services.monthly_figures import compute_month
 from app.services.sealed_records import seal_booking
 from tests.blueprints.test_reports import disputed, no_match, pdf_text, verified
 from tests.gallery import booking_number_for
@@ -100,8 +101,18 @@ def test_the_report_says_what_the_template_says(gallery_app, people, submitted):
 
 
 @pytest.mark.clause("MR-3")
-def test_the_face_reviewer_is_whoever_made_the_reported_decision(gallery_app, people, submitted):
-    """Found: "Face Reviewer" named the first reviewer even when a third reviewer decided."""
+def test_the_report_names_the_examiner_who_did_the_work(gallery_app, people, submitted):
+    """Found: every report printed the verifier as "Face Reviewer" and the examiner as verifying."""
+    verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["admin"])
+    db.session.commit()
+    text = pdf_text(Path(gallery_app.instance_path, report.file_path).read_bytes())
+    assert "Face Reviewer Riley Chen" in text and "Verifying Reviewer Sam Ortiz (agreed)" in text
+    assert "Third Reviewer" not in text
+
+
+@pytest.mark.clause("MR-3")
+def test_a_settled_dispute_names_each_reviewer_for_their_step(gallery_app, people, submitted):
     third = people["third"]
     search = disputed(submitted, people)
     assignments.reassign(submitted, admin=people["admin"], reviewer=third, reason="Disputed lead")
@@ -109,5 +120,121 @@ def test_the_face_reviewer_is_whoever_made_the_reported_decision(gallery_app, pe
     report = report_service.issue_report(submitted, actor=people["admin"])
     db.session.commit()
     text = pdf_text(Path(gallery_app.instance_path, report.file_path).read_bytes())
-    assert "Face Reviewer Kim Lee" in text and "Verifying Reviewer Sam Ortiz" in text
+    assert "Face Reviewer Riley Chen" in text and "Verifying Reviewer Sam Ortiz (disagreed)" in text
+    assert "Third Reviewer Kim Lee" in text
     assert workflow.decisions(submitted)[-1].reviewer_id == third.id
+
+
+def later_booking(lead: Booking, number: str = "BK-LATER-1") -> Booking:
+    """Another booking of the lead's person, booked later: the report's "Recent booking number"."""
+    later = Booking(
+        booking_number=number,
+        subject=lead.subject,
+        booking_date=date(2026, 5, 1),
+        photo_path=lead.photo_path,
+        photo_sha256=lead.photo_sha256,
+        photo_format=lead.photo_format,
+    )
+    db.session.add(later)
+    db.session.commit()
+    return later
+
+
+@pytest.mark.clause("SR-2", "SR-3", "MR-4", "SD-5")
+def test_sealing_the_recent_booking_a_report_printed_notices_it(
+    gallery_app, auth, client, people, submitted, clock
+):
+    """Found: sealing the booking printed as "Recent booking number" flagged nothing, the agency
+    downloaded the report again, and the page said the agencies had been notified."""
+    recent = later_booking(the_lead())
+    verified(submitted, people)
+    report = report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    assert "BK-LATER-1" in pdf_text(Path(gallery_app.instance_path, report.file_path).read_bytes())
+    auth.login(people["admin"])
+    response = auth.post(
+        "/reports/sealed",
+        {"booking_number": "BK-LATER-1", "reference": "PC 851.8 #12"},
+        token_from="/reports/sealed",
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "1 issued report(s) that printed it carry a destroy notice" in page
+    db.session.refresh(report)
+    assert report.seal_notice_at is not None and report.seal_reference == "PC 851.8 #12" and recent.sealed
+    auth.logout()
+    auth.login(people["requester"])
+    assert report.report_number in client.get("/").get_data(as_text=True)  # the notice reaches the agency
+    assert client.get(f"/reports/{report.id}/download").status_code != 200  # and the file is not served again
+    month = clock.now.strftime("%Y-%m")
+    rows, _ = compute_month(month)
+    assert (
+        next(r for r in rows if r["username"] == people["requester"].username)["seal_notices_received"] == 1
+    )
+
+
+@pytest.mark.clause("SR-2")
+def test_sealing_a_booking_no_report_printed_says_so(auth, client, people, submitted):
+    later_booking(the_lead(), "BK-NEVER-PRINTED")
+    auth.login(people["admin"])
+    response = auth.post(
+        "/reports/sealed",
+        {"booking_number": "BK-NEVER-PRINTED", "reference": "PC 851.8 #13"},
+        token_from="/reports/sealed",
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "no issued report printed it" in page and "have been notified" not in page
+
+
+@pytest.mark.clause("SR-2", "SR-3")
+def test_a_correction_racing_a_seal_is_refused_or_noticed(gallery_app, people, submitted):
+    """Found: a correction finishing while its lead was being sealed issued a version naming
+    the sealed person, with no notice."""
+    from tests.security.conftest import at_once
+
+    verified(submitted, people)
+    report_id = report_service.issue_report(submitted, actor=people["first"]).id
+    lead_id = the_lead().id
+    db.session.commit()
+
+    def act(i: int):
+        with gallery_app.app_context():
+            try:
+                if i == 0:
+                    report = db.session.get(Report, report_id)
+                    report_service.correct_report(
+                        report, actor=people["admin"], reason="Comments", comments="x"
+                    )
+                else:
+                    seal_booking(db.session.get(Booking, lead_id), reference="PC 851.8 #14", actor=None)
+                db.session.commit()
+                return "done"
+            except ServiceError as err:
+                db.session.rollback()
+                return err.message
+            finally:
+                db.session.remove()
+
+    outcomes = at_once(2, act)
+    assert outcomes[1] == "done"
+    db.session.expire_all()
+    printed = db.session.scalars(
+        select(Report)
+        .join(ReportBooking, ReportBooking.report_id == Report.id)
+        .where(ReportBooking.booking_id == lead_id)
+    ).all()
+    assert printed and all(r.seal_notice_at is not None for r in printed)  # every version that names it
+
+
+@pytest.mark.clause("SR-3")
+def test_the_closed_workspace_no_longer_shows_a_sealed_booking_number(auth, client, people, submitted):
+    verified(submitted, people)
+    report_service.issue_report(submitted, actor=people["first"])
+    db.session.commit()
+    auth.login(people["first"])
+    url = f"/review/requests/{submitted.id}"
+    number = the_lead().booking_number
+    assert number in client.get(url).get_data(as_text=True)
+    seal_booking(the_lead(), reference="PC 851.8 #15", actor=people["admin"])
+    db.session.commit()
+    page = client.get(url).get_data(as_text=True)
+    assert number not in page and "sealed record" in page

@@ -188,12 +188,10 @@ def sealed():
         done = perform(
             lambda: sealed_records.seal_booking(
                 gallery_service.get_booking(number), reference=form.reference.data, actor=current_user
-            ),
-            f"Booking {number} sealed: it has left every search, any decision naming it that was not "
-            "yet issued went back to its reviewer, and the agencies holding reports that named it have "
-            "been notified.",
+            )
         )
         if done.ok:
+            flash(done.value.summary(), "success")
             return redirect(url_for("reports.sealed"))
     return render_template(
         "reports/sealed.html", form=form, outstanding=sealed_records.outstanding_seal_notices()
