@@ -36,6 +36,9 @@ class AccessRule:
     # pages that show probes, decisions or reports (Training: "personnel accessing the facial
     # recognition system shall have successfully completed training").
     certified_staff: bool = False
+    # Reviewers need a current certification here, administrators (overseeing) do not: the
+    # queue, which names requests, agencies and purposes.
+    reviewers_certified: bool = False
 
 
 def _attach(rule: AccessRule) -> Callable[[F], F]:
@@ -51,14 +54,24 @@ signed_in = _attach(AccessRule())
 mfa_pending_allowed = _attach(AccessRule(allow_pending_mfa=True))
 
 
-def roles_required(*roles: Role, certified: bool = False, certified_staff: bool = False) -> Callable[[F], F]:
-    return _attach(AccessRule(roles=frozenset(roles), certified=certified, certified_staff=certified_staff))
+def roles_required(
+    *roles: Role, certified: bool = False, certified_staff: bool = False, reviewers_certified: bool = False
+) -> Callable[[F], F]:
+    return _attach(
+        AccessRule(
+            roles=frozenset(roles),
+            certified=certified,
+            certified_staff=certified_staff,
+            reviewers_certified=reviewers_certified,
+        )
+    )
 
 
 requester_required = roles_required(Role.REQUESTER)
 reviewer_required = roles_required(Role.REVIEWER)
 admin_required = roles_required(Role.ADMIN)
 staff_required = roles_required(Role.REVIEWER, Role.ADMIN)
+queue_required = roles_required(Role.REVIEWER, Role.ADMIN, reviewers_certified=True)
 certified_staff_required = roles_required(Role.REVIEWER, Role.ADMIN, certified=True)
 # Search work: reviewers, and an administrator with a current certification acting as a
 # third reviewer; the services decide by the capacity held.
@@ -161,7 +174,11 @@ def enforce_access():
             f"role {user.role} may not use {endpoint}",
             shown=f"Your role ({user.role}) does not give access to this page.",
         )
-    if rule.certified or (rule.certified_staff and user.role is not Role.REQUESTER):
+    if (
+        rule.certified
+        or (rule.certified_staff and user.role is not Role.REQUESTER)
+        or (rule.reviewers_certified and user.role is Role.REVIEWER)
+    ):
         eligibility = search_eligibility(user)
         if not eligibility:
             deny(eligibility.message)

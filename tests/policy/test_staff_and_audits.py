@@ -15,7 +15,7 @@ from app.models import AccessGrant, AuditEvent, FaceSearch, PolicyAcknowledgemen
 from app.services import oversight
 from app.services import reports as report_service
 from app.services.dashboard import dashboard
-from app.services.errors import ServiceError
+from app.services.errors import PermissionDenied, ServiceError
 from app.services.review import assignments, probes, searches
 from tests.blueprints.test_reports import disputed, no_match, verified
 from tests.support.review import determine_all, operator_search
@@ -63,6 +63,7 @@ def test_a_lapsed_certification_closes_probes_decisions_and_reports(auth, client
     db.session.commit()
     auth.login(first)
     for url in (
+        "/review/",  # the queue names requests, agencies and purposes
         f"/review/requests/{submitted.id}",
         f"/requests/{submitted.id}",
         f"/requests/{submitted.id}/images/{submitted.images[0].id}",
@@ -71,6 +72,29 @@ def test_a_lapsed_certification_closes_probes_decisions_and_reports(auth, client
     ):
         response = client.get(url)
         assert response.status_code == 403 and "expired on" in response.get_data(as_text=True), url
+
+
+@pytest.mark.clause("TR-1")
+def test_an_administrator_oversees_the_queue_without_a_certification(auth, client, make_user):
+    admin = make_user(Role.ADMIN, certified=False)
+    auth.login(admin)
+    assert client.get("/review/").status_code == 200
+
+
+@pytest.mark.clause("TR-2")
+def test_the_services_refuse_a_search_once_the_certification_lapses(people, submitted, clock):
+    """The rule is the service's, not only the page's: a reviewer holding a request whose
+    certification lapses cannot search it through any path."""
+    reviewer = people["first"]
+    assignments.claim(submitted, reviewer=reviewer)
+    determine_all(submitted, reviewer)
+    work = probes.probe_work(submitted.images[0], reviewer)
+    for cert in reviewer.certifications:
+        cert.expires_on = clock.today() - timedelta(days=1)
+    db.session.commit()
+    with pytest.raises(PermissionDenied, match="expired"):
+        searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5)
+    db.session.rollback()
 
 
 @pytest.mark.clause("SD-8")

@@ -29,9 +29,9 @@ from app.security.access import (
     admin_required,
     certified_reviewer_required,
     certified_staff_required,
+    queue_required,
     require_need_to_know,
     safe_next_url,
-    staff_required,
 )
 from app.services import need_to_know, policy
 from app.services.accounts import search_eligibility
@@ -68,7 +68,7 @@ def _expiring_certification():
 
 
 @bp.route("/")
-@staff_required
+@queue_required
 def queue():
     form = QueueFilterForm()
     if not form.validate():
