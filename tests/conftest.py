@@ -25,6 +25,37 @@ from app.services.accounts import agreements_for
 
 pytest_plugins = ["tests.gallery"]  # the enrolled-gallery fixtures
 
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--clause",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the tests that carry this policy clause (repeatable): the mutation check's selection",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = set(config.getoption("--clause"))
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        carried = {arg for marker in item.iter_markers("clause") for arg in marker.args}
+        (keep if carried & wanted else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    # the quick tests first, and the policy's own before the others: with -x, a rule removed is
+    # usually caught before the gallery is even needed
+    items[:] = sorted(
+        keep,
+        key=lambda item: (
+            "gallery_app" in getattr(item, "fixturenames", ()),
+            not item.nodeid.startswith("tests/policy/"),
+        ),
+    )
+
+
 TEST_PASSWORD = "correct horse battery staple 42"
 # Pre-hashed with few iterations: the stored hash names its own cost, so checks stay fast.
 TEST_PASSWORD_HASH = generate_password_hash(TEST_PASSWORD, method="pbkdf2:sha256:1000")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +55,10 @@ def write_manifest(path: Path, rows: list[list[str]]) -> Path:
 
 
 def gallery_row(file: str, booking_number: str, name: str) -> list[str]:
-    return [str(FACES / file), booking_number, name, "1970-01-02", "", "", "", "2024-05-06"]
+    """A booking record: the photo and its made-up record, with a SID of its own name's (so
+    two rows with one name are one person's bookings)."""
+    sid = "S" + hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:10].upper()
+    return [str(FACES / file), booking_number, name, "1970-01-02", sid, "", "", "2024-05-06"]
 
 
 @dataclass(frozen=True)
@@ -61,9 +67,52 @@ class EnrolledInstance:
     database: ScratchDatabase
 
 
+# What the enrolled gallery depends on: a cached copy is reused only while none of these changed.
+GALLERY_INPUTS = (
+    "migrations/versions/*.py",
+    "app/models/*.py",
+    "app/matching/*.py",
+    "app/services/gallery.py",
+    "app/services/index_builds.py",
+    "app/services/matching.py",
+    "app/config.py",
+    "tests/gallery.py",
+    "tests/fixtures/faces/manifest.csv",
+)
+
+
+def gallery_cache_key() -> str:
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for pattern in GALLERY_INPUTS:
+        for path in sorted(root.glob(pattern)):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
 @pytest.fixture(scope="session")
 def enrolled_instance(tmp_path_factory, migrated_database) -> EnrolledInstance:
-    """First photo of each identity plus the distractors, enrolled (2 processes) and indexed."""
+    """First photo of each identity plus the distractors, enrolled (2 processes) and indexed.
+
+    With ``LEADDESK_TEST_GALLERY_CACHE`` set (the mutation check sets it), a SQLite run reuses
+    the instance a previous run enrolled from the same code and photos."""
+    cache = os.environ.get("LEADDESK_TEST_GALLERY_CACHE")
+    cached = Path(cache) / gallery_cache_key() if cache and migrated_database.server is None else None
+    if cached is not None and (cached / "complete").exists():
+        root = tmp_path_factory.mktemp("enrolled-instance")
+        shutil.copytree(cached / "instance", root, dirs_exist_ok=True)
+        return EnrolledInstance(root, ScratchDatabase(None, file=root / "leaddesk.sqlite3"))
+    enrolled = _enroll(tmp_path_factory, migrated_database)
+    if cached is not None:
+        building = cached.with_name(f"{cached.name}.{os.getpid()}")
+        shutil.copytree(enrolled.folder, building / "instance")
+        (building / "complete").touch()
+        with contextlib.suppress(OSError):  # another run finished first: theirs is the same
+            building.rename(cached)
+    return enrolled
+
+
+def _enroll(tmp_path_factory, migrated_database) -> EnrolledInstance:
     root = tmp_path_factory.mktemp("enrolled-instance")
     rows = [gallery_row(files[0], booking_number_for(i), i) for i, files in identity_photos().items()]
     rows += [gallery_row(f, f"BK-DISTRACTOR-{n}", Path(f).stem) for n, f in enumerate(distractors())]

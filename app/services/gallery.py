@@ -131,6 +131,11 @@ def read_manifest(path: Path) -> tuple[list[ManifestRow], list[Rejection]]:
                     raise ValueError("missing image path")
                 if not cell["name"]:
                     raise ValueError("missing name")
+                if not (cell["sid"] or cell["main_number"]):  # Database limitations, 3
+                    raise ValueError(
+                        "not a booking record: no SID or MAIN number (the gallery holds booking photos "
+                        "tied to a criminal history record, never other photos)"
+                    )
                 row = ManifestRow(
                     line=line,
                     image=(path.parent / cell["image"]).resolve(),

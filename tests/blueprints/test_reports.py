@@ -209,7 +209,7 @@ def test_no_match_report(gallery_app, people, submitted):
 @pytest.mark.clause("DOC-1")
 def test_report_needs_verification(people, submitted):
     assignments.claim(submitted, reviewer=people["first"])
-    with pytest.raises(report_service.ServiceError, match="verified"):
+    with pytest.raises(report_service.ServiceError, match="issued only after the decision has been verified"):
         report_service.issue_report(submitted, actor=people["first"])
 
 

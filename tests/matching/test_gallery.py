@@ -64,11 +64,13 @@ def test_import_reports_each_bad_row(gallery_app, tmp_path):
         gallery_row("special/noface_grayscale__table_objects.jpg", "NEW-2", "No Face"),
         gallery_row("special/multi__eva_longoria_bradley_cooper.jpg", "NEW-3", "Two Faces"),
         gallery_row("special/corrupt__truncated.jpg", "NEW-4", "Corrupt"),
-        [str(junk), "NEW-5", "Not An Image", "", "", "", "", ""],
-        [str(FACES / "john_lennon__2.jpg"), "NEW-6", "Bad Date", "1970-13-45", "", "", "", ""],
-        [str(FACES / "john_lennon__2.jpg"), "", "No Number", "", "", "", "", ""],
-        [str(FACES / "john_lennon__2.jpg"), "NEW-1", "Repeated", "", "", "", "", ""],
-        [str(tmp_path / "missing.jpg"), "NEW-7", "Missing File", "", "", "", "", ""],
+        [str(junk), "NEW-5", "Not An Image", "", "S5", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "NEW-6", "Bad Date", "1970-13-45", "S6", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "", "No Number", "", "S7", "", "", ""],
+        [str(FACES / "john_lennon__2.jpg"), "NEW-1", "Repeated", "", "S8", "", "", ""],
+        [str(tmp_path / "missing.jpg"), "NEW-7", "Missing File", "", "S9", "", "", ""],
+        # a photo with no criminal history record: not a booking (a DMV or scraped photo, say)
+        [str(FACES / "john_lennon__2.jpg"), "NEW-8", "Licence Photo", "1980-01-01", "", "", "D1234567", ""],
     ]
     manifest = write_manifest(tmp_path / "batch.csv", rows)
     before = db.session.scalar(select(func.count(Booking.id)))
@@ -83,6 +85,7 @@ def test_import_reports_each_bad_row(gallery_app, tmp_path):
     assert "missing booking number" in reasons[8]
     assert "repeated" in reasons[9]
     assert "unreadable" in reasons[10]
+    assert "not a booking record: no SID or MAIN number" in reasons[11]
     assert db.session.scalar(select(func.count(Booking.id))) == before + 1
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "gallery.import")).all()[-1]
     assert json.loads(event.detail)["enrolled"] == 1

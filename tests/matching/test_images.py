@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from app.matching.images import (
+    ImageError,
     ImageTooLargeError,
     NotAnImageError,
     UnreadableImageError,
@@ -64,12 +65,29 @@ def test_format_is_decided_by_content_not_name(tmp_path):
         load_image(text)
 
 
-@pytest.mark.clause("SD-2")
 def test_other_formats_are_refused():
     with pytest.raises(UnsupportedFormatError, match="GIF"):
         load_image(encode(Image.new("RGB", (8, 8)), "GIF"))
     with pytest.raises(UnsupportedFormatError):
         load_image(encode(Image.new("RGB", (8, 8)), "BMP"))
+
+
+@pytest.mark.clause("SD-2")
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"rtsp://camera-12.city.local:554/live/stream1",  # a camera's stream address
+        b"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1280000\nhttps://cams.example/lobby/live.m3u8\n",
+        b"--myboundary\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xe0",  # an MJPEG camera feed
+        b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00" * 64,  # a video file
+    ],
+    ids=["stream address", "HLS playlist", "MJPEG feed", "video file"],
+)
+def test_nothing_but_a_still_image_is_taken_in(data):
+    """It cannot be used with surveillance systems: no camera, stream or feed is ever connected,
+    and what is sent must decode as one still image."""
+    with pytest.raises(ImageError):
+        load_image(data)
 
 
 def test_empty_and_truncated_files():

@@ -49,6 +49,7 @@ def concluded() -> Conclusion | None:
         (checklist_form("dissimilar"), "rests on observed similarities: 0 of the 19"),
         (checklist_form("not_visible", **dict.fromkeys(list(FEATURE_KEYS)[:5], "similar")), "5 of the 19"),
         (checklist_form("similar", ears="dissimilar"), "An unexplained dissimilarity excludes"),
+        (checklist_form("", **dict.fromkeys(list(FEATURE_KEYS)[:12], "similar")), "Mark every feature"),
     ],
 )
 def test_a_viable_lead_needs_a_positive_basis(auth, candidate, form, message):

@@ -6,9 +6,11 @@ justification's parts, the requester's fields, the agency's own policy, the form
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.extensions import db
@@ -310,6 +312,8 @@ def test_harmless_words_that_contain_a_term_are_not_flagged(auth, requester, wor
         ({"case_number": "N.A."}, "is not a case/file number"),
         ({"case_number": "unknown yet"}, "is not a case/file number"),
         ({"case_number": "TBD-0"}, "is not a case/file number"),
+        ({"case_number": "TBD-2026"}, "is not a case/file number"),
+        ({"case_number": "pending 4411"}, "is not a case/file number"),
         ({"case_number": "-"}, "is not a case/file number"),
         ({"case_number": "000-000"}, "is not a case/file number"),
         ({"situation": "short"}, "situation description is too short"),
@@ -370,3 +374,10 @@ def test_the_form_says_what_the_seed_says(auth, client, requester):
     )
     for label in ("Source image obtained from", "Image extracted from video?", "Number of Images attached"):
         assert label in page
+    request = accepted(auth, requester)
+    pdf = client.get(f"/requests/{request.id}/form.pdf")
+    text = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages).split())
+    assert "Attention Cal-ID / Facial Recognition Unit Staff:" in text  # the request PDF says it too
+    assert (
+        "any searchable repositories through the California Facial Recognition Interconnect (CAFRI)." in text
+    )

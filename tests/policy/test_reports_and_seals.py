@@ -14,8 +14,8 @@ from app.models import Booking, DecisionOutcome, Report, ReportBooking, ReviewSt
 from app.services import reports as report_service
 from app.services import workflow
 from app.services.errors import ServiceError
-from app.services.review import assignments
 from app.services.monthly_figures import compute_month
+from app.services.review import assignments
 from app.services.sealed_records import seal_booking
 from tests.blueprints.test_reports import disputed, no_match, pdf_text, verified
 from tests.gallery import booking_number_for
@@ -84,7 +84,7 @@ def test_the_recent_booking_number_is_never_a_sealed_one(gallery_app, people, su
     assert lead.booking_number in text and "BK-LATER-SEALED" not in text
 
 
-@pytest.mark.clause("MR-2", "MR-5")
+@pytest.mark.clause("MR-2", "MR-5", "MR-6")
 def test_the_report_says_what_the_template_says(gallery_app, people, submitted):
     verified(submitted, people, outcome=DecisionOutcome.NO_MATCH)
     report = report_service.issue_report(submitted, actor=people["admin"])
@@ -96,6 +96,14 @@ def test_the_report_says_what_the_template_says(gallery_app, people, submitted):
     )
     assert "The County Sheriff's Department has determined that the image(s) provided" in text
     assert "the County Sheriff's Department has determined" not in text
+    for words in (  # the property paragraph, word for word
+        "This document is the property of the County Sheriff's Department and is prepared for the limited "
+        "purpose of information sharing.",
+        "This information is designated U//LES and is shared in confidence.",
+        "It may be shared with other LE agencies but may not be posed within public view.",
+        "This document must not be reclassified in any way, in whole or part.",
+    ):
+        assert words in " ".join(text.split()), words
     # the provenance block comes after the template's closing paragraphs
     assert text.index("How this result was reached") > text.index("Questions about this document")
 

@@ -62,7 +62,7 @@ def test_a_malformed_terms_file_stops_the_start(tmp_path):
         screening.vocabulary(bad)
 
 
-@pytest.mark.clause("SD-7", "PU-1", "PU-2", "LR-1", "LR-2", "FA-1", "FA-2", "FA-3")
+@pytest.mark.clause("SD-7", "PU-1", "PU-2", "PU-3", "LR-1", "LR-2", "IS-1", "FA-1", "FA-2", "FA-3")
 def test_every_labelled_phrase_gets_its_verdict():
     outcomes = measure()
     misses = (
