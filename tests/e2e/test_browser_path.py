@@ -47,10 +47,13 @@ def submit_request(visitor: Visitor, requester) -> None:
     page.fill("#situation", "On 1 November a man robbed the Main Street liquor store; the clerk was unhurt.")
     page.fill("#reasonable_suspicion", "The store's camera shows the robber's face as he points the gun.")
     page.select_option("#crime_type", "robbery")
-    page.select_option("#image_source", "surveillance_still")
-    page.fill("#legally_obtained", "The store owner gave us the footage voluntarily.")
     page.fill("#image_taken_place", "Main Street liquor store")
-    page.check("input[name=extracted_from_video][value=yes]")
+    # where the photos came from, stated as facts (given to each photo attached with them)
+    page.select_option("#new-device", "fixed_camera")
+    page.check("input[name=new-mode][value=recorded]")
+    page.check("input[name=new-extracted_from_video][value=yes]")
+    page.select_option("#new-provided_by", "business")
+    page.fill("#new-legally_obtained", "The store owner gave us the footage voluntarily.")
     page.set_input_files("#images", [FACES / "john_simm__2.jpg", FACES / "john_simm__3.jpg"])
     page.click("button[value=check]")  # uploaded and checked for faces before signing
     page.wait_for_url("**/requests/drafts/*")
@@ -186,6 +189,14 @@ def first_review(visitor: Visitor, request_id: int) -> None:
     page.click(f"a[href='/review/requests/{request_id}']")
     assert page.locator("section[aria-labelledby=photos-title] img").count() == 2  # before claiming
     page.click("button:has-text('Claim this request')")
+    assert "determinations" in " ".join(page.inner_text(".case-status").split())
+    # the second person on every source: each photo's stated source, and the First Amendment
+    assert page.locator("button:has-text('Search the gallery')").count() == 0
+    for choice in page.locator("input[name$='-decision'][value=confirm]").all():
+        choice.check()
+    page.check("#fa_confirm")
+    visitor.shot("03b-determinations")
+    page.click("button:has-text('Record the determinations')")
     assert "Waiting for: its reviewer" in " ".join(page.inner_text(".case-status").split())
 
     # suitability and one processing step on the first probe; a bad number is refused, not a 500

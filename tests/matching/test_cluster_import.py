@@ -51,7 +51,7 @@ def test_a_worker_killed_mid_import_costs_a_redone_chunk_never_a_lost_or_double_
     app, cluster, tmp_path
 ):
     app.config["GALLERY_CLUSTER_CHUNK"] = 2  # many chunks, so the kill lands mid-import
-    unreadable = [str(tmp_path / "missing.jpg"), "BK-MISSING", "Nobody", "", "", "", "", ""]
+    unreadable = [str(tmp_path / "missing.jpg"), "BK-MISSING", "Nobody", "", "SNOBODY", "", "", ""]
     manifest, photos = manifest_of_fixtures(tmp_path, [unreadable])
     victim, victim_pid = next(iter(worker_pids(cluster).items()))
     killed = threading.Event()

@@ -42,14 +42,26 @@ def filed(auth, people, *names: str) -> SearchRequest:
     return db.session.scalars(select(SearchRequest).order_by(SearchRequest.id.desc())).first()
 
 
-@pytest.fixture
-def held(auth, people):
-    """A request of three photos (a face, two faces, none), claimed and determined by reviewer one."""
-    request = filed(auth, people, "john_simm__2.jpg", "special/multi__barack_obama_joe_biden.jpg",
-                    "special/noface_grayscale__table_objects.jpg")  # fmt: skip
+def held_by_the_first_reviewer(auth, people, *photos: str) -> SearchRequest:
+    request = filed(auth, people, *photos)
     assignments.claim(request, reviewer=people["first"])
     determine_all(request, people["first"])
     return request
+
+
+@pytest.fixture
+def held(auth, people):
+    """A request of one photo, claimed and determined by reviewer one."""
+    return held_by_the_first_reviewer(auth, people, "john_simm__2.jpg")
+
+
+@pytest.fixture
+def held_three(auth, people):
+    """A request of three photos (a face, two faces, none), claimed and determined."""
+    return held_by_the_first_reviewer(
+        auth, people, "john_simm__2.jpg", "special/multi__barack_obama_joe_biden.jpg",
+        "special/noface_grayscale__table_objects.jpg",
+    )  # fmt: skip
 
 
 def searches_made() -> int:
@@ -57,7 +69,8 @@ def searches_made() -> int:
 
 
 @pytest.mark.clause("TR-2", "AU-5", "AU-2")
-def test_a_search_of_the_request_in_json_lines(runner, clock, people, held):
+def test_a_search_of_the_request_in_json_lines(runner, clock, people, held_three):
+    held = held_three
     operator = people["first"]
     result = operator_search(
         runner,
@@ -86,7 +99,8 @@ def test_a_search_of_the_request_in_json_lines(runner, clock, people, held):
     assert [e.outcome for e in signed_in] == [Outcome.SUCCESS]
 
 
-def test_each_probe_has_its_exit_code(runner, clock, people, held):
+def test_each_probe_has_its_exit_code(runner, clock, people, held_three):
+    held = held_three
     operator = people["first"]
     no_face = operator_search(runner, clock, operator, held.tracking_number, NO_FACE, extra=("--json",))
     assert no_face.exit_code == 3 and json.loads(no_face.stdout)["code"] == 3
