@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve test test-services security-scan install install-dev lint format clean bench bench-scale bench-index
+.PHONY: run serve test test-services mutation-check security-scan install install-dev lint format clean bench bench-scale bench-index
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -51,13 +51,18 @@ format: install-dev
 
 # The whole suite twice: on SQLite (the embedded default), then on a PostgreSQL server the
 # run starts itself on loopback. scripts/install-test-services adds postgresql and chromium.
-# Then the security scans: bandit on the code, pip-audit on the pinned dependencies.
 # Everything on SQLite, then again on PostgreSQL (where the parallel attacks matter) except the
-# browser walk, whose pages and services are the same on both: the suite stays near ten minutes.
+# browser walk, whose pages and services are the same on both. Then the mutation check (each
+# rule of app/data/clause_mutations.toml removed in a scratch copy: its clause's tests must
+# fail) and the security scans: bandit on the code, pip-audit on the pinned dependencies.
 test: install-dev lint test-services
 	$(BIN)/pytest
 	LEADDESK_TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/e2e
+	$(BIN)/python scripts/mutation_check.py
 	$(BIN)/python scripts/security_scan.py
+
+mutation-check: install-dev
+	$(BIN)/python scripts/mutation_check.py
 
 security-scan: install-dev
 	$(BIN)/python scripts/security_scan.py

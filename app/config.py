@@ -62,7 +62,7 @@ class Config:
     TRUSTED_HOSTS: list[str] | None = None
     PROXY_FIX = False  # set true behind a TLS-terminating reverse proxy
 
-    # Face matching (see README "Measured" for where these numbers come from).
+    # Face matching (see docs/measured.md for where these numbers come from).
     FACE_DETECTOR_UPSAMPLE = 1
     FACE_CNN_FALLBACK = True
     FACE_LANDMARKS = 68  # 68-point alignment (5 is dlib's smaller model)
@@ -79,7 +79,7 @@ class Config:
     # biometric data, so kept only as long as a review plausibly needs them.
     FACE_ANALYSIS_CACHE_DAYS = 7
     FACE_ANALYSIS_CACHE_ENTRIES = 20_000
-    # Chosen from the benchmark (README, "Measured"): the fastest setting that finds at least
+    # Chosen from the benchmark (docs/measured.md): the fastest setting that finds at least
     # 99.5% of the true mates an exact search finds, for the gallery's size.
     SEARCH_STRATEGY = "auto"  # auto | exact | two-stage | annoy
     EXACT_SEARCH_MAX_GALLERY = 20_000  # below this an exact scan is as fast as anything
@@ -89,7 +89,7 @@ class Config:
     ANNOY_N_TREES = 50
     # From this many templates a forest of half as many trees: at 10,000,000 the 50-tree file
     # is 11.2 GB and the 25-tree one 8.3 GB (a serving process measured 11.8 GiB in all); both
-    # reach the rule at p50 49-66 ms (README, "Ten million templates").
+    # reach the rule at p50 49-66 ms (docs/measured.md, "Ten million templates").
     ANNOY_LARGE_GALLERY = 5_000_000
     ANNOY_N_TREES_LARGE = 25
     ANNOY_SEARCH_K = 100_000  # 1M: 12.7 ms p50, 99.75% of mates

@@ -78,6 +78,16 @@ def scratch_copy(target: Path) -> Path:
     return target
 
 
+def test_files(clauses: tuple[str, ...]) -> list[str]:
+    """The test files that carry any of ``clauses`` (read from the markers, not imported), so a
+    run collects only them."""
+    sys.path.insert(0, str(ROOT))
+    from app.services.clause_map import proofs_by_clause
+
+    proofs = proofs_by_clause(ROOT / "tests")
+    return sorted({test.split("::")[0] for clause in clauses for test in proofs.get(clause, [])})
+
+
 def run_one(mutation: Mutation, copy: Path) -> Result:
     started = time.monotonic()
     path = copy / mutation.file
@@ -90,6 +100,10 @@ def run_one(mutation: Mutation, copy: Path) -> Result:
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header"]
         for clause in mutation.tested_clauses:
             command += ["--clause", clause]
+        files = test_files(mutation.tested_clauses)
+        if not files:
+            return Result(mutation, "error", 0.0, f"no test carries {', '.join(mutation.tested_clauses)}")
+        command += files
         env = {
             **os.environ,
             "LEADDESK_TEST_DATABASE": "sqlite",

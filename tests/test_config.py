@@ -103,7 +103,7 @@ def test_bad_durations_stop_the_start_with_their_name(instance_path, monkeypatch
 def test_an_idle_timeout_from_the_environment_works_after_sign_in(
     instance_path, monkeypatch, migrated_database, clock
 ):
-    """The README invites LEADDESK_SESSION_IDLE_TIMEOUT=1800: every page must keep working."""
+    """docs/configuration.md invites LEADDESK_SESSION_IDLE_TIMEOUT=1800: every page must keep working."""
     import pyotp
 
     from tests.conftest import AuthActions, IsolatedClient

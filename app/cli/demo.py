@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Booking, CertificationProvider, Role, User
 from app.services import accounts
 from app.services import gallery as gallery_service
+from app.services.checkpoints import sign_daily_checkpoint
 from app.services.index_builds import rebuild_index
 
 demo_cli = AppGroup("demo", help="Demo data for development.")
@@ -110,6 +111,8 @@ def seed():
                     expires_on=today + timedelta(days=640),
                 )
         db.session.commit()
+        sign_daily_checkpoint()  # the admin's first page starts with the chain's head signed
+        db.session.commit()
         path.write_text(json.dumps(credentials, indent=2))
         os.chmod(path, 0o600)
     if not path.exists():
@@ -159,3 +162,5 @@ def demo_gallery_command():
     if summary.enrolled:
         build = rebuild_index(triggered_by="demo gallery")
         click.echo(f"Index version {build.version} built: {build.template_count} templates.")
+        sign_daily_checkpoint()  # the demo's first start leaves the audit chain's head signed
+        db.session.commit()

@@ -129,7 +129,7 @@ class EngineSettings:
     cnn_fallback: bool = True
     jitters: int = 0  # extra jittered passes averaged into the descriptor (0: one pass)
     flip: bool = True  # also describe the mirrored chip and average (test-time augmentation)
-    landmarks: int = 68  # 68-point alignment measured better than 5-point (README, "Measured")
+    landmarks: int = 68  # 68-point alignment measured better than 5-point (docs/measured.md)
     drop_truncated: bool = True  # ignore faces cut by the border (then try the CNN detector)
     # Who runs the recogniser's network: "onnx" (ONNX Runtime, about 20x faster here) or
     # "dlib". The same weights give the same descriptors (within 1e-4, tested), so templates
@@ -240,7 +240,7 @@ class FaceEngine:
 
     def _first_upsample(self, height: int, width: int) -> int:
         """Upsampling quadruples HOG's work: a large photo is first looked at as it is (faces
-        from 80 px), and upsampled only if no whole face is found there (README, "Measured")."""
+        from 80 px), and upsampled only if no whole face is found there (docs/measured.md)."""
         return 0 if min(height, width) >= LARGE_PHOTO_SIDE else self.settings.upsample
 
     @staticmethod

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 RECALL_DEPTH = 50  # the top-K a reviewer can ask for
-TARGET_SHARE = 0.995  # of the exact search's true mates (README, "Measured")
+TARGET_SHARE = 0.995  # of the exact search's true mates (docs/measured.md)
 # A same-person dlib distance is typically 0.3-0.5: noise of norm 0.4, spread over 128 dimensions.
 SAME_PERSON_NOISE = 0.4
 

@@ -69,7 +69,7 @@ def _collect(outcomes: list[PhotoEmbedding | None], future) -> Iterator[PhotoEmb
         raise ServiceError(
             f"The cluster could not embed a chunk of photos: {str(exc).strip().rstrip('.')}. The "
             "scheduler and every worker must run this version of LeadDesk with the project on their "
-            "PYTHONPATH (README, 'Enrolling on several hosts'); what was recorded before stays, and "
+            "PYTHONPATH (docs/operators.md, "Enrolling on several hosts"); what was recorded before stays, and "
             "a re-run resumes."
         ) from exc
     for outcome in outcomes:

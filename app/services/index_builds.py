@@ -49,7 +49,7 @@ def rebuild_lock(directory: Path):
 
 def forest_trees(config, templates: int) -> int:
     """Annoy trees for a gallery of this size: fewer for the largest, whose forest file would
-    otherwise not fit the serving memory (README, "Ten million templates")."""
+    otherwise not fit the serving memory (docs/measured.md, "Ten million templates")."""
     large = templates >= int(config["ANNOY_LARGE_GALLERY"])
     return int(config["ANNOY_N_TREES_LARGE" if large else "ANNOY_N_TREES"])
 

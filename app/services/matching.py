@@ -167,7 +167,7 @@ def templates_sealed_since(snapshot_at: str | None) -> set[int]:
 def search_setting(manifest) -> tuple[str, int]:
     """How to search the indexed part: the setting measured at the build (the fastest that
     keeps 99.5% of the exact search's true mates, see ``app/matching/tuning.py``); before a
-    build measured it, by gallery size (exact, two-stage, Annoy: README, "Measured")."""
+    build measured it, by gallery size (exact, two-stage, Annoy: docs/measured.md)."""
     config = current_app.config
     if config["SEARCH_STRATEGY"] != "auto":
         strategy = config["SEARCH_STRATEGY"]

@@ -288,7 +288,7 @@ def test_the_search_setting_is_the_one_measured_at_the_build(gallery_app):
     def manifest(count: int, tuning: dict | None = None) -> IndexManifest:
         return IndexManifest(1, "v000001", count, count, {}, "model", "2026-11-29", tuning=tuning)
 
-    # built before builds measured anything: by size, as measured in the README
+    # built before builds measured anything: by size, as measured (docs/measured.md)
     assert search_setting(manifest(1_000)) == ("exact", 0)
     assert search_setting(manifest(100_000)) == ("two-stage", 1000)
     assert search_setting(manifest(1_000_000)) == ("annoy", 100_000)

@@ -35,7 +35,7 @@ from app.services.workflow import Action, decisions, require, why_not
 EXIT_REFUSED = 2  # the command-line search's exit codes: a refused invocation or probe
 EXIT_NO_FACE = 3
 
-FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see README "Measured"
+FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see docs/measured.md
 MIN_OVERRIDE_CHARS = 10
 # K slots are K people: bookings are fetched three deep per slot, so that a person with several
 # bookings takes one slot and every one of their bookings keeps its own distance.
@@ -44,7 +44,7 @@ BOOKINGS_PER_SLOT = 3
 
 def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str, float | None]:
     """Search each probe; with several, rank the union of their lists by the mean distance
-    to every probe (the rule measured best on the LFW dev set; README, "Measured")."""
+    to every probe (the rule measured best on the LFW dev set; docs/measured.md)."""
     fused: dict[int, dict] = {}
     descriptors: list[np.ndarray] = []
     versions: set[int | None] = set()
