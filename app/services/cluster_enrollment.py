@@ -69,8 +69,8 @@ def _collect(outcomes: list[PhotoEmbedding | None], future) -> Iterator[PhotoEmb
         raise ServiceError(
             f"The cluster could not embed a chunk of photos: {str(exc).strip().rstrip('.')}. The "
             "scheduler and every worker must run this version of LeadDesk with the project on their "
-            "PYTHONPATH (docs/operators.md, "Enrolling on several hosts"); what was recorded before stays, and "
-            "a re-run resumes."
+            "PYTHONPATH (docs/operators.md, 'Enrolling on several hosts'); what was recorded before "
+            "stays, and a re-run resumes."
         ) from exc
     for outcome in outcomes:
         yield outcome if outcome is not None else next(embedded)
