@@ -40,9 +40,8 @@ def main() -> None:
                     if wrong:
                         print(f"    {outcome.verdict}: {outcome.text}")
     elapsed = time.perf_counter() - started
-    print(
-        f"{count} phrases screened twice each in {elapsed * 1000:.0f} ms ({elapsed / count * 1e6:.0f} µs a phrase)"
-    )
+    each = elapsed / count * 1e6
+    print(f"{count} phrases screened twice each in {elapsed * 1000:.0f} ms ({each:.0f} µs a phrase)")
 
 
 if __name__ == "__main__":
