@@ -52,12 +52,14 @@ format: install-dev
 # The whole suite twice: on SQLite (the embedded default), then on a PostgreSQL server the
 # run starts itself on loopback. scripts/install-test-services adds postgresql and chromium.
 # Everything on SQLite, then again on PostgreSQL (where the parallel attacks matter) except the
-# browser walk, whose pages and services are the same on both. Then the mutation check (each
+# browser walk, whose pages and services are the same on both; each pass on every core (up to
+# four test processes, each with its own scratch databases and, on PostgreSQL, its own
+# server). Then the mutation check (each
 # rule of app/data/clause_mutations.toml removed in a scratch copy: its clause's tests must
 # fail) and the security scans: bandit on the code, pip-audit on the pinned dependencies.
 test: install-dev lint test-services
-	$(BIN)/pytest
-	LEADDESK_TEST_DATABASE=postgresql $(BIN)/pytest --ignore=tests/e2e
+	$(BIN)/pytest -n auto --maxprocesses 4
+	LEADDESK_TEST_DATABASE=postgresql $(BIN)/pytest -n auto --maxprocesses 4 --ignore=tests/e2e
 	$(BIN)/python scripts/mutation_check.py
 	$(BIN)/python scripts/security_scan.py
 
