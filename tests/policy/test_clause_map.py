@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.models import Role
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Role, SearchRequest
 from app.services.clause_map import BY_ID, CLAUSES, Kind, markdown, needs_a_test, proofs_by_clause
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -40,3 +44,28 @@ def test_the_map_in_the_portal_with_its_evidence(app, auth, client, make_user):
     for clause in CLAUSES:
         assert clause.id in page
     assert "requests refused quoting it" in page and "enforced" in page and "outside" in page
+
+
+@pytest.mark.clause("SD-7", "FA-1", "AU-3")
+def test_the_map_shows_each_control_and_the_months_refusals_flags_and_determinations(
+    app, auth, client, make_user, clock
+):
+    """A refusal naming SD-7 and a flagged submission, counted for the month on /admin/policy."""
+    from tests.blueprints.test_requests import photo, submit, valid_form
+
+    requester = make_user(Role.REQUESTER, full_name="Dana Whitfield")
+    auth.login(requester)
+    submit(auth, valid_form(requester, **{"new-device": "officer_worn"}), [photo("john_simm__1.jpg")])
+    flagged = valid_form(requester, reason="Identify the man seen at the protest who later robbed the store.")
+    draft = db.session.scalars(select(SearchRequest)).one()
+    image = draft.images[0].id  # the photo's own card, now saying what captured it
+    flagged |= {k.replace("new-", f"image-{image}-"): v for k, v in flagged.items() if k.startswith("new-")}
+    assert submit(auth, flagged, url=f"/requests/drafts/{draft.id}").status_code == 302
+    auth.logout()
+    auth.login(make_user(Role.ADMIN))
+    page = client.get(f"/admin/policy?month={clock.now:%Y-%m}").get_data(as_text=True)
+    row = page.split('id="clause-SD-7"')[1].split("</tr>")[0]
+    assert "Fact" in row and "Confirmed by" in row and "Gate" in row
+    assert "1 requests refused quoting it" in row
+    fa = page.split('id="clause-FA-1"')[1].split("</tr>")[0]
+    assert "1 mentions flagged by the screening" in fa and "0 reviewer determinations recorded" in fa
