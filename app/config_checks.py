@@ -75,8 +75,9 @@ def normalise_durations(app: Flask) -> None:
 def check_choices(app: Flask) -> None:
     """Settings with a fixed set of values: a wrong one stops the start, not a later search."""
     from app.matching.faces import RUNTIMES
+    from app.matching.tuning import STRATEGIES
 
-    for name, allowed in (("DESCRIPTOR_RUNTIME", RUNTIMES),):
+    for name, allowed in (("DESCRIPTOR_RUNTIME", RUNTIMES), ("SEARCH_STRATEGY", ("auto", *STRATEGIES))):
         if app.config.get(name) not in allowed:
             raise RuntimeError(f"{name} must be one of {', '.join(allowed)}; got {app.config.get(name)!r}.")
 

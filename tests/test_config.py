@@ -154,6 +154,12 @@ def test_an_unknown_descriptor_runtime_stops_the_start_with_its_name(instance_pa
         create_app("testing")
 
 
+def test_a_misspelt_search_strategy_stops_the_start_instead_of_scanning_exactly(instance_path, monkeypatch):
+    monkeypatch.setenv("LEADDESK_SEARCH_STRATEGY", "two_stage")
+    with pytest.raises(RuntimeError, match="SEARCH_STRATEGY must be one of auto, exact, two-stage, annoy"):
+        create_app("testing")
+
+
 def test_instance_config_then_environment(instance_path, monkeypatch):
     (instance_path / "config.py").write_text('UNIT_NAME = "From instance"\nUNIT_CONTACT = "inst@x"\n')
     monkeypatch.setenv("LEADDESK_UNIT_CONTACT", "env@x")

@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.models import Outcome
-from app.services.audit import record_event
+from app.services.audit import ACTIONS, record_event
 from app.services.errors import PermissionDenied, ServiceError
 
 T = TypeVar("T")
@@ -45,8 +45,9 @@ class Done(Generic[T]):
 def audit_refusal(err: ServiceError) -> None:
     """Record a refused action: who, what, why; denied for a permission, failed otherwise."""
     user = current_user if current_user and current_user.is_authenticated else None
+    action = err.audit_action or request.endpoint or ""
     record_event(
-        err.audit_action or request.endpoint or "request",
+        action if action in ACTIONS else "action.refused",
         actor=user,
         outcome=Outcome.DENIED if isinstance(err, PermissionDenied) else Outcome.FAILED,
         object_type=err.object_type,

@@ -164,7 +164,7 @@ def search_command(
         matching.check_top_k(top_k)
         searcher, request = searches.authorize_operator(tracking_number, operator, password, code)
     except ServiceError as err:  # nothing was searched; what the checks recorded is kept
-        searches.record_operator_refusal(None, request=None, error=f"{operator}: {err.message}")
+        searches.audit_operator_refusal(None, request=None, error=f"{operator}: {err.message}")
         db.session.commit()  # failed factors count toward the account's lock, as in the portal
         _refuse(err.message)
     worst = 0
@@ -214,7 +214,7 @@ def _search_one(probe: Path, top_k: int, operator, request) -> dict:
                 for e in search.result_list
             ],
         }
-    searches.record_operator_refusal(operator, request=request, error=f"{probe.name}: {error}")
+    searches.audit_operator_refusal(operator, request=request, error=f"{probe.name}: {error}")
     return {"probe": str(probe), "error": error, "code": code}
 
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 RECALL_DEPTH = 50  # the top-K a reviewer can ask for
+# How the indexed part of the gallery can be searched (SEARCH_STRATEGY also takes "auto").
+STRATEGIES = ("exact", "two-stage", "annoy")
 TARGET_SHARE = 0.995  # of the exact search's true mates (docs/measured.md)
 # A same-person dlib distance is typically 0.3-0.5: noise of norm 0.4, spread over 128 dimensions.
 SAME_PERSON_NOISE = 0.4

@@ -13,7 +13,7 @@ from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
 from app.services.probe_images import Upload, store_probe_image
 from app.services.provenance import ImageFacts
-from app.services.requests import MAX_AUDITED_MENTIONS, PolicyRefusal, local_rules, record_screening
+from app.services.requests import MAX_AUDITED_MENTIONS, PolicyRefusal, local_rules, save_screening
 from app.services.workflow import Action, Step, advance, require
 
 
@@ -96,6 +96,6 @@ def _reopen_determinations(request: SearchRequest, screening: intake_checks.Scre
             if image.provenance_status == provenance.CONFIRMED:
                 image.provenance_status = provenance.PENDING
                 reopened.append(f"image {image.id}")
-    record_screening(request, screening)
+    save_screening(request, screening)
     db.session.flush()
     return reopened

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 from collections.abc import Iterable, Iterator
@@ -17,49 +16,12 @@ from sqlalchemy import select, update
 from app.clock import utcnow
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Outcome, User
+from app.services.audit_vocabulary import ACTIONS, READ_ACTIONS, ObjectType, require_action
+
+__all__ = ["ACTIONS", "READ_ACTIONS", "ObjectType", "record_event"]
 
 GENESIS_HASH = "0" * 64
 
-
-class ObjectType(enum.StrEnum):
-    """What an audit event is about: the one vocabulary the trail, its filters and the
-    monthly audit share."""
-
-    AGENCY = "agency"
-    AUDIT = "audit"
-    AUDIT_FLAG = "audit_flag"
-    BOOKING = "booking"
-    CLAUSE_MAP = "clause_map"
-    EXAMINATION = "examination"
-    INDEX = "index"
-    INSTANCE = "instance"
-    MANIFEST = "manifest"
-    MONTHLY_AUDIT = "monthly_audit"
-    PROBE = "probe"
-    REPORT = "report"
-    REQUEST = "request"
-    ROUTE = "route"
-    SEARCH = "search"
-    SESSION = "session"
-    TRANSPARENCY = "transparency"
-    USER = "user"
-
-
-# Reads of biometric or criminal-history data: each is audited (need to know), and their
-# volume per person is watched (the dashboard and the monthly audit flag unusual days).
-READ_ACTIONS = (
-    "request.view",
-    "request.image_view",
-    "request.pdf_download",
-    "review.view",
-    "probe.view",
-    "probe.image_view",
-    "search.candidates_view",
-    "candidate.open",
-    "candidate.image_view",
-    "report.view",
-    "report.download",
-)
 
 # Tables whose rows are looked up by id in the web layer, and what the trail calls them.
 OBJECT_TYPE_OF_TABLE = {
@@ -147,6 +109,7 @@ def record_event(
     ``actor_username`` names an actor who has no account (a failed sign-in for an unknown
     username) when ``actor`` is None.
     """
+    require_action(action)  # one vocabulary: an action not in it is a bug, refused at once
     detail = detail or {}
     _check_detail(detail)
     if object_type is not None:

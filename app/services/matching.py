@@ -18,6 +18,7 @@ from app.matching.analysis_store import AnalysisStore
 from app.matching.faces import EngineSettings, Face, FaceEngine
 from app.matching.index import IndexStore, IndexUnavailable, exact_top_k
 from app.matching.scoring import similarity_score
+from app.matching.tuning import STRATEGIES
 from app.models import Booking, FaceTemplate
 from app.services.errors import ServiceError
 
@@ -197,7 +198,9 @@ def search_index_with(loaded, query: np.ndarray, fetch: int, strategy: str, effo
         return loaded.search_annoy(query, fetch, effort)
     if strategy == "two-stage":
         return loaded.search_two_stage(query, fetch, effort)
-    return loaded.search_exact(query, fetch)
+    if strategy == "exact":
+        return loaded.search_exact(query, fetch)
+    raise ValueError(f"unknown search strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
 
 
 def check_top_k(top_k: int) -> None:

@@ -37,6 +37,7 @@ from app.services import storage, throttle
 from app.services.accounts import sees_agency, speaks_for_agency
 from app.services.audit import ObjectType, record_event
 from app.services.errors import PermissionDenied, ServiceError
+from app.services.reads import record_read
 from app.services.review.decisions import final_decision
 from app.services.review.probes import prepare_spec
 from app.services.sealed_records import booking_key, most_recent_unsealed, require_unsealed
@@ -310,18 +311,6 @@ def reports_for(request: SearchRequest) -> list[Report]:
     )
 
 
-def record_report_view(report: Report, *, actor: User) -> None:
-    """Opening a report's page (its lead's name is on it) is an audited read."""
-    record_event(
-        "report.view",
-        actor=actor,
-        object_type=ObjectType.REPORT,
-        object_id=report.id,
-        reason=report.request.case_number or None,
-        detail={"report_number": report.report_number},
-    )
-
-
 def can_open_report(report: Report, actor: User) -> bool:
     """A superseded version stays on record for staff; the agency sees the current one."""
     return sees_agency(actor, report.request.agency_id) and (
@@ -353,14 +342,7 @@ def read_report(report: Report, *, actor: User) -> bytes:
             object_type=ObjectType.REPORT,
             object_id=report.id,
         ) from None
-    record_event(
-        "report.download",
-        actor=actor,
-        object_type="report",
-        object_id=report.id,
-        reason=report.request.case_number or None,
-        detail={"report_number": report.report_number, "sha256": report.sha256},
-    )
+    record_read("report.download", report, actor=actor, sha256=report.sha256)
     return data
 
 
@@ -379,7 +361,7 @@ def check_copy(data: bytes, *, actor: User) -> tuple[str, Report | None]:
     return sha, report
 
 
-def record_lead_outcome(report: Report, *, actor: User, outcome: LeadOutcome, note: str) -> None:
+def save_lead_outcome(report: Report, *, actor: User, outcome: LeadOutcome, note: str) -> None:
     if report.kind != "lead":
         raise ServiceError("Only an investigative lead has an outcome to report.")
     if not speaks_for_agency(actor, report.request.agency_id):

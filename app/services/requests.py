@@ -234,7 +234,7 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
         raise PolicyRefusal(draft, violations)
     hold_chain()  # tracking numbers are handed out one transaction at a time
     now = utcnow()
-    record_screening(draft, screening)
+    save_screening(draft, screening)
     draft.agency_policy = draft.agency.local_policy
     draft.urgent = draft.purpose == policy.IMMINENT_THREAT
     draft.signed_at = now
@@ -263,7 +263,7 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
 MAX_AUDITED_MENTIONS = 50
 
 
-def record_screening(request: SearchRequest, screening: intake_checks.Screening) -> None:
+def save_screening(request: SearchRequest, screening: intake_checks.Screening) -> None:
     """Keep what the net found on the request and its images: the reviewer's gates."""
     terms = sorted(set(request.first_amendment_terms_list) | set(screening.first_amendment))
     request.first_amendment_terms = json.dumps(terms) if terms else None
@@ -308,17 +308,6 @@ def agency_requests(user: User) -> list[SearchRequest]:
         .order_by(SearchRequest.created_at.desc(), SearchRequest.id.desc())
     )
     return list(db.session.scalars(stmt))
-
-
-def record_view(request: SearchRequest, *, actor: User, what: str = "request.view", **detail) -> None:
-    record_event(
-        what,
-        actor=actor,
-        object_type="request",
-        object_id=request.id,
-        reason=justification_of(request),
-        detail={"tracking_number": request.tracking_number, **detail},
-    )
 
 
 def request_form_document(request: SearchRequest) -> RequestFormData:

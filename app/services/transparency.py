@@ -45,11 +45,7 @@ def searches_by(months: list[str], key: str) -> dict[str, list[int]]:
 
 
 def outcomes_by_month(months: list[str]) -> dict[str, list[int]]:
-    names = {
-        RequestStatus.LEAD_ISSUED: "Lead issued",
-        RequestStatus.NO_MATCH: "No possible match",
-        RequestStatus.REJECTED: "Rejected as out of policy",
-    }
+    names = {s: s.label for s in (RequestStatus.LEAD_ISSUED, RequestStatus.NO_MATCH, RequestStatus.REJECTED)}
     counts: Counter = Counter()
     for request in db.session.scalars(select(SearchRequest).where(SearchRequest.status.in_(list(names)))):
         when = request.closed_at or request.submitted_at

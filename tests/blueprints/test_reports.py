@@ -50,7 +50,7 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
     examination = None
     if outcome is DecisionOutcome.LEAD:
         examination = examinations.open_candidate(search, 1, reviewer=first)
-        examinations.record_examination(
+        examinations.save_examination(
             examination, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
     decisions.decide(
@@ -65,7 +65,7 @@ def verified(request, people, outcome=DecisionOutcome.LEAD, processing=None):
     mine = None
     if outcome is DecisionOutcome.LEAD:
         mine = examinations.open_candidate(search, 1, reviewer=second)
-        examinations.record_examination(
+        examinations.save_examination(
             mine, reviewer=second, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
         )
     decisions.decide(
@@ -101,7 +101,7 @@ def disputed(request, people, top_k: int = 10):
     work = probes.probe_work(request.images[0], first)
     search = searches.run_search(request, reviewer=first, works=[work], top_k=top_k)
     lead = examinations.open_candidate(search, 1, reviewer=first)
-    examinations.record_examination(
+    examinations.save_examination(
         lead, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
     )
     decisions.decide(request, reviewer=first, outcome=DecisionOutcome.LEAD, search=search, examination=lead)

@@ -93,7 +93,7 @@ def test_a_lead_is_only_a_candidate_concluded_a_viable_lead(people, candidate):
     search, _ = candidate
     reviewer = people["first"]
     examination = examinations.open_candidate(search, 1, reviewer=reviewer)
-    examinations.record_examination(
+    examinations.save_examination(
         examination,
         reviewer=reviewer,
         checklist={f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES},

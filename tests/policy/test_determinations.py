@@ -120,14 +120,14 @@ def test_a_flagged_source_is_confirmed_only_with_a_reason_or_refused_with_the_cl
     assert image.source_flag_list and intake.needs_a_note(request, image)
     fa = intake.FirstAmendmentDetermination(True)
     with pytest.raises(ServiceError, match="why the stated source fits"):
-        intake.record_determinations(
+        intake.save_determinations(
             request,
             reviewer=reviewer,
             images=[intake.ImageDetermination(image.id, intake.CONFIRM)],
             first_amendment=fa,
         )
     db.session.rollback()
-    intake.record_determinations(
+    intake.save_determinations(
         request,
         reviewer=reviewer,
         images=[
@@ -147,11 +147,11 @@ def test_only_the_holder_records_determinations_and_only_once(people, auth):
     image = claimed(request, people["first"])
     item = [intake.ImageDetermination(image.id, intake.CONFIRM)]
     with pytest.raises(PermissionDenied):
-        intake.record_determinations(request, reviewer=people["second"], images=item, first_amendment=None)
+        intake.save_determinations(request, reviewer=people["second"], images=item, first_amendment=None)
     db.session.rollback()
     determine_all(request, people["first"])
     with pytest.raises(PermissionDenied, match="No determination is waiting"):
-        intake.record_determinations(request, reviewer=people["first"], images=item, first_amendment=None)
+        intake.save_determinations(request, reviewer=people["first"], images=item, first_amendment=None)
     db.session.rollback()
 
 

@@ -55,7 +55,7 @@ def searched(request, reviewer):
 
 def concluded(search, reviewer, rank=1, conclusion=Conclusion.VIABLE_LEAD):
     examination = examinations.open_candidate(search, rank, reviewer=reviewer)
-    examinations.record_examination(
+    examinations.save_examination(
         examination, reviewer=reviewer, checklist=CHECKLIST, conclusion=conclusion, note=""
     )
     db.session.commit()

@@ -13,7 +13,7 @@ def determine_all(request: SearchRequest, reviewer: User, note: str = NOTE) -> N
     """Confirm every pending image's stated source and record the First Amendment
     determination (with a reason, which a flagged request needs), then commit."""
     db.session.refresh(request)
-    intake.record_determinations(
+    intake.save_determinations(
         request,
         reviewer=reviewer,
         images=[

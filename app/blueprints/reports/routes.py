@@ -27,6 +27,7 @@ from app.services import gallery as gallery_service
 from app.services import reports as service
 from app.services import sealed_records
 from app.services.accounts import sees_agency
+from app.services.reads import record_read
 
 bp = Blueprint("reports", __name__)
 # Requesters see their agency's reports; staff need a current certification and need to know.
@@ -89,7 +90,7 @@ def issue(request_id: int):
 @viewer_required
 def detail(report_id: int):
     report = _report(report_id)
-    service.record_report_view(report, actor=current_user)
+    record_read("report.view", report, actor=current_user)
     db.session.commit()
     if not service.can_open_report(report, current_user):
         flash("This version was superseded by a correction.", "warning")
@@ -144,7 +145,7 @@ def outcome(report_id: int):
     form = OutcomeForm()
     if form.validate_on_submit():
         perform(
-            lambda: service.record_lead_outcome(
+            lambda: service.save_lead_outcome(
                 report, actor=current_user, outcome=LeadOutcome(form.outcome.data), note=form.note.data or ""
             ),
             "Thank you: the outcome of the lead is recorded.",

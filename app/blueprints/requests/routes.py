@@ -22,6 +22,7 @@ from app.security.access import (
 from app.services import answers, policy, storage
 from app.services import requests as service
 from app.services.errors import ServiceError
+from app.services.reads import record_read
 from app.services.reports import reports_for
 from app.services.workflow import allowed_actions
 
@@ -177,7 +178,7 @@ def detail(request_id: int):
         if search_request.requester_id == current_user.id:
             return redirect(url_for("requests.edit_draft", request_id=request_id))
         abort(404)
-    service.record_view(search_request, actor=current_user)
+    record_read("request.view", search_request, actor=current_user)
     db.session.commit()
     return render_template(
         "requests/detail.html",
@@ -199,7 +200,7 @@ def image(request_id: int, image_id: int):
         abort(404)
     if search_request.status is RequestStatus.DRAFT and search_request.requester_id != current_user.id:
         abort(404)
-    service.record_view(search_request, actor=current_user, what="request.image_view", image_id=probe.id)
+    record_read("request.image_view", search_request, actor=current_user, image_id=probe.id)
     db.session.commit()
     data = storage.path_of(probe.display_path).read_bytes()
     return send_image(data, "image/jpeg", download_name=f"probe-{probe.id}.jpg")
@@ -212,7 +213,7 @@ def request_pdf(request_id: int):
     if search_request.status is RequestStatus.DRAFT:
         abort(404)
     pdf = render_request_form(service.request_form_document(search_request))
-    service.record_view(search_request, actor=current_user, what="request.pdf_download")
+    record_read("request.pdf_download", search_request, actor=current_user)
     db.session.commit()
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{search_request.tracking_number}.pdf"'

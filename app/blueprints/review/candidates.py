@@ -18,6 +18,7 @@ from app.matching.probe import COMPARISON_SIZE
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, ProbeWork
 from app.security.access import certified_reviewer_required, deny
 from app.services.errors import ServiceError
+from app.services.reads import Candidate, record_read
 from app.services.review import examinations, searches
 from app.services.workflow import Action, allowed_actions
 
@@ -58,7 +59,7 @@ def search(request_id: int):
 def candidates(search_id: int):
     found = search_or_404(search_id)
     by_photo = request.args.get("by") == "photo"
-    searches.record_list_read(found, actor=current_user)
+    record_read("search.candidates_view", found, actor=current_user)
     db.session.commit()
     return render_template(
         "review/candidates.html",
@@ -140,7 +141,7 @@ def examine(search_id: int, rank: int):
     if form.validate_on_submit():
         conclusion = Conclusion(form.conclusion.data) if form.conclusion.data else None
         done = perform(
-            lambda: examinations.record_examination(
+            lambda: examinations.save_examination(
                 examination,
                 reviewer=current_user,
                 checklist=form.checklist(request.form),
@@ -203,7 +204,7 @@ def _candidate_image(found: FaceSearch, rank: int, which: str):
     booking = db.session.get(Booking, entry["booking_id"])
     if booking is None or booking.sealed:
         deny("sealed record", status=404, object_type="booking", object_id=entry["booking_id"])
-    examinations.record_candidate_image_read(found, entry, actor=current_user, which=which)
+    record_read("candidate.image_view", Candidate(found, entry), actor=current_user, which=which)
     db.session.commit()
     return booking, entry
 

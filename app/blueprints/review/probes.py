@@ -9,16 +9,17 @@ from flask_login import current_user
 from app.blueprints.common import perform, require_valid, send_image
 from app.blueprints.review import bp
 from app.extensions import db
-from app.matching.processing import LABELS, describe_step
+from app.matching.processing import LABELS, OPERATIONS, describe_step
 from app.models import ProbeWork
 from app.security.access import certified_reviewer_required, deny
 from app.services import storage
 from app.services.errors import ServiceError
+from app.services.reads import record_read
 from app.services.review import probes
 
 from .forms import STEP_FORMS, ActionForm, EyesForm, FaceChoiceForm, step_from
 
-STEP_OPS = "any(crop, rotate, brightness, contrast, gamma, equalize, grayscale, sharpen)"
+STEP_OPS = f"any({', '.join(OPERATIONS)})"  # the URL pattern: the processing steps' own names
 
 
 def _work_or_404(work_id: int) -> ProbeWork:
@@ -32,7 +33,7 @@ def _work_or_404(work_id: int) -> ProbeWork:
 @certified_reviewer_required
 def probe(work_id: int):
     work = _work_or_404(work_id)
-    probes.record_probe_read(work, actor=current_user)
+    record_read("probe.view", work, actor=current_user)
     db.session.commit()
     try:
         prepared = probes.prepare(work)
@@ -119,7 +120,7 @@ def use_detection(work_id: int):
 @certified_reviewer_required
 def probe_image(work_id: int, which: str, ext: str):
     work = _work_or_404(work_id)
-    probes.record_probe_read(work, actor=current_user, which=which)
+    record_read("probe.image_view", work, actor=current_user, which=which)
     if which == "original":
         db.session.commit()
         return send_image(storage.path_of(work.probe.display_path).read_bytes(), "image/jpeg")

@@ -35,6 +35,7 @@ from app.security.access import (
 )
 from app.services import need_to_know, policy
 from app.services.accounts import search_eligibility
+from app.services.reads import record_read
 from app.services.reports import report_comments_from, reports_for
 from app.services.review import assignments, decisions, examinations, intake, probes, searches
 from app.services.workflow import (
@@ -158,7 +159,7 @@ def _render_workspace(search_request, **forms):
 def workspace(request_id: int):
     search_request = request_or_404(request_id)
     require_need_to_know(search_request)
-    assignments.record_view_for_review(search_request, actor=current_user)
+    record_read("review.view", search_request, actor=current_user)
     return _render_workspace(search_request)
 
 
@@ -170,7 +171,7 @@ def screen(request_id: int):
     form = ScreeningForm().bind_images(search_request, request.form)
     require_valid(form)
     perform(
-        lambda: intake.record_determinations(
+        lambda: intake.save_determinations(
             search_request,
             reviewer=current_user,
             images=form.determinations(),

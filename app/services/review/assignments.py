@@ -202,14 +202,3 @@ def claim_verification(request: SearchRequest, *, reviewer: User) -> ReviewAssig
     assignment = _assign(request, reviewer, Capacity.VERIFIER)
     record_event("review.verify_claim", actor=reviewer, object_type=ObjectType.REQUEST, object_id=request.id)
     return assignment
-
-
-def record_view_for_review(request: SearchRequest, *, actor: User) -> None:
-    record_event(
-        "review.view",
-        actor=actor,
-        object_type=ObjectType.REQUEST,
-        object_id=request.id,
-        reason=justification_of(request),
-        detail={"tracking_number": request.tracking_number},
-    )

@@ -20,6 +20,7 @@ from app.services import storage
 from app.services.audit import ObjectType, record_event
 from app.services.errors import NotFound, PermissionDenied, ServiceError
 from app.services.matching import face_engine
+from app.services.reads import Candidate, record_read
 from app.services.review.probes import prepare_spec
 from app.services.workflow import Action, capacity_of, require
 
@@ -115,14 +116,7 @@ def open_candidate(search: FaceSearch, rank: int, *, reviewer: User) -> Candidat
     examination = latest_examination(search, entry["booking_id"], reviewer)
     if examination is None:
         examination = _start_examination(search, entry["booking_id"], reviewer, rank)
-    record_event(
-        "candidate.open",
-        actor=reviewer,
-        object_type=ObjectType.BOOKING,
-        object_id=entry["booking_id"],
-        reason=search.justification,
-        detail={"search": search.id, "rank": rank, "revision": examination.revision},
-    )
+    record_read("candidate.open", Candidate(search, entry), actor=reviewer, revision=examination.revision)
     return examination
 
 
@@ -170,7 +164,7 @@ def clean_checklist(checklist: dict[str, dict]) -> dict[str, dict]:
     return clean
 
 
-def record_examination(
+def save_examination(
     examination: CandidateExamination,
     *,
     reviewer: User,
@@ -260,7 +254,7 @@ def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature:
     saved = json.loads(examination.checklist or "{}")
     checklist = {f: saved.get(f) or {"mark": "", "note": ""} for f in FISWG_FEATURES}
     checklist[feature] = {"mark": "dissimilar", "note": note.strip()[:500]}
-    record_examination(
+    save_examination(
         examination,
         reviewer=reviewer,
         checklist=checklist,
@@ -361,15 +355,3 @@ def form_data(examination: CandidateExamination) -> dict:
         "note": examination.note or "",
         "conclusion": examination.conclusion.value if examination.conclusion else "",
     }
-
-
-def record_candidate_image_read(search: FaceSearch, entry: dict, *, actor: User, which: str) -> None:
-    """A booking photo (or the probe's chip beside it) seen: an audited read of gallery data."""
-    record_event(
-        "candidate.image_view",
-        actor=actor,
-        object_type=ObjectType.BOOKING,
-        object_id=entry["booking_id"],
-        reason=search.justification,
-        detail={"search": search.id, "rank": entry["rank"], "which": which},
-    )

@@ -56,7 +56,7 @@ def needs_a_note(request: SearchRequest, image: ProbeImage) -> bool:
     )
 
 
-def record_determinations(
+def save_determinations(
     request: SearchRequest,
     *,
     reviewer: User,

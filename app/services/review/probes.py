@@ -126,15 +126,3 @@ def _save_processed(work: ProbeWork, prepared: PreparedProbe) -> None:
     work.suitability = prepared.verdict
     work.suitability_reasons = json.dumps(prepared.reasons)
     work.quality = json.dumps(prepared.chosen.quality.as_dict()) if prepared.chosen else None
-
-
-def record_probe_read(work: ProbeWork, *, actor: User, which: str | None = None) -> None:
-    """Every look at a probe (its page or one of its images) is an audited read."""
-    record_event(
-        "probe.image_view" if which else "probe.view",
-        actor=actor,
-        object_type=ObjectType.PROBE,
-        object_id=work.probe_image_id,
-        reason=work.probe.request.tracking_number,
-        detail={"which": which} if which else {},
-    )

@@ -219,19 +219,6 @@ def searches_for(request: SearchRequest, reviewer: User) -> list[FaceSearch]:
     return mine
 
 
-def record_list_read(search: FaceSearch, *, actor: User) -> None:
-    record_event(
-        "search.candidates_view",
-        actor=actor,
-        object_type=ObjectType.SEARCH,
-        object_id=search.id,
-        reason=search.justification,
-        detail={"request": search.request.tracking_number, "candidates": len(search.result_list)},
-    )
-
-
-# --- an operator's search from the command line ------------------------------------------------
-
 TRACKING_NUMBER = re.compile(r"^FR-\d{4}-\d{6}$")
 
 
@@ -305,7 +292,7 @@ def run_operator_search(
     return run_search(request, reviewer=operator, works=[work], top_k=top_k, channel="cli", os_user=os_user)
 
 
-def record_operator_refusal(operator: User | None, *, request: SearchRequest | None, error: str) -> None:
+def audit_operator_refusal(operator: User | None, *, request: SearchRequest | None, error: str) -> None:
     record_event(
         "search.run",
         actor=operator,
