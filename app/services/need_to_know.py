@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
-from app.services.review.assignments import OPEN_STATES
+from app.services.workflow import OPEN_STATES
 
 GRANT_LIFETIME = timedelta(hours=8)
 MIN_REASON_CHARS = 15

@@ -64,7 +64,12 @@ def requests_in_state(state: ReviewState) -> list[SearchRequest]:
     return list(
         db.session.scalars(
             select(SearchRequest)
-            .where(SearchRequest.review_state == state, SearchRequest.status != RequestStatus.WITHDRAWN)
+            .where(
+                SearchRequest.review_state == state,
+                SearchRequest.status.not_in(
+                    [RequestStatus.WITHDRAWN, RequestStatus.DRAFT]
+                ),  # drafts are unsent
+            )
             .order_by(SearchRequest.urgent.desc(), SearchRequest.submitted_at)
         )
     )

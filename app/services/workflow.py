@@ -90,12 +90,36 @@ TRANSITIONS: dict[Step, Transition] = {
 }
 del S, R
 
-# The state in which each capacity works the request.
-WORKING_STATE = {
-    Capacity.PRIMARY: ReviewState.CLAIMED,
-    Capacity.VERIFIER: ReviewState.AWAITING_VERIFICATION,
-    Capacity.THIRD: ReviewState.DISPUTED,
+
+@dataclass(frozen=True)
+class StateFacts:
+    """What a review state means, beside the transitions: whether the request is open work
+    (in the queue), who must act next (in words, for the page showing where it stands), and
+    which capacity searches and decides in it."""
+
+    open: bool
+    waiting_for: str
+    worked_by: Capacity | None = None
+
+
+S = ReviewState
+STATES: dict[ReviewState, StateFacts] = {
+    S.NEW: StateFacts(True, "a certified reviewer to claim it"),
+    S.CLAIMED: StateFacts(True, "its reviewer: search, compare and decide", Capacity.PRIMARY),
+    S.AWAITING_INFO: StateFacts(True, "the requesting agency to answer the reviewer's question"),
+    S.AWAITING_VERIFICATION: StateFacts(
+        True, "a second certified reviewer to verify it blind", Capacity.VERIFIER
+    ),
+    S.DISPUTED: StateFacts(
+        True, "an administrator to assign a third reviewer, then that reviewer's decision", Capacity.THIRD
+    ),
+    S.VERIFIED: StateFacts(True, "a reviewer or administrator to issue the Manual Search Report"),
+    S.CLOSED: StateFacts(False, "nobody: it is closed"),
 }
+del S
+# Derived from the table: the open states (the queue), and where each capacity works.
+OPEN_STATES = tuple(state for state, facts in STATES.items() if facts.open)
+WORKING_STATE = {facts.worked_by: state for state, facts in STATES.items() if facts.worked_by}
 
 
 def advance(request: SearchRequest, step: Step) -> None:
@@ -339,17 +363,6 @@ def decisions_visible(request: SearchRequest, actor: User) -> bool:
     return actor.role is Role.ADMIN or request.review_state in (ReviewState.VERIFIED, ReviewState.CLOSED)
 
 
-WAITING_FOR = {
-    ReviewState.NEW: "a certified reviewer to claim it",
-    ReviewState.CLAIMED: "its reviewer: search, compare and decide",
-    ReviewState.AWAITING_INFO: "the requesting agency to answer the reviewer's question",
-    ReviewState.AWAITING_VERIFICATION: "a second certified reviewer to verify it blind",
-    ReviewState.DISPUTED: "an administrator to assign a third reviewer, then that reviewer's decision",
-    ReviewState.VERIFIED: "a reviewer or administrator to issue the Manual Search Report",
-    ReviewState.CLOSED: "nobody: it is closed",
-}
-
-
 def waiting_for(request: SearchRequest) -> str:
     """Who must act next, in words, for the page that shows where the case stands."""
     if request.status is RequestStatus.DRAFT:
@@ -358,7 +371,7 @@ def waiting_for(request: SearchRequest) -> str:
         return (
             "its reviewer's determinations on the images' sources and the First Amendment, before any search"
         )
-    return WAITING_FOR[request.review_state]
+    return STATES[request.review_state].waiting_for
 
 
 def third_reviewer_candidates(request: SearchRequest) -> list[User]:

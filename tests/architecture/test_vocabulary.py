@@ -105,3 +105,16 @@ def test_the_processing_steps_have_one_list_of_names():
 
     assert set(STEP_FORMS) == set(OPERATIONS) == set(LABELS)
     assert STEP_OPS == f"any({', '.join(OPERATIONS)})"
+
+
+def test_every_state_has_a_full_row_beside_the_transitions():
+    """Adding a state is the model's enum and its row in workflow.py: a missing row fails here,
+    not on every page that shows the request."""
+    from app.services.workflow import OPEN_STATES, STATES, TRANSITIONS, WORKING_STATE
+
+    assert set(STATES) == set(ReviewState)
+    assert all(facts.waiting_for for facts in STATES.values())
+    reached = {t.target for t in TRANSITIONS.values()} | {s for t in TRANSITIONS.values() for s in t.sources}
+    assert reached == set(ReviewState)  # every state is reached and left (or is the end) by a step
+    assert set(WORKING_STATE) == set(Capacity)
+    assert ReviewState.CLOSED not in OPEN_STATES

@@ -287,3 +287,14 @@ def test_queue_orders_urgent_first(auth, client, people, submitted):
     auth.login(people["first"])
     page = client.get("/review/").get_data(as_text=True)
     assert page.index("Urgent") < page.index(submitted.tracking_number)
+
+
+def test_a_requesters_unsent_draft_never_waits_on_a_reviewer(auth, people, submitted):
+    from app.services import waiting
+
+    auth.login(people["requester"])
+    submit(auth, valid_form(people["requester"], action="save"), [photo("john_simm__1.jpg")])
+    drafts = db.session.scalars(select(SearchRequest).where(SearchRequest.status == RequestStatus.DRAFT)).all()
+    assert len(drafts) == 1
+    new = waiting.for_reviewer(people["first"]).lists["new"]
+    assert [r.id for r in new] == [submitted.id]

@@ -24,21 +24,13 @@ from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
 from app.services.requests import justification_of
 from app.services.workflow import (
+    OPEN_STATES,
     Action,
     Step,
     advance,
     current_assignment,
     decisions,
     require,
-)
-
-OPEN_STATES = (
-    ReviewState.NEW,
-    ReviewState.CLAIMED,
-    ReviewState.AWAITING_INFO,
-    ReviewState.AWAITING_VERIFICATION,
-    ReviewState.DISPUTED,
-    ReviewState.VERIFIED,  # verified but no report yet: someone must still issue it
 )
 
 
