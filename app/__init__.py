@@ -85,6 +85,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    from app.blueprints.common import register_commit_point
     from app.security.access import enforce_access, load_user_session
     from app.security.headers import set_security_headers
     from app.services.audit import set_audit_source
@@ -98,6 +99,7 @@ def register_request_hooks(app: Flask) -> None:
     # CSRF after the session is known, so a refused token is audited with who sent it.
     app.before_request(csrf.protect)
     app.after_request(set_security_headers)
+    register_commit_point(app)  # runs before the headers are set: its 503 page gets them too
 
 
 def register_blueprints(app: Flask) -> None:

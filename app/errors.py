@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, g, make_response, render_template, request
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -54,6 +54,13 @@ def _render(code: int, message: str | None = None, incident: str | None = None):
     )
 
 
+def unavailable() -> Response:
+    """The 503 page, drawn as for a visitor: the signed-in user's details would come from the
+    database that just failed."""
+    g._login_user = AnonymousUserMixin()
+    return make_response(_render(ServiceUnavailable.code))
+
+
 def new_incident_id() -> str:
     return f"INC-{secrets.token_hex(4).upper()}"
 
@@ -78,7 +85,6 @@ def register(app: Flask) -> None:
             reason=error.description,
             detail={"method": request.method, "path": request.path},
         )
-        db.session.commit()
         return _render(400)
 
     @app.errorhandler(HTTPException)
@@ -95,10 +101,7 @@ def register(app: Flask) -> None:
         app.logger.error("database error: %s", error.__class__.__name__)
         with contextlib.suppress(OperationalError):  # the connection is gone; the pool replaces it
             db.session.rollback()
-        # The page must not touch the database, which the signed-in user's details would be
-        # loaded from: it is shown as to a visitor.
-        g._login_user = AnonymousUserMixin()
-        return _render(ServiceUnavailable.code)
+        return unavailable()
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

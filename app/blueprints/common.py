@@ -1,5 +1,11 @@
-"""What every blueprint's views share: the one commit boundary, a CSRF-only form, validated
-query strings, how an image is sent, and how a view's refusal becomes a page."""
+"""What every blueprint's views share: the one commit point, a CSRF-only form, validated
+query strings, how an image is sent, and how a view's refusal becomes a page.
+
+The commit point: a view never commits. ``perform(action)`` is one unit of work (committed,
+or rolled back with its refusal audited); whatever else the request recorded (its reads,
+refusals, a sign-in step) is committed once, after the view, by ``commit_point``. An error
+page rolls back first, so a failed request leaves only its incident record.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from flask import Response, abort, flash, request, send_file
+from flask import Flask, Response, abort, current_app, flash, request, send_file
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms.fields.choices import SelectChoice
 
+from app.errors import unavailable
 from app.extensions import db
 from app.models import Outcome
 from app.services.audit import ACTIONS, record_event
@@ -58,7 +66,8 @@ def audit_refusal(err: ServiceError) -> None:
 
 
 def perform(action: Callable[[], T], success: str | None = None, *, flash_error: bool = True) -> Done[T]:
-    """The commit boundary of every view that changes something.
+    """One unit of work of a view that changes something (a page may do two: save, then
+    submit, and the first stands even if the second is refused).
 
     Runs one service call and commits it; on a refusal rolls back all it did, audits the
     refusal in a transaction of its own, and (unless the page shows it another way) flashes
@@ -77,6 +86,20 @@ def perform(action: Callable[[], T], success: str | None = None, *, flash_error:
     if success:
         flash(success, "success")
     return Done(True, value)
+
+
+def register_commit_point(app: Flask) -> None:
+    @app.after_request
+    def commit_point(response: Response) -> Response:
+        """What the request recorded and no unit of work committed (reads, refusals, a session
+        touched), committed once after the view. A database that fails here answers 503."""
+        try:
+            db.session.commit()
+        except SQLAlchemyError:
+            db.session.rollback()
+            current_app.logger.exception("the commit at the end of the request failed")
+            return unavailable()
+        return response
 
 
 def require_valid(form: FlaskForm) -> None:

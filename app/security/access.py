@@ -95,10 +95,8 @@ def load_user_session() -> None:
     if user_session is None:
         session.pop(SESSION_TOKEN_KEY, None)
         g.session_expired = True
-        db.session.commit()  # the expiry (and its audit event) stands even if the page fails
         return
-    if touch_session(user_session):
-        db.session.commit()
+    touch_session(user_session)  # recorded at most every 15 s, committed with the request
     g.user_session = user_session
 
 
@@ -110,8 +108,9 @@ def deny(
     object_id=None,
     shown: str | None = None,
 ) -> None:
-    """Audit a refused access (``reason``, which may name internals), commit that record on its
-    own, and abort with ``shown`` (or ``reason``) as the page's message."""
+    """Audit a refused access (``reason``, which may name internals) on its own (what the
+    request did before is rolled back; the commit point keeps the record), and abort with
+    ``shown`` (or ``reason``) as the page's message."""
     db.session.rollback()
     user = current_user if current_user.is_authenticated else None
     record_event(
@@ -123,7 +122,6 @@ def deny(
         reason=reason,
         detail={"method": request.method, "path": request.path, "status": status},
     )
-    db.session.commit()
     abort(status, description=(shown or reason) if status == 403 else None)
 
 
@@ -199,7 +197,6 @@ def require_need_to_know(search_request) -> None:
         reason="outside the reviewer's work and no recorded reason",
         detail={"path": request.path},
     )
-    db.session.commit()
     abort(
         redirect(url_for("review.justify", request_id=search_request.id, next=request.full_path.rstrip("?")))
     )

@@ -7,14 +7,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.extensions import db
-from app.models import RequestMessage, SearchRequest, User
+from app.models import Capacity, RequestMessage, SearchRequest, User
 from app.services import intake_checks, provenance, throttle
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
 from app.services.probe_images import Upload, store_probe_image
 from app.services.provenance import ImageFacts
 from app.services.requests import MAX_AUDITED_MENTIONS, PolicyRefusal, local_rules, save_screening
-from app.services.workflow import Action, Step, advance, require
+from app.services.review.probes import ensure_works
+from app.services.workflow import Action, Step, advance, current_assignment, require
 
 
 def answer_question(
@@ -63,6 +64,9 @@ def answer_question(
         image.answer_id = answer.id
         image.source_flags = screening.image_flags.get("new") or None
         added.append(image)
+    holder = current_assignment(request, Capacity.PRIMARY)
+    if added and holder is not None:  # the reviewer holding it gets their work on the new photos
+        ensure_works(request, holder.reviewer)
     reopened = _reopen_determinations(request, screening)
     question.answered_by_id = answer.id
     advance(request, Step.ANSWER)

@@ -104,7 +104,7 @@ def test_the_processing_steps_have_one_list_of_names():
     from app.matching.processing import LABELS, OPERATIONS
 
     assert set(STEP_FORMS) == set(OPERATIONS) == set(LABELS)
-    assert STEP_OPS == f"any({', '.join(OPERATIONS)})"
+    assert f"any({', '.join(OPERATIONS)})" == STEP_OPS
 
 
 def test_every_state_has_a_full_row_beside_the_transitions():

@@ -294,7 +294,9 @@ def test_a_requesters_unsent_draft_never_waits_on_a_reviewer(auth, people, submi
 
     auth.login(people["requester"])
     submit(auth, valid_form(people["requester"], action="save"), [photo("john_simm__1.jpg")])
-    drafts = db.session.scalars(select(SearchRequest).where(SearchRequest.status == RequestStatus.DRAFT)).all()
+    drafts = db.session.scalars(
+        select(SearchRequest).where(SearchRequest.status == RequestStatus.DRAFT)
+    ).all()
     assert len(drafts) == 1
     new = waiting.for_reviewer(people["first"]).lists["new"]
     assert [r.id for r in new] == [submitted.id]

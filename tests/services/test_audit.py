@@ -17,7 +17,7 @@ from tests.conftest import TEST_DATABASE
 def chain(app, make_user):
     actor = make_user()
     for n in range(1, 6):
-        record_event("test.action", actor=actor, object_type="request", object_id=n, detail={"n": n})
+        record_event("request.view", actor=actor, object_type="request", object_id=n, detail={"n": n})
     db.session.commit()
     return actor
 
@@ -101,7 +101,7 @@ def test_truncated_tail_is_detected_by_the_head(chain, intruder):
 
 def test_detail_never_carries_secrets(app):
     with pytest.raises(ValueError, match="secrets"):
-        record_event("x", actor=None, detail={"password": "hunter2"})
+        record_event("request.view", actor=None, detail={"password": "hunter2"})
 
 
 def test_cli_verify_exit_codes(chain, runner, intruder):

@@ -116,7 +116,6 @@ def audit():
         object_type=ObjectType.AUDIT,
         detail={"filters": form.filters(), "page": page.page},
     )
-    db.session.commit()
     return render_template(
         "admin/audit.html", events=page.items, pagination=page, form=form, args=form.filters()
     )
@@ -135,7 +134,6 @@ def audit_csv():
         object_type=ObjectType.AUDIT,
         detail={"rows": len(events), "filters": form.filters()},
     )
-    db.session.commit()
     return Response(
         data, mimetype="text/csv", headers={"Content-Disposition": 'attachment; filename="audit-events.csv"'}
     )
@@ -159,5 +157,4 @@ def audit_verify():
                 "checkpoints": len(checkpoints),
             },
         )
-        db.session.commit()
     return render_template("admin/verify.html", report=report, checkpoints=checkpoints, form=form)

@@ -46,7 +46,6 @@ def monthly_audits():
 def monthly_audit(month: str):
     audit = _monthly_or_404(month)
     oversight.record_monthly_view(audit, actor=current_user)
-    db.session.commit()
     return render_template(
         "admin/monthly.html",
         audit=audit,

@@ -10,7 +10,6 @@ from wtforms.validators import Optional, Regexp
 from app.blueprints.admin import bp
 from app.blueprints.common import QueryForm
 from app.clock import utcnow
-from app.extensions import db
 from app.security.access import admin_required
 from app.services import dashboard as dashboard_service
 from app.services import oversight, transparency
@@ -49,7 +48,6 @@ def transparency_export(kind: str):
     record_event(
         "transparency.export", actor=current_user, object_type=ObjectType.TRANSPARENCY, detail={"kind": kind}
     )
-    db.session.commit()
     return Response(
         data,
         mimetype=mimetype,

@@ -113,7 +113,6 @@ def users():
 
 def _user_page(target: User, **forms):
     service.record_user_view(target, actor=current_user)
-    db.session.commit()
     role_form = forms.pop("role_form", None) or RoleForm(
         prefix="role", role=target.role.value, agency=target.agency.code
     )

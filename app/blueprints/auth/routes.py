@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
 from app.blueprints.common import perform, require_valid, show_error
-from app.extensions import db
 from app.security.access import (
     SESSION_TOKEN_KEY,
     mfa_pending_allowed,
@@ -43,9 +42,9 @@ def _address() -> str:
 
 
 def _reserve(username: str, factor: str, user=None) -> auth_service.Attempt:
-    attempt = auth_service.reserve_attempt(username, _address(), factor, user=user)
-    db.session.commit()  # the reservation counts for every other request from now on
-    return attempt
+    """The attempt is reserved in a unit of its own: it counts for every parallel request from
+    the moment it is committed, while this one checks the factor."""
+    return perform(lambda: auth_service.reserve_attempt(username, _address(), factor, user=user)).value
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -59,12 +58,10 @@ def login():
     attempt = _reserve(form.username.data, "password")
     result = auth_service.check_password(attempt, form.password.data)
     if result.user is None:
-        db.session.commit()
         flash(FAILURE_MESSAGES[result.failure], "error")
         status = 429 if result.failure is LoginFailure.THROTTLED else 200
         return render_template("auth/login.html", form=form), status
     token = sessions_service.start_session(result.user, _address(), request.user_agent.string)
-    db.session.commit()
     next_url = safe_next_url(request.args.get("next"))
     session.clear()  # a new session at every sign-in: nothing from before survives
     session[SESSION_TOKEN_KEY] = token
@@ -86,7 +83,6 @@ def mfa_step():
         attempt = _reserve(user.username, "totp", user=user)
         check = auth_service.confirm_enrolment if enrolling else auth_service.verify_second_factor
         ok = check(user_session, attempt, form.code.data)
-        db.session.commit()
         if ok:
             return redirect(safe_next_url(session.pop(NEXT_KEY, None)) or url_for("main.index"))
         if user_session.ended_at is not None:
@@ -95,7 +91,6 @@ def mfa_step():
             return redirect(url_for("auth.login"))
         flash("That code is not valid (each code can be used only once). Try the next one.", "error")
     secret = auth_service.enrolment_secret(user_session) if enrolling else None
-    db.session.commit()  # keeps the enrolment secret for the next attempt
     context = {"form": form, "enrolling": enrolling}
     if enrolling:
         context.update(secret=secret, qr_svg=mfa.qr_svg(mfa.provisioning_uri(user, secret)))
@@ -134,7 +129,6 @@ def confirm():
     if form.validate_on_submit():
         attempt = _reserve(user_session.user.username, "reauth", user=user_session.user)
         ok = auth_service.confirm_identity(user_session, attempt, form.password.data, form.code.data)
-        db.session.commit()
         if ok:
             flash("Identity confirmed for the next few minutes.", "success")
             return redirect(next_url)
@@ -160,7 +154,6 @@ def change_password():
         refusal = auth_service.change_own_password(
             user_session, attempt, form.current_password.data, form.new_password.data
         )
-        db.session.commit()
         if user_session.ended_at is not None:
             session.clear()
             flash(LOCKED_MESSAGE, "error")
@@ -186,7 +179,6 @@ def end_other_sessions():
     ended = sessions_service.end_other_sessions(
         g.user_session.user, keep=g.user_session, reason="ended_by_user"
     )
-    db.session.commit()
     flash(f"{ended} other session(s) ended.", "success")
     return redirect(url_for("auth.sessions"))
 
@@ -197,7 +189,6 @@ def sign_out_everywhere():
     require_valid(EndSessionForm())
     sessions_service.end_other_sessions(g.user_session.user, keep=g.user_session, reason="ended_by_user")
     sessions_service.logout(g.user_session)
-    db.session.commit()
     session.clear()
     flash("You have signed out everywhere.", "info")
     return redirect(url_for("auth.login"))
@@ -208,7 +199,6 @@ def sign_out_everywhere():
 def keepalive():
     """Called by the page when the reviewer chooses to stay signed in (CSRF-checked like any POST)."""
     idle = sessions_service.keep_alive(g.user_session)
-    db.session.commit()
     return {"idle_seconds": int(idle.total_seconds())}
 
 
@@ -219,7 +209,6 @@ def logout():
     if user_session is None:
         abort(400)
     sessions_service.logout(user_session)
-    db.session.commit()
     session.clear()
     flash("You have signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -91,7 +91,6 @@ def issue(request_id: int):
 def detail(report_id: int):
     report = _report(report_id)
     record_read("report.view", report, actor=current_user)
-    db.session.commit()
     if not service.can_open_report(report, current_user):
         flash("This version was superseded by a correction.", "warning")
     return render_template(
@@ -174,7 +173,6 @@ def verify():
     if form.validate_on_submit():
         data = request.files[form.pdf.name].read()
         sha, report = service.check_copy(data, actor=current_user)
-        db.session.commit()
         visible = report is not None and sees_agency(current_user, report.request.agency_id)
         result = {"sha256": sha, "report": report if visible else None, "matches": report is not None}
     return render_template("reports/verify.html", form=form, result=result)

@@ -179,7 +179,6 @@ def detail(request_id: int):
             return redirect(url_for("requests.edit_draft", request_id=request_id))
         abort(404)
     record_read("request.view", search_request, actor=current_user)
-    db.session.commit()
     return render_template(
         "requests/detail.html",
         search_request=search_request,
@@ -201,7 +200,6 @@ def image(request_id: int, image_id: int):
     if search_request.status is RequestStatus.DRAFT and search_request.requester_id != current_user.id:
         abort(404)
     record_read("request.image_view", search_request, actor=current_user, image_id=probe.id)
-    db.session.commit()
     data = storage.path_of(probe.display_path).read_bytes()
     return send_image(data, "image/jpeg", download_name=f"probe-{probe.id}.jpg")
 
@@ -214,7 +212,6 @@ def request_pdf(request_id: int):
         abort(404)
     pdf = render_request_form(service.request_form_document(search_request))
     record_read("request.pdf_download", search_request, actor=current_user)
-    db.session.commit()
     response = current_app.response_class(pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{search_request.tracking_number}.pdf"'
     return response

@@ -60,7 +60,6 @@ def candidates(search_id: int):
     found = search_or_404(search_id)
     by_photo = request.args.get("by") == "photo"
     record_read("search.candidates_view", found, actor=current_user)
-    db.session.commit()
     return render_template(
         "review/candidates.html",
         search=found,
@@ -205,7 +204,6 @@ def _candidate_image(found: FaceSearch, rank: int, which: str):
     if booking is None or booking.sealed:
         deny("sealed record", status=404, object_type="booking", object_id=entry["booking_id"])
     record_read("candidate.image_view", Candidate(found, entry), actor=current_user, which=which)
-    db.session.commit()
     return booking, entry
 
 

@@ -34,7 +34,6 @@ def _work_or_404(work_id: int) -> ProbeWork:
 def probe(work_id: int):
     work = _work_or_404(work_id)
     record_read("probe.view", work, actor=current_user)
-    db.session.commit()
     try:
         prepared = probes.prepare(work)
     except ServiceError as err:
@@ -122,9 +121,7 @@ def probe_image(work_id: int, which: str, ext: str):
     work = _work_or_404(work_id)
     record_read("probe.image_view", work, actor=current_user, which=which)
     if which == "original":
-        db.session.commit()
         return send_image(storage.path_of(work.probe.display_path).read_bytes(), "image/jpeg")
     if not work.processed_path:
         probes.update_probe_work(work, reviewer=current_user)
-    db.session.commit()
     return send_image(storage.path_of(work.processed_path).read_bytes(), "image/png")

@@ -115,8 +115,7 @@ def _render_workspace(search_request, **forms):
     """The workspace: where the case stands, who acts next, and only the actions possible now
     (the services' own rule); a refused form comes back with what was typed."""
     capacity = capacity_of(search_request, current_user)
-    works = [probes.probe_work(p, current_user) for p in search_request.images] if capacity else []
-    db.session.commit()
+    works = probes.works_of(search_request, current_user) if capacity else []
     mine = searches.searches_for(search_request, current_user) if capacity else []
     decision_form = forms.pop("decision_form", None) or DecisionForm()
     search_form = forms.pop("search_form", None) or SearchForm(

@@ -23,6 +23,7 @@ from app.services.accounts import search_eligibility
 from app.services.audit import ObjectType, record_event
 from app.services.errors import ServiceError
 from app.services.requests import justification_of
+from app.services.review.probes import ensure_works
 from app.services.workflow import (
     OPEN_STATES,
     Action,
@@ -91,6 +92,7 @@ def _assign(request: SearchRequest, reviewer: User, capacity: Capacity, assigned
     try:
         with db.session.begin_nested():
             db.session.add(assignment)
+            ensure_works(request, reviewer)
     except IntegrityError:
         holder = current_assignment(request, capacity)
         who = holder.reviewer.full_name if holder else "another reviewer"

@@ -32,6 +32,25 @@ def probe_work(probe: ProbeImage, reviewer: User) -> ProbeWork:
     return work
 
 
+def works_of(request, reviewer: User) -> list[ProbeWork]:
+    """The reviewer's work on each image of the request, in the images' order (made when they
+    took the request, or when an image arrived: never by a page load)."""
+    return list(
+        db.session.scalars(
+            select(ProbeWork)
+            .join(ProbeImage, ProbeImage.id == ProbeWork.probe_image_id)
+            .where(ProbeImage.request_id == request.id, ProbeWork.reviewer_id == reviewer.id)
+            .order_by(ProbeImage.id)
+        )
+    )
+
+
+def ensure_works(request, reviewer: User) -> None:
+    """A reviewer taking a request gets their own (untouched) work on each of its images."""
+    for image in request.images:
+        probe_work(image, reviewer)
+
+
 def recipe_of(work: ProbeWork) -> ProbeRecipe:
     eyes = json.loads(work.manual_eyes) if work.manual_eyes else None
     return ProbeRecipe(
