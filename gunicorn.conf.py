@@ -7,7 +7,7 @@ import multiprocessing
 import os
 
 bind = os.environ.get("LEADDESK_BIND", "127.0.0.1:8000")
-# Face models load lazily per worker (about 200 MB each); a few workers serve a unit well.
+# Each worker loads the face models (about 200 MB) before taking requests (post_worker_init).
 # Face work is CPU-bound (dlib): one process per core, threads for the many light pages.
 # Each process remembers recent face analyses, so fewer processes also means fewer cold caches.
 workers = int(os.environ.get("LEADDESK_WORKERS", multiprocessing.cpu_count()))

@@ -88,7 +88,7 @@ def register_request_hooks(app: Flask) -> None:
     from app.blueprints.common import register_commit_point
     from app.security.access import enforce_access, load_user_session
     from app.security.headers import set_security_headers
-    from app.services.audit import set_audit_source
+    from app.services.oversight.audit import set_audit_source
 
     @app.before_request
     def audit_context():

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, SecurityErro
 
 from app.extensions import db
 from app.models import Outcome
-from app.services.audit import ObjectType, record_event
+from app.services.oversight.audit import ObjectType, record_event
 
 TITLES = {
     400: "Bad request",

@@ -21,13 +21,14 @@ from flask import Flask
 
 from app.clock import utcnow
 from app.extensions import db
-from app.services import checkpoints, oversight
-from app.services.admin import disable_dormant_accounts
-from app.services.audit import set_audit_source
-from app.services.dashboard import heartbeat_path
-from app.services.errors import ServiceError
-from app.services.housekeeping import sweep_orphan_files
-from app.services.index_builds import rebuild_index
+from app.services.gallery.index_builds import rebuild_index
+from app.services.identity.administration import disable_dormant_accounts
+from app.services.oversight import checkpoints
+from app.services.oversight import monthly_audit as oversight
+from app.services.oversight.audit import set_audit_source
+from app.services.oversight.dashboard import heartbeat_path
+from app.services.platform.errors import ServiceError
+from app.services.platform.housekeeping import sweep_orphan_files
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from flask_login import current_user
 
 from app.documents.base import MARKING
 from app.models import Capacity, RequestStatus, ReviewState, Role
-from app.services import provenance
-from app.services.reports import can_download_report, can_open_report
-from app.services.workflow import Action, decisions_visible
+from app.services.policy import provenance
+from app.services.reports.issuance import can_download_report, can_open_report
+from app.services.review.workflow import Action, decisions_visible
 
 
 def format_datetime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M UTC") -> str:

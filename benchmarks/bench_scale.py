@@ -441,8 +441,8 @@ def insert_bookings(offset: int, vectors: np.ndarray, labels: np.ndarray, model_
                     "descriptor": vectors[i].astype("<f4").tobytes(),
                     "model_id": model_id,
                     "detector": "hog",
-                    "quality": "{}",
-                    "face_box": "[0, 0, 1, 1]",
+                    "quality": {},
+                    "face_box": [0, 0, 1, 1],
                 }
                 for i in rows
             ],
@@ -479,8 +479,8 @@ def bench_precision(size: int, repeats: int = 5) -> None:
 def bench_rebuild_only(model, size: int, database_url: str | None) -> None:
     """The nightly rebuild through the database at a size whose descriptors do not fit in
     memory as float64 (10,000,000): the gallery is filled a chunk at a time."""
-    from app.services.index_builds import rebuild_index
-    from app.services.matching import gallery_model_id
+    from app.services.gallery.index_builds import rebuild_index
+    from app.services.gallery.search import gallery_model_id
 
     heading(f"Nightly rebuild at {size:,} templates ({'PostgreSQL' if database_url else 'SQLite'})")
     rng = np.random.default_rng(size + 2)
@@ -499,7 +499,7 @@ def bench_rebuild_only(model, size: int, database_url: str | None) -> None:
         began = time.perf_counter()
         build = rebuild_index(triggered_by="bench")
         elapsed = time.perf_counter() - began
-        tuning = json.loads(build.tuning or "{}")
+        tuning = build.tuning or {}
         print(
             f"- **rebuild: {elapsed / 60:.1f} min** for {build.template_count:,} templates "
             f"(streamed from the database, index built, recall measured, switched); peak RSS "
@@ -518,7 +518,7 @@ def old_per_search_queries(max_template_id: int) -> None:
 
     from app.extensions import db
     from app.models import Booking, FaceTemplate
-    from app.services.matching import gallery_model_id
+    from app.services.gallery.search import gallery_model_id
 
     db.session.execute(
         select(FaceTemplate.id, FaceTemplate.descriptor)
@@ -534,7 +534,7 @@ def old_per_search_queries(max_template_id: int) -> None:
 
 
 def new_per_search_queries(manifest) -> None:
-    from app.services.matching import templates_enrolled_after, templates_sealed_since
+    from app.services.gallery.search import templates_enrolled_after, templates_sealed_since
 
     templates_enrolled_after(manifest.max_template_id)
     templates_sealed_since(manifest.snapshot_at)
@@ -555,8 +555,8 @@ def bench_app_search(size: int, sealed: int, queries: int, model, database_url: 
     from app.clock import utcnow
     from app.extensions import db
     from app.models import Booking
-    from app.services.index_builds import rebuild_index
-    from app.services.matching import gallery_model_id, index_store, search_descriptor
+    from app.services.gallery.index_builds import rebuild_index
+    from app.services.gallery.search import gallery_model_id, index_store, search_descriptor
 
     heading(f"search_descriptor at {size:,} templates ({'PostgreSQL' if database_url else 'SQLite'})")
     rng = np.random.default_rng(size)

@@ -148,8 +148,8 @@ def check_consistency(app, instance: Path, workload: Workload | None) -> list[st
     """Acknowledged actions present; rows and files agree; the chain verifies."""
     from app.extensions import db
     from app.models import FaceSearch, ProbeImage
-    from app.services.audit import verify_chain
-    from app.services.housekeeping import find_orphans, referenced_files
+    from app.services.oversight.audit import verify_chain
+    from app.services.platform.housekeeping import find_orphans, referenced_files
 
     problems = []
     with app.app_context():
@@ -188,7 +188,7 @@ def summary(name: str, workload: Workload | None, problems: list[str], extra: st
 
 def search_answers(app, probes: list[Path]) -> list[list[int]]:
     from app.matching.images import load_image
-    from app.services.matching import probe_engine, search_descriptor
+    from app.services.gallery.search import probe_engine, search_descriptor
 
     with app.app_context():
         answers = []
@@ -268,7 +268,7 @@ def main() -> None:
         # 3. the serving index corrupted, then rebuilt
         import json
 
-        from app.services.index_builds import rebuild_index
+        from app.services.gallery.index_builds import rebuild_index
 
         probes = sorted(harness.FACES.glob("*__3.jpg"))[:8]
         before = search_answers(app, probes)

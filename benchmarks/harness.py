@@ -59,7 +59,7 @@ def make_account(role, agency_code: str, username: str) -> Account:
     from app.clock import utcnow
     from app.extensions import db
     from app.models import CertificationProvider, Role
-    from app.services import accounts, mfa
+    from app.services.identity import accounts, mfa
 
     try:
         agency = accounts.get_agency_by_code(agency_code)

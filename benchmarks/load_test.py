@@ -32,14 +32,14 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app import create_app
     from app.extensions import db
     from app.models import Role
-    from app.services import requests as request_service
-    from app.services.gallery import import_manifest
-    from app.services.index_builds import rebuild_index
-    from app.services.probe_images import Upload
-    from app.services.provenance import ImageFacts
+    from app.services.gallery.enrollment import import_manifest
+    from app.services.gallery.index_builds import rebuild_index
+    from app.services.intake import requests as request_service
+    from app.services.intake.probe_images import Upload
+    from app.services.policy.provenance import ImageFacts
     from app.services.review import assignments
-    from tests.blueprints.test_requests import valid_form
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest
+    from tests.support.intake import valid_form
     from tests.support.review import determine_all
 
     app = create_app("testing")

@@ -82,7 +82,7 @@ def test_files(clauses: tuple[str, ...]) -> list[str]:
     """The test files that carry any of ``clauses`` (read from the markers, not imported), so a
     run collects only them."""
     sys.path.insert(0, str(ROOT))
-    from app.services.clause_map import proofs_by_clause
+    from app.services.policy.clause_map import proofs_by_clause
 
     proofs = proofs_by_clause(ROOT / "tests")
     return sorted({test.split("::")[0] for clause in clauses for test in proofs.get(clause, [])})

@@ -20,8 +20,8 @@ from app import create_app
 from app.clock import set_clock
 from app.extensions import db
 from app.models import Agency, CertificationProvider, PolicyAcknowledgement, Role, TrainingCertification, User
-from app.services import mfa
-from app.services.accounts import agreements_for
+from app.services.identity import mfa
+from app.services.identity.accounts import agreements_for
 
 pytest_plugins = ["tests.gallery"]  # the enrolled-gallery fixtures
 
@@ -183,7 +183,7 @@ class IsolatedClient(FlaskClient):
 @pytest.fixture(autouse=True)
 def fresh_audit_source():
     """CLI commands run in-process set who acts; each test starts as the plain system."""
-    from app.services.audit import set_audit_source
+    from app.services.oversight.audit import set_audit_source
 
     set_audit_source("local", system_actor="system")
 

@@ -17,8 +17,8 @@ from app import create_app
 from app.clock import set_clock
 from app.extensions import db
 from app.models import Role, SearchRequest
-from app.services.gallery import MANIFEST_COLUMNS, import_manifest
-from app.services.index_builds import rebuild_index
+from app.services.gallery.enrollment import MANIFEST_COLUMNS, import_manifest
+from app.services.gallery.index_builds import rebuild_index
 from tests.conftest import CLOCK_START, FrozenClock, IsolatedClient, ScratchDatabase
 
 FACES = Path(__file__).resolve().parent / "fixtures" / "faces"
@@ -72,9 +72,9 @@ GALLERY_INPUTS = (
     "migrations/versions/*.py",
     "app/models/*.py",
     "app/matching/*.py",
-    "app/services/gallery.py",
-    "app/services/index_builds.py",
-    "app/services/matching.py",
+    "app/services/gallery/enrollment.py",
+    "app/services/gallery/index_builds.py",
+    "app/services/gallery/search.py",
     "app/config.py",
     "tests/gallery.py",
     "tests/fixtures/faces/manifest.csv",
@@ -168,7 +168,8 @@ def people(gallery_app, make_user, make_agency):
 @pytest.fixture
 def submitted(gallery_app, auth, people):
     """A request with two other photos of the same person as the gallery's john_simm."""
-    from tests.blueprints.test_requests import photo, submit, valid_form
+    from tests.support.intake import submit, valid_form
+    from tests.support.photos import photo
 
     auth.login(people["requester"])
     response = submit(

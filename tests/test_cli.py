@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, AuditEvent, Role, User
-from app.services.accounts import search_eligibility
+from app.services.identity.accounts import search_eligibility
 
 GOOD_PASSWORD = "river stones in late autumn"
 

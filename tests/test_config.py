@@ -7,33 +7,13 @@ from sqlalchemy import text
 
 from app import create_app
 from app.extensions import db
+from tests.support.config import STRONG_SECRET, production_env
 
 
 def test_production_refuses_without_secret_key(instance_path, monkeypatch):
     monkeypatch.setenv("LEADDESK_TRUSTED_HOSTS", '["leaddesk.example"]')
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app("production")
-
-
-STRONG_SECRET = "4f1c9e07b2d85a36c0e9f71b4d2a6c83e5b07f19a2c4d6e8f0a1b3c5d7e9f2a4"
-
-
-def production_env(monkeypatch, tmp_path, **overrides):
-    """Everything production needs, each overridable to "" to leave it out."""
-    key_file = tmp_path / "secrets" / "checkpoint.key"
-    values = {
-        "LEADDESK_SECRET_KEY": STRONG_SECRET,
-        "LEADDESK_TRUSTED_HOSTS": '["leaddesk.example"]',
-        "LEADDESK_AUDIT_CHECKPOINT_KEY_FILE": str(key_file),
-        "LEADDESK_UNIT_CONTACT": "frunit@county.example",
-        "LEADDESK_UNIT_AGENCY_NAME": "The County Sheriff's Department",
-        **overrides,
-    }
-    for name, value in values.items():
-        if value:
-            monkeypatch.setenv(name, value)
-        else:
-            monkeypatch.delenv(name, raising=False)
 
 
 def test_production_refuses_without_trusted_hosts(instance_path, monkeypatch, tmp_path):
@@ -115,8 +95,8 @@ def test_an_idle_timeout_from_the_environment_works_after_sign_in(
     app.test_client_class = IsolatedClient
     with app.app_context():
         from app.models import Agency, PolicyAcknowledgement, Role, User
-        from app.services import mfa
-        from app.services.accounts import agreements_for
+        from app.services.identity import mfa
+        from app.services.identity.accounts import agreements_for
         from tests.conftest import TEST_PASSWORD_HASH
 
         agency = Agency(code="T", name="T")

@@ -149,7 +149,7 @@ def test_cross_agency_access_is_404_and_audited(auth, client, make_user, make_ag
 @pytest.mark.clause("TR-1")
 def test_uncertified_reviewer_told_why(auth, client, make_user, clock):
     from app.models import CertificationProvider, TrainingCertification
-    from app.services.accounts import search_eligibility
+    from app.services.identity.accounts import search_eligibility
 
     reviewer = make_user(Role.REVIEWER, certified=False)
     assert not search_eligibility(reviewer)

@@ -23,8 +23,8 @@ from wtforms.fields.choices import SelectChoice
 from app.errors import unavailable
 from app.extensions import db
 from app.models import Outcome
-from app.services.audit import ACTIONS, record_event
-from app.services.errors import PermissionDenied, ServiceError
+from app.services.oversight.audit import ACTIONS, record_event
+from app.services.platform.errors import PermissionDenied, ServiceError
 
 T = TypeVar("T")
 

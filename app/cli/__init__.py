@@ -6,7 +6,7 @@ import getpass
 
 from flask import Flask
 
-from app.services.audit import set_audit_source
+from app.services.oversight.audit import set_audit_source
 
 
 def cli_actor() -> None:

@@ -11,9 +11,9 @@ from flask.cli import AppGroup
 from app.cli import cli_actor
 from app.extensions import db
 from app.models import CertificationProvider, Role
-from app.services import accounts
-from app.services.audit import record_event
-from app.services.errors import ServiceError
+from app.services.identity import accounts
+from app.services.oversight.audit import record_event
+from app.services.platform.errors import ServiceError
 
 agencies_cli = AppGroup("agencies", help="Manage agencies.")
 users_cli = AppGroup("users", help="Manage user accounts and certifications.")

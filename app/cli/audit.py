@@ -9,10 +9,10 @@ from flask.cli import AppGroup
 
 from app.cli import cli_actor
 from app.extensions import db
-from app.services.audit import verify_chain
-from app.services.checkpoints import sign_daily_checkpoint, verify_checkpoints
-from app.services.errors import ServiceError
-from app.services.oversight import generate_monthly_audit
+from app.services.oversight.audit import verify_chain
+from app.services.oversight.checkpoints import sign_daily_checkpoint, verify_checkpoints
+from app.services.oversight.monthly_audit import generate_monthly_audit
+from app.services.platform.errors import ServiceError
 
 audit_cli = AppGroup("audit", help="The audit trail.")
 

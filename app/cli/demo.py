@@ -21,10 +21,10 @@ from app.cli import cli_actor
 from app.clock import utcnow
 from app.extensions import db
 from app.models import Booking, CertificationProvider, Role, User
-from app.services import accounts
-from app.services import gallery as gallery_service
-from app.services.checkpoints import sign_daily_checkpoint
-from app.services.index_builds import rebuild_index
+from app.services.gallery import enrollment as gallery_service
+from app.services.gallery.index_builds import rebuild_index
+from app.services.identity import accounts
+from app.services.oversight.checkpoints import sign_daily_checkpoint
 
 demo_cli = AppGroup("demo", help="Demo data for development.")
 

@@ -15,9 +15,11 @@ from sqlalchemy import select
 from app.cli import cli_actor
 from app.extensions import db
 from app.models import Booking
-from app.services import gallery as gallery_service
-from app.services import index_builds, matching, sealed_records
-from app.services.errors import ServiceError
+from app.services.gallery import enrollment as gallery_service
+from app.services.gallery import index_builds
+from app.services.gallery import sealing as sealed_records
+from app.services.gallery import search as matching
+from app.services.platform.errors import ServiceError
 from app.services.review import searches
 
 gallery_cli = AppGroup("gallery", help="The mugshot gallery.")

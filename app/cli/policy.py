@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from app.services.clause_map import markdown, proofs_by_clause
+from app.services.policy.clause_map import markdown, proofs_by_clause
 
 policy_cli = AppGroup("policy", help="The use policy, clause by clause.")
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models.types import UTCDateTime, str_enum
+from app.models.types import JSONValue, UTCDateTime, str_enum
 
 
 class Role(enum.StrEnum):
@@ -189,7 +189,7 @@ class PendingApproval(db.Model):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text)
-    parameters: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    parameters: Mapped[dict] = mapped_column(JSONValue, default=dict)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved: Mapped[bool | None] = mapped_column()

@@ -19,7 +19,7 @@ class Outcome(enum.StrEnum):
 
 
 class AuditEvent(db.Model):
-    """One audited action. Rows are only ever inserted, by ``services.audit.record_event``.
+    """One audited action. Rows are only ever inserted, by ``services.oversight.audit.record_event``.
 
     Actor fields are snapshots (username, agency code) so the record still reads true after
     an account is renamed or moved.

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models.types import UTCDateTime, str_enum
+from app.models.types import JSONValue, UTCDateTime, str_enum
 
 
 class Subject(db.Model):
@@ -59,8 +59,8 @@ class FaceTemplate(db.Model):
     descriptor: Mapped[bytes] = mapped_column(LargeBinary)  # 128 little-endian float32
     model_id: Mapped[str] = mapped_column(String(64))
     detector: Mapped[str] = mapped_column(String(8))  # hog or cnn
-    quality: Mapped[str] = mapped_column(Text)  # JSON of FaceQuality
-    face_box: Mapped[str] = mapped_column(String(64))  # JSON [left, top, right, bottom]
+    quality: Mapped[dict] = mapped_column(JSONValue)  # FaceQuality as a mapping
+    face_box: Mapped[list] = mapped_column(JSONValue)  # [left, top, right, bottom]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     booking: Mapped[Booking] = relationship(back_populates="templates")
@@ -84,7 +84,7 @@ class IndexBuild(db.Model):
     version: Mapped[int] = mapped_column(unique=True)
     template_count: Mapped[int | None] = mapped_column()
     max_template_id: Mapped[int | None] = mapped_column()
-    parameters: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    parameters: Mapped[dict] = mapped_column(JSONValue, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[float | None] = mapped_column()
@@ -95,4 +95,4 @@ class IndexBuild(db.Model):
     )
     error: Mapped[str | None] = mapped_column(Text)
     triggered_by: Mapped[str | None] = mapped_column(String(64))
-    tuning: Mapped[str | None] = mapped_column(Text)  # JSON: the recall measured and the setting chosen
+    tuning: Mapped[dict | None] = mapped_column(JSONValue)  # the recall measured, the setting chosen

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.clock import utcnow
 from app.extensions import db
 from app.models.accounts import User
-from app.models.types import UTCDateTime
+from app.models.types import JSONValue, UTCDateTime
 
 
 class MonthlyAudit(db.Model):
@@ -29,7 +29,7 @@ class MonthlyAudit(db.Model):
     chain_head_seq: Mapped[int] = mapped_column()
     chain_head_hash: Mapped[str] = mapped_column(String(64))
     checkpoint_hmac: Mapped[str] = mapped_column(String(64))
-    figures: Mapped[str] = mapped_column(Text)  # JSON of the per-user rows, for the screen
+    figures: Mapped[list] = mapped_column(JSONValue)  # the per-user rows, for the screen
     signed_off_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     signed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sign_off_note: Mapped[str | None] = mapped_column(Text)

@@ -4,16 +4,15 @@ the questions and answers exchanged about them."""
 from __future__ import annotations
 
 import enum
-import json
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.clock import utcnow
 from app.extensions import db
 from app.models.accounts import Agency, User
-from app.models.types import UTCDateTime, str_enum
+from app.models.types import JSONValue, UTCDateTime, str_enum
 
 
 class RequestStatus(enum.StrEnum):
@@ -103,16 +102,16 @@ class SearchRequest(db.Model):
     # The requesting agency's own facial recognition policy, as on file when it was submitted.
     agency_policy: Mapped[str | None] = mapped_column(String(300))
 
-    # First Amendment: terms the screening found in any of the request's text (JSON list). No
+    # First Amendment: terms the screening found in any of the request's text. No
     # request is searched before its reviewer records the determination that the search is not
     # based solely on protected activity or traits (with a written reason when it is flagged);
     # an answer that brings new flagged text clears it, to be determined again.
-    first_amendment_terms: Mapped[str | None] = mapped_column(Text)
+    first_amendment_terms: Mapped[list | None] = mapped_column(JSONValue)
     first_amendment_cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     first_amendment_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_amendment_note: Mapped[str | None] = mapped_column(Text)
-    # Source screening of the request's own text: mentions the reviewer looks at (JSON list).
-    source_flags: Mapped[str | None] = mapped_column(Text)
+    # Source screening of the request's own text: mentions the reviewer looks at.
+    source_flags: Mapped[list | None] = mapped_column(JSONValue)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -138,11 +137,11 @@ class SearchRequest(db.Model):
 
     @property
     def first_amendment_terms_list(self) -> list[str]:
-        return json.loads(self.first_amendment_terms) if self.first_amendment_terms else []
+        return list(self.first_amendment_terms or [])
 
     @property
     def source_flag_list(self) -> list[str]:
-        return json.loads(self.source_flags) if self.source_flags else []
+        return list(self.source_flags or [])
 
     @property
     def awaiting_first_amendment_review(self) -> bool:
@@ -181,13 +180,13 @@ class ProbeImage(db.Model):
     exif_orientation: Mapped[int] = mapped_column(default=1)
     display_path: Mapped[str] = mapped_column(String(300))  # re-encoded, EXIF stripped
     faces_found: Mapped[int] = mapped_column(default=0)
-    face_boxes: Mapped[str] = mapped_column(Text, default="[]")  # JSON, in display pixels
+    face_boxes: Mapped[list] = mapped_column(JSONValue, default=list)  # in display pixels
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     # brought by an answer to a reviewer's question (not with the request itself)
     answer_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
 
-    # Provenance, stated by the requester as facts (app/services/provenance.py).
+    # Provenance, stated by the requester as facts (app/services/policy/provenance.py).
     provenance_device: Mapped[str] = mapped_column(String(32), default="")
     provenance_device_other: Mapped[str] = mapped_column(String(200), default="")
     provenance_mode: Mapped[str] = mapped_column(String(16), default="")  # recorded | live
@@ -195,7 +194,7 @@ class ProbeImage(db.Model):
     provenance_provided_by: Mapped[str] = mapped_column(String(32), default="")
     provenance_provided_by_name: Mapped[str] = mapped_column(String(200), default="")
     provenance_legally_obtained: Mapped[str] = mapped_column(Text, default="")
-    source_flags: Mapped[list | None] = mapped_column(JSON)  # what the screening flagged for it
+    source_flags: Mapped[list | None] = mapped_column(JSONValue)  # what the screening flagged for it
     # The reviewer's determination: the stated provenance fits what they see, or the image is
     # refused quoting the clause. Nothing is searched while it is pending.
     provenance_status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -226,7 +225,7 @@ class RequestMessage(db.Model):
     author_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     kind: Mapped[str] = mapped_column(String(16))  # question | answer
     body: Mapped[str] = mapped_column(Text)
-    screening: Mapped[list | None] = mapped_column(JSON)  # what the screening found in an answer
+    screening: Mapped[list | None] = mapped_column(JSONValue)  # what the screening found in an answer
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
 

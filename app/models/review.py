@@ -4,7 +4,6 @@ examinations (FISWG checklist and conclusion), decisions and blind verification.
 from __future__ import annotations
 
 import enum
-import json
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
@@ -15,7 +14,7 @@ from app.extensions import db
 from app.models.accounts import User
 from app.models.gallery import Booking
 from app.models.requests import ProbeImage, SearchRequest
-from app.models.types import UTCDateTime, str_enum
+from app.models.types import JSONValue, UTCDateTime, str_enum
 
 
 class Conclusion(enum.StrEnum):
@@ -90,12 +89,12 @@ class ProbeWork(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     probe_image_id: Mapped[int] = mapped_column(ForeignKey("probe_image.id"))
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
-    steps: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {op, params}, in order
+    steps: Mapped[list] = mapped_column(JSONValue, default=list)  # [{op, params}], in order
     face_index: Mapped[int] = mapped_column(default=0)
-    manual_eyes: Mapped[str | None] = mapped_column(Text)  # JSON [[x, y], [x, y]] on the processed image
+    manual_eyes: Mapped[list | None] = mapped_column(JSONValue)  # [[x, y], [x, y]] on the processed image
     suitability: Mapped[str | None] = mapped_column(String(16))  # suitable | marginal | unsuitable
-    suitability_reasons: Mapped[str] = mapped_column(Text, default="[]")
-    quality: Mapped[str | None] = mapped_column(Text)  # JSON FaceQuality of the chosen face
+    suitability_reasons: Mapped[list] = mapped_column(JSONValue, default=list)
+    quality: Mapped[dict | None] = mapped_column(JSONValue)  # FaceQuality of the chosen face
     processed_path: Mapped[str | None] = mapped_column(String(300))
     processed_sha256: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -104,7 +103,7 @@ class ProbeWork(db.Model):
 
     @property
     def step_list(self) -> list[dict]:
-        return json.loads(self.steps or "[]")
+        return list(self.steps or [])
 
 
 class FaceSearch(db.Model):
@@ -124,9 +123,9 @@ class FaceSearch(db.Model):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     justification: Mapped[str] = mapped_column(Text)
-    probes: Mapped[str] = mapped_column(
-        Text
-    )  # JSON [{probe_image_id, steps, face_index, manual_eyes, sha256}]
+    probes: Mapped[list] = mapped_column(
+        JSONValue
+    )  # [{probe_image_id, steps, face_index, manual_eyes, sha256}]
     top_k: Mapped[int] = mapped_column()
     index_version: Mapped[int | None] = mapped_column()
     model_id: Mapped[str] = mapped_column(String(64))
@@ -134,20 +133,20 @@ class FaceSearch(db.Model):
     # the index's measured share of the exact search's true mates (1.0 for an exact scan)
     index_recall: Mapped[float | None] = mapped_column()
     fusion: Mapped[str | None] = mapped_column(String(32))
-    results: Mapped[str] = mapped_column(
-        Text
-    )  # JSON [{rank, booking_id, template_id, distance, score, found_by}]
+    results: Mapped[list] = mapped_column(
+        JSONValue
+    )  # [{rank, booking_id, template_id, distance, score, found_by}]
 
     request: Mapped[SearchRequest | None] = relationship()
     reviewer: Mapped[User] = relationship()
 
     @property
     def result_list(self) -> list[dict]:
-        return json.loads(self.results)
+        return list(self.results)
 
     @property
     def probe_list(self) -> list[dict]:
-        return json.loads(self.probes)
+        return list(self.probes)
 
 
 class CandidateExamination(db.Model):
@@ -168,7 +167,7 @@ class CandidateExamination(db.Model):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     rank: Mapped[int] = mapped_column()
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    checklist: Mapped[str] = mapped_column(Text, default="{}")  # JSON {feature: {mark, note}}
+    checklist: Mapped[dict] = mapped_column(JSONValue, default=dict)  # {feature: {mark, note}}
     conclusion: Mapped[Conclusion | None] = mapped_column(str_enum(Conclusion, "conclusion"))
     note: Mapped[str | None] = mapped_column(Text)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

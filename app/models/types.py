@@ -5,8 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Enum
+from sqlalchemy import JSON, DateTime, Enum
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+# Structured values (lists and mappings): JSON, stored as JSONB on PostgreSQL. Python's None
+# is SQL NULL, never the JSON text "null". Assign a new value to change one: the ORM does not
+# see a list or dict changed in place.
+JSONValue = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 def str_enum(cls: type[enum.Enum], name: str, length: int = 24) -> Enum:

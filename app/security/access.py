@@ -16,10 +16,10 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Outcome, Role, User
-from app.services.accounts import missing_agreements, search_eligibility, sees_agency
-from app.services.audit import OBJECT_TYPE_OF_TABLE, record_event
-from app.services.need_to_know import may_open
-from app.services.sessions import load_session, touch_session
+from app.services.identity.accounts import missing_agreements, search_eligibility, sees_agency
+from app.services.identity.need_to_know import may_open
+from app.services.identity.sessions import load_session, touch_session
+from app.services.oversight.audit import OBJECT_TYPE_OF_TABLE, record_event
 
 F = TypeVar("F", bound=Callable)
 
@@ -75,7 +75,6 @@ queue_required = roles_required(Role.REVIEWER, Role.ADMIN, reviewers_certified=T
 certified_staff_required = roles_required(Role.REVIEWER, Role.ADMIN, certified=True)
 # Search work: reviewers, and an administrator with a current certification acting as a
 # third reviewer; the services decide by the capacity held.
-certified_reviewer_required = certified_staff_required
 
 
 def rule_for_endpoint(endpoint: str) -> AccessRule | None:

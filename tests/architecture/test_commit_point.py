@@ -12,7 +12,7 @@ import pytest
 from tests.architecture.test_house_rules import APP, sources
 
 COMMIT_POINT = {"blueprints/common.py"}
-BATCH_JOBS = {"services/gallery.py", "services/index_builds.py"}
+BATCH_JOBS = {"services/gallery/enrollment.py", "services/gallery/index_builds.py"}
 
 
 @pytest.fixture

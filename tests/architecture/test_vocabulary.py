@@ -1,5 +1,5 @@
 """The audit's vocabulary is data, checked by reading the code: every action an event can name
-is in ``app/services/audit_vocabulary.py``; reads of case data are recorded only through
+is in ``app/services/oversight/vocabulary.py``; reads of case data are recorded only through
 ``record_read`` (so none can be left out of the read counts); the other vocabularies
 (strategies, status labels, processing steps) have one copy each."""
 
@@ -10,8 +10,8 @@ import ast
 import pytest
 
 from app.models import Capacity, RequestStatus, ReviewState
-from app.services.audit_vocabulary import ACTIONS, READ_ACTIONS, UnknownAuditAction
-from app.services.workflow import Action
+from app.services.oversight.vocabulary import ACTIONS, READ_ACTIONS, UnknownAuditAction
+from app.services.review.workflow import Action
 from tests.architecture.test_house_rules import APP, sources
 
 
@@ -63,10 +63,10 @@ def test_every_action_an_event_names_is_in_the_vocabulary():
     assert sorted(c.split(":")[0] for c in computed) == sorted(
         [
             "blueprints/common.py",  # the refused action's own name, else "action.refused"
-            "services/auth.py",  # the factor's action, passed down (auth.mfa, auth.mfa_enrol …)
-            "services/reads.py",  # record_read's action, checked there
+            "services/identity/signin.py",  # the factor's action, passed down (auth.mfa, auth.mfa_enrol …)
+            "services/oversight/reads.py",  # record_read's action, checked there
             "services/review/assignments.py",  # review.<capacity>_assign
-            "services/workflow.py",  # review.<action>
+            "services/review/workflow.py",  # review.<action>
         ]
     )
     assert all(f"review.{action.value}" in ACTIONS for action in Action)
@@ -88,7 +88,7 @@ def test_reads_are_recorded_only_through_record_read():
 
 
 def test_an_unknown_action_is_refused(app):
-    from app.services.audit import record_event
+    from app.services.oversight.audit import record_event
 
     with pytest.raises(UnknownAuditAction):
         record_event("request.veiw", actor=None)
@@ -110,7 +110,7 @@ def test_the_processing_steps_have_one_list_of_names():
 def test_every_state_has_a_full_row_beside_the_transitions():
     """Adding a state is the model's enum and its row in workflow.py: a missing row fails here,
     not on every page that shows the request."""
-    from app.services.workflow import OPEN_STATES, STATES, TRANSITIONS, WORKING_STATE
+    from app.services.review.workflow import OPEN_STATES, STATES, TRANSITIONS, WORKING_STATE
 
     assert set(STATES) == set(ReviewState)
     assert all(facts.waiting_for for facts in STATES.values())

@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import Agency, AuditEvent, Role, User, UserSession
-from app.services import admin as admin_service
-from app.services.accounts import search_eligibility
-from app.services.errors import PermissionDenied
+from app.services.identity import administration as admin_service
+from app.services.identity.accounts import search_eligibility
+from app.services.platform.errors import PermissionDenied
 
 
 @pytest.fixture
@@ -66,8 +66,8 @@ def test_separation_of_duties(admin, make_user):
         )
     with pytest.raises(PermissionDenied):
         admin_service.set_user_active(admin, actor=admin, active=False, reason="trying")
-    from app.services.accounts import certify_user
-    from app.services.errors import ServiceError
+    from app.services.identity.accounts import certify_user
+    from app.services.platform.errors import ServiceError
 
     with pytest.raises(ServiceError, match="own"):
         certify_user(
@@ -183,7 +183,7 @@ def test_dashboard_draws_svg_and_warns_about_the_scheduler(auth, client, admin):
 
 
 def test_transparency_exports_match_the_screen(app, auth, client, admin):
-    from app.services import transparency
+    from app.services.oversight import transparency
 
     rows = transparency.transparency_rows(transparency.last_months(12))
     page = client.get("/admin/transparency").get_data(as_text=True)

@@ -225,7 +225,7 @@ def test_session_cookie_flags_and_no_remember_me(app, auth, client, make_user):
 
 def test_secure_cookie_in_production(monkeypatch, instance_path, tmp_path):
     from app import create_app
-    from tests.test_config import production_env
+    from tests.support.config import production_env
 
     production_env(monkeypatch, tmp_path)
     app = create_app("production")

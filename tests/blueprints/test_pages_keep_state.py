@@ -11,12 +11,11 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ProbeImage, ProbeWork, ReviewState
-from app.services import reports as report_service
+from app.services.reports import issuance as report_service
 from app.services.review import assignments
-from tests.blueprints.test_reports import verified
-from tests.blueprints.test_requests import photo
-from tests.blueprints.test_review import workspace_url
-from tests.support.review import determination_form
+from tests.support.photos import photo
+from tests.support.reports import verified
+from tests.support.review import determination_form, workspace_url
 
 
 @pytest.fixture

@@ -15,43 +15,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Outcome, ProbeImage, RequestStatus, Role, SearchRequest
 from app.services.review import assignments
-from tests.matching.test_images import pixel_flood_png
-
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
-
-
-def photo(name: str, upload_name: str | None = None):
-    return (io.BytesIO((FACES / name).read_bytes()), upload_name or Path(name).name)
-
-
-def valid_form(user, **overrides) -> dict:
-    data = {
-        "requester_name": user.full_name,
-        "requester_phone": "(555) 010-0100",
-        "requester_email": "det@example.invalid",
-        "case_number": "HC-2026-0042",
-        "reason": "Identify the man who robbed the Main Street liquor store at gunpoint.",
-        "purpose": "active_investigation",
-        "situation": "On 1 November a man robbed the Main Street liquor store at gunpoint; "
-        "the clerk was unhurt.",
-        "reasonable_suspicion": "The store's camera shows the robber's face as he points the gun "
-        "at the clerk.",
-        "crime_type": "robbery",
-        "image_taken_place": "Main Street liquor store",
-        # where the photos attached with this post came from (each image's stated facts)
-        "new-device": "fixed_camera",
-        "new-mode": "recorded",
-        "new-extracted_from_video": "yes",
-        "new-provided_by": "business",
-        "new-provided_by_name": "Main Street Liquor",
-        "new-legally_obtained": "The store owner gave us the footage voluntarily.",
-        "affirmed": "y",
-        "signature": user.full_name,
-        "printed_name": user.full_name,
-        "action": "submit",
-    }
-    data.update(overrides)
-    return data
+from tests.support.intake import submit, valid_form
+from tests.support.photos import FACES, photo, pixel_flood_png
 
 
 @pytest.fixture
@@ -59,16 +24,6 @@ def requester(make_user, auth):
     user = make_user(Role.REQUESTER, full_name="Dana Whitfield")
     auth.login(user)
     return user
-
-
-def submit(auth, data, images=None, url="/requests/new"):
-    """Post the form as its buttons do: "submit" to the submit endpoint, others to the form's own."""
-    data = dict(data)
-    if data.pop("action", "submit") == "submit":
-        url = url.rstrip("/") + "/submit"
-    if images is not None:
-        data["images"] = images
-    return auth.post(url, data, token_from="/requests/new", content_type="multipart/form-data")
 
 
 def audit(action: str) -> list[AuditEvent]:
@@ -205,7 +160,7 @@ def test_first_amendment_terms_flag_but_do_not_refuse(auth, requester):
     )
     assert submit(auth, form, [photo("john_simm__1.jpg")]).status_code == 302
     request_ = db.session.scalars(select(SearchRequest)).one()
-    assert json.loads(request_.first_amendment_terms) == ["FA-1: protest"]
+    assert request_.first_amendment_terms == ["FA-1: protest"]
     assert json.loads(audit("request.submit")[-1].detail)["first_amendment_terms"] == ["FA-1: protest"]
 
 

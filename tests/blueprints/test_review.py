@@ -14,57 +14,31 @@ from app.models import (
     AuditEvent,
     CandidateExamination,
     DecisionOutcome,
-    FaceSearch,
     ProbeWork,
     RequestStatus,
     ReviewAssignment,
     ReviewState,
     SearchRequest,
 )
-from app.services import workflow
-from app.services.errors import PermissionDenied, ServiceError
-from app.services.review import assignments, decisions, probes, searches
-from tests.blueprints.test_reports import no_match
-from tests.blueprints.test_requests import photo, submit, valid_form
+from app.services.platform.errors import PermissionDenied, ServiceError
+from app.services.review import assignments, decisions, probes, searches, workflow
 from tests.gallery import booking_number_for
-from tests.support.review import checklist_form, determination_form, determine_all
+from tests.support.intake import submit, valid_form
+from tests.support.photos import photo
+from tests.support.reports import no_match
+from tests.support.review import (
+    act,
+    claim_and_search,
+    conclude,
+    determine_all,
+    workspace_url,
+)
 
 
 @pytest.fixture
 def app(gallery_app):
     """These tests run against the enrolled gallery."""
     return gallery_app
-
-
-def act(auth, url, data=None, token_from=None):
-    return auth.post(url, data or {}, token_from=token_from or url.rsplit("/", 1)[0])
-
-
-def workspace_url(request_id: int) -> str:
-    return f"/review/requests/{request_id}"
-
-
-def claim_and_search(auth, client, request_id: int, reviewer) -> FaceSearch:
-    auth.login(reviewer)
-    act(auth, f"{workspace_url(request_id)}/claim", token_from=workspace_url(request_id))
-    determine = determination_form(db.session.get(SearchRequest, request_id))
-    act(auth, f"{workspace_url(request_id)}/determinations", determine, token_from=workspace_url(request_id))
-    client.get(workspace_url(request_id))  # creates the probe work
-    works = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == reviewer.id)).all()
-    response = auth.post(
-        f"{workspace_url(request_id)}/search",
-        {"work_id": [str(w.id) for w in works], "top_k": "10"},
-        token_from=workspace_url(request_id),
-    )
-    assert response.status_code == 302, response.data[:500]
-    return db.session.scalars(select(FaceSearch).order_by(FaceSearch.id.desc())).first()
-
-
-def conclude(auth, search_id: int, rank: int, conclusion: str):
-    form = checklist_form()
-    form.update(conclusion=conclusion, note="Consistent ear and nose morphology.")
-    url = f"/review/searches/{search_id}/candidates/{rank}"
-    return auth.post(f"{url}/examine", form, token_from=url)
 
 
 @pytest.mark.clause("SD-1", "SD-4", "SD-9")
@@ -258,7 +232,7 @@ def test_return_and_reject(auth, client, people, submitted):
     )
     db.session.commit()
     assert submitted.status is RequestStatus.NEEDS_INFO
-    from app.services.answers import answer_question
+    from app.services.intake.answers import answer_question
 
     answer_question(submitted, actor=people["requester"], body="No, this is the best frame.")
     assert submitted.review_state is ReviewState.CLAIMED
@@ -290,7 +264,7 @@ def test_queue_orders_urgent_first(auth, client, people, submitted):
 
 
 def test_a_requesters_unsent_draft_never_waits_on_a_reviewer(auth, people, submitted):
-    from app.services import waiting
+    from app.services.review import waiting
 
     auth.login(people["requester"])
     submit(auth, valid_form(people["requester"], action="save"), [photo("john_simm__1.jpg")])

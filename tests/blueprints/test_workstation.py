@@ -23,13 +23,12 @@ from app.models import (
     User,
     UserSession,
 )
-from app.services import waiting
-from app.services.gallery import import_manifest
+from app.services.gallery.enrollment import import_manifest
+from app.services.review import waiting
 from app.services.review.examinations import FEATURE_KEYS
-from tests.blueprints.test_reports import disputed
-from tests.blueprints.test_review import act, claim_and_search, conclude, workspace_url
 from tests.gallery import booking_number_for, gallery_row, write_manifest
-from tests.support.review import checklist_form
+from tests.support.reports import disputed
+from tests.support.review import act, checklist_form, claim_and_search, conclude, workspace_url
 
 
 @pytest.fixture
@@ -97,7 +96,7 @@ def test_quick_exclude_takes_two_actions_and_moves_on(auth, client, people, subm
     assert response.status_code == 302 and response.headers["Location"].endswith("/candidates/3")
     examination = db.session.scalars(select(CandidateExamination)).one()
     assert examination.conclusion is Conclusion.NOT_A_LEAD and examination.rank == 2
-    assert json.loads(examination.checklist)["Ears"] == {"mark": "dissimilar", "note": "lobes attached"}
+    assert examination.checklist["Ears"] == {"mark": "dissimilar", "note": "lobes attached"}
     # the identity appears beside the candidate once concluded
     html = client.get(url).get_data(as_text=True)
     record = html.split('id="record-title"')[1].split("</section>")[0]

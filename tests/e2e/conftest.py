@@ -1,3 +1,3 @@
 """The browser tests' fixtures: a live server and Chromium (see browser.py)."""
 
-from tests.e2e.browser import browser, live_server  # noqa: F401 - fixtures
+from tests.support.browser import browser, live_server  # noqa: F401 - fixtures

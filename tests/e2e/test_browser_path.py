@@ -19,14 +19,14 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, Report, SearchRequest
 from app.services.review.examinations import FEATURE_KEYS
-from tests.e2e.browser import (
-    FACES,
+from tests.support.browser import (
     NEEDS_CHROMIUM,
     Visitor,
     accessibility_violations,
     wait_for_focus,
     wait_until,
 )
+from tests.support.photos import FACES
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -376,8 +376,8 @@ def sweep(visitor: Visitor, role: str, pages: list[tuple[str, str]], problems: l
 
 def every_main_page_for_every_role(browser, live_server, people, clock, search_request, errors) -> None:
     from app.models import Booking, FaceSearch, ProbeWork
-    from app.services.monthly_figures import local_zone
-    from app.services.oversight import generate_monthly_audit
+    from app.services.oversight.monthly_audit import generate_monthly_audit
+    from app.services.oversight.monthly_figures import local_zone
 
     db.session.expire_all()
     report = db.session.scalars(select(Report)).one()

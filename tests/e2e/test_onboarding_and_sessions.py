@@ -15,7 +15,7 @@ from PIL import Image
 
 from app.models import Role
 from tests.conftest import TEST_PASSWORD
-from tests.e2e.browser import NEEDS_CHROMIUM, Visitor, wait_for_focus, wait_until
+from tests.support.browser import NEEDS_CHROMIUM, Visitor, wait_for_focus, wait_until
 
 zxingcpp = pytest.importorskip("zxingcpp", reason="zxing-cpp is not installed (requirements-dev)")
 pytestmark = NEEDS_CHROMIUM

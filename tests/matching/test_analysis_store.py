@@ -11,7 +11,7 @@ import pytest
 from app.matching.analysis_store import AnalysisStore
 from app.matching.faces import EngineSettings, FaceEngine
 from app.matching.images import load_image
-from tests.matching.test_faces import FACES
+from tests.support.photos import FACES
 
 
 @pytest.fixture(scope="module")

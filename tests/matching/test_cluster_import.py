@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.matching.enroll import embed_photo
 from app.models import AuditEvent, Booking, FaceTemplate
-from app.services import gallery
-from app.services.errors import ServiceError
-from app.services.matching import engine_settings
+from app.services.gallery import enrollment
+from app.services.gallery.search import engine_settings
+from app.services.platform.errors import ServiceError
 from tests.gallery import FACES, fixture_rows, gallery_row, write_manifest
 
 distributed = pytest.importorskip("distributed")
@@ -68,7 +68,7 @@ def test_a_worker_killed_mid_import_costs_a_redone_chunk_never_a_lost_or_double_
 
         return watch
 
-    summary = gallery.import_manifest(
+    summary = enrollment.import_manifest(
         manifest,
         actor=None,
         scheduler=cluster.scheduler_address,
@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_import_costs_a_redone_chunk_never_a_lost_or_double_
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "gallery.import"))
     assert cluster.scheduler_address in event.detail
 
-    again = gallery.import_manifest(manifest, actor=None, scheduler=cluster.scheduler_address)
+    again = enrollment.import_manifest(manifest, actor=None, scheduler=cluster.scheduler_address)
     assert again.enrolled == 0 and again.skipped == summary.enrolled
 
 
@@ -105,6 +105,6 @@ def test_an_unreachable_scheduler_is_said_plainly_and_records_nothing(app, tmp_p
     manifest, _ = manifest_of_fixtures(tmp_path)
     app.config["GALLERY_CLUSTER_CONNECT_SECONDS"] = 2
     with pytest.raises(ServiceError, match="Cannot reach the Dask scheduler"):
-        gallery.import_manifest(manifest, actor=None, scheduler="tcp://127.0.0.1:9", workers=1)
+        enrollment.import_manifest(manifest, actor=None, scheduler="tcp://127.0.0.1:9", workers=1)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0

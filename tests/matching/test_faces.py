@@ -9,8 +9,8 @@ import pytest
 
 from app.matching.faces import PLAIN_SETTINGS, EngineSettings, FaceEngine, model_path
 from app.matching.images import load_image
+from tests.support.photos import FACES
 
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 REFERENCE = Path(__file__).resolve().parents[1] / "fixtures" / "descriptors"
 
 

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.matching.images import load_image
 from app.models import AuditEvent, Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
-from app.services import gallery, index_builds, matching
-from app.services.errors import ServiceError
+from app.services.gallery import enrollment, index_builds
+from app.services.gallery import search as matching
+from app.services.platform.errors import ServiceError
 from tests.gallery import (
     FACES,
     booking_number_for,
@@ -20,11 +21,7 @@ from tests.gallery import (
     identity_photos,
     write_manifest,
 )
-
-
-def search_file(name: str, top_k: int = 20) -> matching.SearchResult:
-    faces = matching.describe_probe(load_image(FACES / name).pixels)
-    return matching.search_descriptor(faces[0].descriptor, top_k)
+from tests.support.gallery import search_file
 
 
 def test_every_other_photo_finds_its_identity_at_rank_1(gallery_app):
@@ -74,7 +71,7 @@ def test_import_reports_each_bad_row(gallery_app, tmp_path):
     ]
     manifest = write_manifest(tmp_path / "batch.csv", rows)
     before = db.session.scalar(select(func.count(Booking.id)))
-    summary = gallery.import_manifest(manifest, actor=None, workers=1)
+    summary = enrollment.import_manifest(manifest, actor=None, workers=1)
     assert summary.enrolled == 1 and summary.skipped == 0
     reasons = {r.line: r.reason for r in summary.rejected}
     assert "no face" in reasons[3]
@@ -89,7 +86,7 @@ def test_import_reports_each_bad_row(gallery_app, tmp_path):
     assert db.session.scalar(select(func.count(Booking.id))) == before + 1
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "gallery.import")).all()[-1]
     assert json.loads(event.detail)["enrolled"] == 1
-    again = gallery.import_manifest(manifest, actor=None, workers=1)
+    again = enrollment.import_manifest(manifest, actor=None, workers=1)
     assert again.enrolled == 0 and again.skipped == 1
     assert db.session.scalar(select(func.count(Booking.id))) == before + 1
 
@@ -98,15 +95,15 @@ def test_manifest_header_is_checked(gallery_app, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("photo,number\nx.jpg,1\n")
     with pytest.raises(ServiceError, match="lacks the column"):
-        gallery.import_manifest(bad, actor=None)
+        enrollment.import_manifest(bad, actor=None)
 
 
 def test_interrupted_import_leaves_whole_records(gallery_app, tmp_path, monkeypatch):
     rows = [gallery_row(f"john_simm__{n}.jpg", f"INT-{n}", f"Interrupted {n}") for n in (2, 3)]
     rows.append(gallery_row("john_lennon__2.jpg", "INT-9", "Interrupted 9"))
     manifest = write_manifest(tmp_path / "interrupted.csv", rows)
-    monkeypatch.setattr(gallery, "COMMIT_EVERY", 1)
-    real_store = gallery._store_photo
+    monkeypatch.setattr(enrollment, "COMMIT_EVERY", 1)
+    real_store = enrollment._store_photo
     calls = {"n": 0}
 
     def store_then_die(row, embedding):
@@ -115,9 +112,9 @@ def test_interrupted_import_leaves_whole_records(gallery_app, tmp_path, monkeypa
             raise KeyboardInterrupt
         return real_store(row, embedding)
 
-    monkeypatch.setattr(gallery, "_store_photo", store_then_die)
+    monkeypatch.setattr(enrollment, "_store_photo", store_then_die)
     with pytest.raises(KeyboardInterrupt):
-        gallery.import_manifest(manifest, actor=None, workers=1)
+        enrollment.import_manifest(manifest, actor=None, workers=1)
     db.session.rollback()
     numbers = set(
         db.session.scalars(select(Booking.booking_number).where(Booking.booking_number.like("INT-%")))
@@ -125,14 +122,14 @@ def test_interrupted_import_leaves_whole_records(gallery_app, tmp_path, monkeypa
     assert numbers == {"INT-2", "INT-3"}
     orphans = db.session.scalar(select(func.count(Booking.id)).where(~Booking.templates.any()))
     assert orphans == 0
-    monkeypatch.setattr(gallery, "_store_photo", real_store)
-    resumed = gallery.import_manifest(manifest, actor=None, workers=1)
+    monkeypatch.setattr(enrollment, "_store_photo", real_store)
+    resumed = enrollment.import_manifest(manifest, actor=None, workers=1)
     assert (resumed.enrolled, resumed.skipped) == (1, 2)
 
 
 def test_record_enrolled_after_build_is_found(gallery_app, tmp_path):
     manifest = write_manifest(tmp_path / "late.csv", [gallery_row("john_lennon__2.jpg", "LATE-1", "Late")])
-    gallery.import_manifest(manifest, actor=None, workers=1)
+    enrollment.import_manifest(manifest, actor=None, workers=1)
     result = search_file("john_lennon__2.jpg", top_k=3)
     assert result.index_version == 1
     assert result.candidates[0].booking_number == "LATE-1"
@@ -222,7 +219,7 @@ def test_subjects_share_bookings_by_sid(gallery_app, tmp_path):
             "2021-01-01",
         ],
     ]
-    gallery.import_manifest(write_manifest(tmp_path / "sid.csv", rows), actor=None, workers=1)
+    enrollment.import_manifest(write_manifest(tmp_path / "sid.csv", rows), actor=None, workers=1)
     subject = db.session.scalar(select(Subject).where(Subject.sid == "SID123"))
     assert [b.booking_number for b in subject.bookings] == ["SID-A", "SID-B"]
 
@@ -255,8 +252,8 @@ def test_every_strategy_finds_the_same_mate(gallery_app, strategy):
 
 
 def test_rebuilds_never_overlap(gallery_app):
-    from app.services.index_builds import rebuild_lock
-    from app.services.matching import index_store
+    from app.services.gallery.index_builds import rebuild_lock
+    from app.services.gallery.search import index_store
 
     with rebuild_lock(index_store().root), pytest.raises(ServiceError, match="already running"):
         index_builds.rebuild_index(triggered_by="tests")
@@ -283,7 +280,7 @@ def test_index_status_reports_overdue(gallery_app, clock):
 
 def test_the_search_setting_is_the_one_measured_at_the_build(gallery_app):
     from app.matching.index import IndexManifest
-    from app.services.matching import search_setting
+    from app.services.gallery.search import search_setting
 
     def manifest(count: int, tuning: dict | None = None) -> IndexManifest:
         return IndexManifest(1, "v000001", count, count, {}, "model", "2026-11-29", tuning=tuning)
@@ -302,8 +299,8 @@ def test_the_largest_galleries_get_a_smaller_forest(gallery_app):
     normal = index_builds.rebuild_index(triggered_by="test")
     gallery_app.config["ANNOY_LARGE_GALLERY"] = 1  # as if this gallery were ten million strong
     large = index_builds.rebuild_index(triggered_by="test")
-    assert json.loads(normal.parameters)["n_trees"] == gallery_app.config["ANNOY_N_TREES"] == 50
-    assert json.loads(large.parameters)["n_trees"] == gallery_app.config["ANNOY_N_TREES_LARGE"] == 25
+    assert normal.parameters["n_trees"] == gallery_app.config["ANNOY_N_TREES"] == 50
+    assert large.parameters["n_trees"] == gallery_app.config["ANNOY_N_TREES_LARGE"] == 25
     assert matching.search_descriptor(load_probe_vector("barack_obama__2.jpg")).index_version == large.version
 
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,29 +16,13 @@ from app.matching.images import (
     UnsupportedFormatError,
     load_image,
 )
-
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+from tests.support.photos import FACES, pixel_flood_png
 
 
 def encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **kwargs)
     return buffer.getvalue()
-
-
-def pixel_flood_png(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims width x height pixels (a decompression bomb)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_jpeg_png_tiff_load_as_rgb():

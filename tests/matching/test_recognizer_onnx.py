@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from app.matching.faces import EngineSettings, FaceEngine, model_path
 from app.matching.images import load_image
 from app.matching.recognizer_onnx import ModelFormatError, OnnxRecognizer, read_dlib_network, to_onnx
+from tests.support.photos import FACES
 
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
 RESNET = model_path("dlib_face_recognition_resnet_model_v1.dat")
 
 

@@ -3,7 +3,6 @@ gallery; the rebuild streams; every build measures how many true mates its setti
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,11 @@ from app.extensions import db
 from app.matching.index import BuildParameters, IndexStore
 from app.matching.tuning import TARGET_SHARE, Setting, choose, measure, recall_queries
 from app.models import Booking, FaceSearch, FaceTemplate, IndexBuild
-from app.services import index_builds, matching
-from app.services.sealed_records import seal_booking
+from app.services.gallery import index_builds
+from app.services.gallery import search as matching
+from app.services.gallery.sealing import seal_booking
 from tests.gallery import booking_number_for
-from tests.matching.test_gallery import search_file
+from tests.support.gallery import search_file
 
 
 @pytest.fixture
@@ -71,7 +71,7 @@ def test_the_rebuild_streams_in_chunks_and_keeps_every_searchable_template(galle
     assert np.asarray(loaded.ids).tolist() == expected and build.template_count == len(expected)
     stored = {t.id: t.vector for t in db.session.scalars(select(FaceTemplate))}
     assert all(np.array_equal(loaded.vectors[row], stored[t]) for row, t in enumerate(expected))
-    assert json.loads(build.tuning)["strategy"] == "exact"  # a small gallery: scanned exactly
+    assert build.tuning["strategy"] == "exact"  # a small gallery: scanned exactly
 
 
 def test_a_build_keeps_what_arrived_when_records_were_sealed_while_it_read(tmp_path):
@@ -140,14 +140,14 @@ def test_each_build_measures_recall_and_never_chooses_a_weak_setting(tmp_path):
 def test_the_search_record_carries_the_recall_of_the_index_it_used(
     gallery_app, auth, client, people, submitted
 ):
-    from tests.blueprints.test_review import claim_and_search
+    from tests.support.review import claim_and_search
 
     search = claim_and_search(auth, client, submitted.id, people["first"])
     assert search.index_recall == 1.0 and search.strategy == "exact"
     gallery_app.config["EXACT_SEARCH_MAX_GALLERY"] = 5  # a "large" gallery: the build measures
     gallery_app.config.update(RECALL_QUERIES=30, TWO_STAGE_SHORTLISTS=(8,), ANNOY_SEARCH_KS=(50,))
     build = index_builds.rebuild_index(triggered_by="tests")
-    tuning = json.loads(build.tuning)
+    tuning = build.tuning
     assert tuning["queries"] == build.template_count and tuning["share_of_exact_mates"] >= TARGET_SHARE
     assert {m["strategy"] for m in tuning["measured"]} >= {"exact", "two-stage", "annoy"}
     result = search_file("john_simm__2.jpg", top_k=5)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Role, SearchRequest
-from app.services.clause_map import BY_ID, CLAUSES, Kind, markdown, needs_a_test, proofs_by_clause
+from app.services.policy.clause_map import BY_ID, CLAUSES, Kind, markdown, needs_a_test, proofs_by_clause
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
@@ -51,7 +51,8 @@ def test_the_map_shows_each_control_and_the_months_refusals_flags_and_determinat
     app, auth, client, make_user, clock
 ):
     """A refusal naming SD-7 and a flagged submission, counted for the month on /admin/policy."""
-    from tests.blueprints.test_requests import photo, submit, valid_form
+    from tests.support.intake import submit, valid_form
+    from tests.support.photos import photo
 
     requester = make_user(Role.REQUESTER, full_name="Dana Whitfield")
     auth.login(requester)

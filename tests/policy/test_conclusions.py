@@ -6,18 +6,15 @@ shifted onto the next one. A lead decision names a viable-lead conclusion only."
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CandidateExamination, Conclusion, DecisionOutcome
-from app.services.errors import ServiceError
+from app.services.platform.errors import ServiceError
 from app.services.review import decisions, examinations
 from app.services.review.examinations import FEATURE_KEYS
-from tests.blueprints.test_review import claim_and_search
-from tests.support.review import checklist_form
+from tests.support.review import checklist_form, claim_and_search
 
 
 @pytest.fixture
@@ -81,10 +78,10 @@ def test_a_checklist_missing_a_feature_is_refused_not_shifted(auth, candidate):
     del form["feature_ears-mark"], form["feature_ears-note"]  # the ears' block never arrived
     page = post(auth, url, form, conclusion="").get_data(as_text=True)
     assert "arrived without Ears" in page
-    saved = json.loads(db.session.scalars(select(CandidateExamination)).one().checklist)
+    saved = db.session.scalars(select(CandidateExamination)).one().checklist
     assert saved == {}  # nothing was saved, and the nose's mark never moved onto the ears
     assert post(auth, url, checklist_form(nose="dissimilar"), conclusion="").status_code == 302
-    saved = json.loads(db.session.scalars(select(CandidateExamination)).one().checklist)
+    saved = db.session.scalars(select(CandidateExamination)).one().checklist
     assert saved["Nose"]["mark"] == "dissimilar" and saved["Ears"]["mark"] == "similar"
 
 

@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, ProbeImage, RequestStatus, ReviewState, SearchRequest
-from app.services.errors import PermissionDenied, ServiceError
-from app.services.oversight import generate_monthly_audit, local_zone, month_bounds
+from app.services.oversight.monthly_audit import generate_monthly_audit, local_zone, month_bounds
+from app.services.platform.errors import PermissionDenied, ServiceError
 from app.services.review import assignments, intake, probes, searches
-from app.services.workflow import Action, why_not
-from tests.blueprints.test_requests import FACES, photo, submit, valid_form
+from app.services.review.workflow import Action, why_not
+from tests.support.intake import submit, valid_form
+from tests.support.photos import FACES, photo
 from tests.support.review import determination_form, determine_all
 
 
@@ -75,7 +76,7 @@ def test_an_unflagged_request_is_not_searched_before_the_determinations(people, 
     month = clock.now.astimezone(local_zone()).strftime("%Y-%m")
     clock.now = month_bounds(month)[1] + timedelta(days=2)
     audit = generate_monthly_audit(month, generated_by="tests")
-    row = next(r for r in json.loads(audit.figures) if r["username"] == reviewer.username)
+    row = next(r for r in audit.figures if r["username"] == reviewer.username)
     assert row["source_determinations"] == 1 and row["first_amendment_determinations"] == 1
 
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, RequestStatus, Role, SearchRequest
-from tests.blueprints.test_requests import photo, submit, valid_form
+from tests.support.intake import submit, valid_form
+from tests.support.photos import photo
 
 
 @pytest.fixture

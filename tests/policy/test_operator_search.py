@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, FaceSearch, Outcome, PolicyAcknowledgement, SearchRequest
 from app.services.review import assignments
-from tests.blueprints.test_requests import photo, submit, valid_form
 from tests.gallery import FACES, booking_number_for
+from tests.support.intake import submit, valid_form
+from tests.support.photos import photo
 from tests.support.review import determine_all, operator_search
 
 MULTI = FACES / "special/multi__barack_obama_joe_biden.jpg"

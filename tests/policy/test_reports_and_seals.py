@@ -11,14 +11,13 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Booking, DecisionOutcome, Report, ReportBooking, ReviewState
-from app.services import reports as report_service
-from app.services import workflow
-from app.services.errors import ServiceError
-from app.services.monthly_figures import compute_month
-from app.services.review import assignments
-from app.services.sealed_records import seal_booking
-from tests.blueprints.test_reports import disputed, no_match, pdf_text, verified
+from app.services.gallery.sealing import seal_booking
+from app.services.oversight.monthly_figures import compute_month
+from app.services.platform.errors import ServiceError
+from app.services.reports import issuance as report_service
+from app.services.review import assignments, workflow
 from tests.gallery import booking_number_for
+from tests.support.reports import disputed, no_match, pdf_text, verified
 
 
 @pytest.fixture
@@ -197,7 +196,7 @@ def test_sealing_a_booking_no_report_printed_says_so(auth, client, people, submi
 def test_a_correction_racing_a_seal_is_refused_or_noticed(gallery_app, people, submitted):
     """Found: a correction finishing while its lead was being sealed issued a version naming
     the sealed person, with no notice."""
-    from tests.security.conftest import at_once
+    from tests.support.live import at_once
 
     verified(submitted, people)
     report_id = report_service.issue_report(submitted, actor=people["first"]).id

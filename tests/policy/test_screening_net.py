@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services import screening
+from app.services.policy import screening
 from tests.support.screening import measure, rates
 
 

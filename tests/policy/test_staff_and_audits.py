@@ -4,7 +4,6 @@ reviewer; and the monthly audit in the unit's time zone, counting every search."
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,12 +11,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AccessGrant, AuditEvent, FaceSearch, PolicyAcknowledgement, Role, SearchRequest
-from app.services import oversight
-from app.services import reports as report_service
-from app.services.dashboard import dashboard
-from app.services.errors import PermissionDenied, ServiceError
+from app.services.oversight import monthly_audit
+from app.services.oversight.dashboard import dashboard
+from app.services.platform.errors import PermissionDenied, ServiceError
+from app.services.reports import issuance as report_service
 from app.services.review import assignments, probes, searches
-from tests.blueprints.test_reports import disputed, no_match, verified
+from tests.support.reports import disputed, no_match, verified
 from tests.support.review import determine_all, operator_search
 
 
@@ -114,7 +113,7 @@ def test_nobody_works_before_signing_the_policies_of_their_role(auth, client, ma
     ).all()
     assert {(s.document, s.version) for s in signed} == {("fr_policy", "2026-01"), ("cal_photo", "2026-01")}
     requester = make_user(Role.REQUESTER, acknowledged=False)
-    from app.services.accounts import missing_agreements
+    from app.services.identity.accounts import missing_agreements
 
     assert [a.key for a in missing_agreements(requester)] == ["fr_policy"]
 
@@ -134,7 +133,7 @@ def test_an_unsuitable_probe_is_searched_only_with_the_reviewers_reason(people, 
         searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5)
     db.session.rollback()
     probes.update_probe_work(work, reviewer=reviewer, steps=[])
-    work.manual_eyes = json.dumps([[52, 70], [98, 70]])
+    work.manual_eyes = [[52, 70], [98, 70]]
     db.session.commit()
     search = searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5, override_reason="")
     recorded = search.probe_list[0]
@@ -179,8 +178,8 @@ def test_the_monthly_audit_counts_command_line_searches_in_local_months(
     )
     assert result.exit_code == 0, result.output
     clock.now = datetime(2026, 11, 3, 18, tzinfo=UTC)
-    audit = oversight.generate_monthly_audit("2026-10", generated_by="tests")
-    row = next(r for r in json.loads(audit.figures) if r["username"] == people["first"].username)
+    audit = monthly_audit.generate_monthly_audit("2026-10", generated_by="tests")
+    row = next(r for r in audit.figures if r["username"] == people["first"].username)
     assert row["searches"] == 1 and "case HC-2026-0042" in row["search_reasons"]
     assert row["last_logon"].startswith("2026-11-01T06:30")  # the operator's own sign-in, that month
     assert any(f.kind == "after_hours" and f.username == people["first"].username for f in audit.flags)
@@ -195,9 +194,9 @@ def test_the_dashboard_warns_about_months_not_signed_off(app, people, clock):
     clock.now = clock.now + timedelta(days=70)
     unsigned = dashboard()["unsigned_months"]
     assert len(unsigned) >= 2
-    audit = oversight.generate_monthly_audit(unsigned[0], generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(unsigned[0], generated_by="tests")
     for flag in audit.flags:
-        oversight.clear_flag(flag, actor=people["admin"], note="Reviewed with the supervisor")
-    oversight.sign_off(audit, actor=people["admin"], note="ok")
+        monthly_audit.clear_flag(flag, actor=people["admin"], note="Reviewed with the supervisor")
+    monthly_audit.sign_off(audit, actor=people["admin"], note="ok")
     db.session.commit()
     assert unsigned[0] not in dashboard()["unsigned_months"]

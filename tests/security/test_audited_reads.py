@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, ProbeWork
-from app.services import reports as report_service
-from app.services.oversight import generate_monthly_audit, previous_month
-from tests.blueprints.test_reports import verified
+from app.services.oversight.monthly_audit import generate_monthly_audit, previous_month
+from app.services.reports import issuance as report_service
+from tests.support.reports import verified
 
 # endpoint -> (who reads, URL template filled from the scenario)
 READS = {
@@ -22,7 +22,7 @@ READS = {
     "requests.request_pdf": ("requester", "/requests/{request}/form.pdf"),
     "review.workspace": ("first", "/review/requests/{request}"),
     "review.probe": ("first", "/review/probes/{work}"),
-    "review.probe_image": ("first", "/review/probes/{work}/original.jpg"),
+    "review.probe_image": ("first", "/review/probes/{work}/display.jpg"),
     "review.candidates": ("first", "/review/searches/{search}"),
     "review.compare": ("first", "/review/searches/{search}/candidates/1"),
     "review.chip": ("first", "/review/searches/{search}/chips/candidate/1.png"),

@@ -9,7 +9,6 @@ import io
 import logging
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +20,10 @@ from app.matching.images import ImageTooLargeError, load_image
 from app.matching.processing import ProcessingError, apply_steps
 from app.models import AuditChainHead, AuditEvent, PendingApproval, ProbeImage, Role, SearchRequest
 from app.security.access import rule_for_endpoint
-from app.services import checkpoints
-from app.services.audit import record_event, verify_chain
-from tests.security.conftest import at_once
-
-FACES = Path(__file__).resolve().parents[1] / "fixtures" / "faces"
+from app.services.oversight import checkpoints
+from app.services.oversight.audit import record_event, verify_chain
+from tests.support.live import at_once
+from tests.support.photos import FACES
 
 
 def test_exports_cannot_carry_spreadsheet_formulas(auth, client, make_user):

@@ -20,16 +20,14 @@ from app.models import (
     Role,
     SearchRequest,
 )
-from app.services import workflow
-from app.services.errors import PermissionDenied, ServiceError
-from app.services.review import assignments, decisions, examinations, probes, searches
-from tests.blueprints.test_reports import no_match
-from tests.blueprints.test_requests import photo, submit, valid_form
+from app.services.platform.errors import PermissionDenied, ServiceError
+from app.services.review import assignments, decisions, examinations, probes, searches, workflow
 from tests.gallery import booking_number_for
-from tests.security.conftest import at_once, refresh
+from tests.support.intake import submit, valid_form
+from tests.support.live import at_once, refresh
+from tests.support.photos import photo
+from tests.support.reports import CHECKLIST, no_match
 from tests.support.review import checklist_form, determine_all
-
-CHECKLIST = {f: {"mark": "similar", "note": ""} for f in examinations.FISWG_FEATURES}
 
 
 @pytest.fixture
@@ -122,7 +120,7 @@ def test_every_invariant_of_a_decision(people, submitted):
         booking_id=search.result_list[0]["booking_id"],
         reviewer_id=second.id,
         rank=1,
-        checklist="{}",
+        checklist={},
         conclusion=Conclusion.VIABLE_LEAD,
     )
     db.session.add(theirs)
@@ -311,8 +309,8 @@ def test_a_lead_sealed_before_the_report_goes_back_to_its_reviewer(people, submi
     )
     db.session.commit()
     assert submitted.review_state is ReviewState.VERIFIED
-    from app.services.gallery import get_booking
-    from app.services.sealed_records import seal_booking
+    from app.services.gallery.enrollment import get_booking
+    from app.services.gallery.sealing import seal_booking
 
     seal_booking(get_booking(lead.booking.booking_number), reference="ORDER-77", actor=people["admin"])
     db.session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, LoginAttempt, Role, UserSession
 from tests.conftest import TEST_PASSWORD
-from tests.security.conftest import at_once, flashes, refresh
+from tests.support.live import at_once, flashes, refresh
 
 WRONG = "an entirely wrong password"
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, text, update
 
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Outcome
-from app.services.audit import event_hash, record_event, verify_chain
+from app.services.oversight.audit import event_hash, record_event, verify_chain
 from tests.conftest import TEST_DATABASE
 
 

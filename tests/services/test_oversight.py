@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +12,9 @@ from sqlalchemy import select, text, update
 
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, FaceSearch, Outcome, RequestStatus, Role, SearchRequest
-from app.services import checkpoints, oversight
-from app.services.audit import record_event, verify_chain
-from app.services.errors import ServiceError
+from app.services.oversight import checkpoints, monthly_audit
+from app.services.oversight.audit import record_event, verify_chain
+from app.services.platform.errors import ServiceError
 
 MONTH = "2026-10"
 
@@ -34,7 +33,7 @@ def request_for(requester, *, case: str, terms: list[str] | None = None) -> Sear
         case_number=case,
         purpose="active_investigation",
         crime_type="robbery",
-        first_amendment_terms=json.dumps(terms) if terms else None,
+        first_amendment_terms=terms or None,
     )
     db.session.add(request)
     db.session.flush()
@@ -47,12 +46,12 @@ def searched(reviewer, request, clock) -> FaceSearch:
         reviewer_id=reviewer.id,
         created_at=clock.now,
         justification="j",
-        probes="[]",
+        probes=[],
         top_k=20,
         index_version=1,
         model_id="m",
         strategy="exact",
-        results="[]",
+        results=[],
     )
     db.session.add(search)
     record_event("search.run", actor=reviewer, object_type="search", object_id=1)
@@ -85,9 +84,9 @@ def month_of_work(app, make_user, clock):
 
 @pytest.mark.clause("AU-3", "SD-5")
 def test_figures_and_flags(month_of_work):
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
-    rows = {r["username"]: r for r in json.loads(audit.figures)}
+    rows = {r["username"]: r for r in audit.figures}
     assert (
         rows["rchen"]["searches"] == 3 and rows["lapsed"]["searches"] == 1 and rows["dwhit"]["searches"] == 0
     )
@@ -103,7 +102,7 @@ def test_figures_and_flags(month_of_work):
     assert ("dwhit", "denied_access") in kinds
     assert ("rchen", "lapsed_certification") not in kinds
     with pytest.raises(ServiceError, match="already exists"):
-        oversight.generate_monthly_audit(MONTH, generated_by="tests")
+        monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
 
 
 def test_search_spike_against_own_history(app, make_user, clock):
@@ -116,39 +115,39 @@ def test_search_spike_against_own_history(app, make_user, clock):
         at(clock, day)
         searched(reviewer, request_for(requester, case=f"B{day}"), clock)
     clock.now = datetime(2026, 11, 2, 18, tzinfo=UTC)
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     assert any(f.kind == "search_spike" and f.username == "busy" for f in audit.flags)
 
 
 @pytest.mark.clause("AU-4")
 def test_files_hashes_and_no_event_changed(app, month_of_work):
     before = [(e.seq, e.hash) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
     after = [(e.seq, e.hash) for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
     assert after[: len(before)] == before and verify_chain().ok
     csv_bytes = Path(app.instance_path, audit.csv_path).read_bytes()
-    assert oversight.hashlib.sha256(csv_bytes).hexdigest() == audit.csv_sha256
+    assert monthly_audit.hashlib.sha256(csv_bytes).hexdigest() == audit.csv_sha256
     exported = list(csv.DictReader(io.StringIO(csv_bytes.decode())))
-    assert [r["username"] for r in exported] == [r["username"] for r in json.loads(audit.figures)]
+    assert [r["username"] for r in exported] == [r["username"] for r in audit.figures]
     assert Path(app.instance_path, audit.pdf_path).read_bytes().startswith(b"%PDF")
 
 
 @pytest.mark.clause("AU-3")
 def test_flags_cleared_then_signed_off(month_of_work, make_user):
     admin = make_user(Role.ADMIN)
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     with pytest.raises(ServiceError, match="open flag"):
-        oversight.sign_off(audit, actor=admin, note="ok")
+        monthly_audit.sign_off(audit, actor=admin, note="ok")
     for flag in audit.flags:
-        oversight.clear_flag(flag, actor=admin, note="Reviewed with the supervisor")
-    oversight.sign_off(audit, actor=admin, note="Month reviewed")
+        monthly_audit.clear_flag(flag, actor=admin, note="Reviewed with the supervisor")
+    monthly_audit.sign_off(audit, actor=admin, note="Month reviewed")
     db.session.commit()
     assert audit.signed_off_by_id == admin.id
 
 
 def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
     assert checkpoints.verify_checkpoints() == []
     # an intruder deletes the newest events and fixes the head so the chain alone looks whole
@@ -166,13 +165,13 @@ def test_checkpoint_detects_a_deleted_tail(month_of_work, runner, intruder):
 
 @pytest.mark.clause("AU-4")
 def test_retention_after_five_years(app, month_of_work, clock):
-    audit = oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    audit = monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
     pdf = Path(app.instance_path, audit.pdf_path)
     clock.advance(days=365 * 5 - 40)
-    assert oversight.purge_expired_audits() == []
+    assert monthly_audit.purge_expired_audits() == []
     clock.advance(days=70)
-    assert oversight.purge_expired_audits() == [MONTH]
+    assert monthly_audit.purge_expired_audits() == [MONTH]
     db.session.commit()
     assert not pdf.exists()
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.retention_purge")).one()
@@ -188,7 +187,7 @@ def test_cli_and_unfinished_month(month_of_work, runner):
 
 
 def test_monthly_pages(month_of_work, auth, client, make_user):
-    oversight.generate_monthly_audit(MONTH, generated_by="tests")
+    monthly_audit.generate_monthly_audit(MONTH, generated_by="tests")
     db.session.commit()
     auth.login(make_user(Role.ADMIN))
     page = client.get(f"/admin/monthly/{MONTH}").get_data(as_text=True)

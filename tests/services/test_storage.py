@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Role
-from app.services import probe_images
-from app.services import requests as request_service
-from app.services.errors import ServiceError
+from app.services.intake import probe_images
+from app.services.intake import requests as request_service
+from app.services.platform.errors import ServiceError
 
 PHOTO = Path(__file__).resolve().parents[1] / "fixtures" / "faces" / "john_simm__1.jpg"
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from app.extensions import db
-from app.models import SearchRequest, User
+from app.models import (
+    FaceSearch,
+    ProbeWork,
+    SearchRequest,
+    User,
+)
 from app.services.review import intake
 
 NOTE = "The photo is a still from the store's fixed camera, as the requester states."
@@ -65,3 +72,34 @@ def checklist_form(default: str = "similar", notes: dict | None = None, **marks:
             form[f"feature_{key}-mark"] = mark
         form[f"feature_{key}-note"] = (notes or {}).get(key, "")
     return form
+
+
+def act(auth, url, data=None, token_from=None):
+    return auth.post(url, data or {}, token_from=token_from or url.rsplit("/", 1)[0])
+
+
+def workspace_url(request_id: int) -> str:
+    return f"/review/requests/{request_id}"
+
+
+def claim_and_search(auth, client, request_id: int, reviewer) -> FaceSearch:
+    auth.login(reviewer)
+    act(auth, f"{workspace_url(request_id)}/claim", token_from=workspace_url(request_id))
+    determine = determination_form(db.session.get(SearchRequest, request_id))
+    act(auth, f"{workspace_url(request_id)}/determinations", determine, token_from=workspace_url(request_id))
+    client.get(workspace_url(request_id))  # creates the probe work
+    works = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == reviewer.id)).all()
+    response = auth.post(
+        f"{workspace_url(request_id)}/search",
+        {"work_id": [str(w.id) for w in works], "top_k": "10"},
+        token_from=workspace_url(request_id),
+    )
+    assert response.status_code == 302, response.data[:500]
+    return db.session.scalars(select(FaceSearch).order_by(FaceSearch.id.desc())).first()
+
+
+def conclude(auth, search_id: int, rank: int, conclusion: str):
+    form = checklist_form()
+    form.update(conclusion=conclusion, note="Consistent ear and nose morphology.")
+    url = f"/review/searches/{search_id}/candidates/{rank}"
+    return auth.post(f"{url}/examine", form, token_from=url)

@@ -8,9 +8,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.services.policy import ACTIVE_INVESTIGATION, LocalRules
-from app.services.provenance import Context, ImageFacts, image_violations
-from app.services.screening import first_amendment_terms, screen_fields
+from app.services.policy.provenance import Context, ImageFacts, image_violations
+from app.services.policy.rules import ACTIVE_INVESTIGATION, LocalRules
+from app.services.policy.screening import first_amendment_terms, screen_fields
 
 PHRASES = Path(__file__).resolve().parents[1] / "policy" / "screening_phrases.toml"
 SOURCE_CLAUSES = {"SD-7", "PU-1", "PU-2", "LR-1", "LR-2"}

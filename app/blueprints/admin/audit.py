@@ -18,8 +18,8 @@ from app.documents.csv_export import csv_bytes
 from app.extensions import db
 from app.models import AuditEvent, Outcome
 from app.security.access import admin_required
-from app.services.audit import ObjectType, record_event, verify_chain
-from app.services.checkpoints import verify_checkpoints
+from app.services.oversight.audit import ObjectType, record_event, verify_chain
+from app.services.oversight.checkpoints import verify_checkpoints
 
 PAGE_SIZE = 50
 CSV_COLUMNS = [

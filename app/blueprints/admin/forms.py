@@ -4,7 +4,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from app.models import CertificationProvider, Role
-from app.services.accounts import get_agency_by_code
+from app.services.identity.accounts import get_agency_by_code
 
 ROLE_CHOICES = [SelectChoice(r.value, r.value.capitalize()) for r in Role]
 

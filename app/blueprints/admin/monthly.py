@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +12,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import MonthlyAudit
 from app.security.access import admin_required
-from app.services import oversight
+from app.services.oversight import monthly_audit as oversight
 
 from .forms import MonthForm, ReasonForm
 
@@ -49,7 +47,7 @@ def monthly_audit(month: str):
     return render_template(
         "admin/monthly.html",
         audit=audit,
-        rows=json.loads(audit.figures),
+        rows=audit.figures,
         clear_form=ReasonForm(),
         sign_form=ReasonForm(prefix="sign"),
     )

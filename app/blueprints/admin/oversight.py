@@ -11,10 +11,10 @@ from app.blueprints.admin import bp
 from app.blueprints.common import QueryForm
 from app.clock import utcnow
 from app.security.access import admin_required
-from app.services import dashboard as dashboard_service
-from app.services import oversight, transparency
-from app.services.audit import ObjectType, record_event
-from app.services.clause_map import evidence_for
+from app.services.oversight import dashboard as dashboard_service
+from app.services.oversight import monthly_audit, transparency
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.policy.clause_map import evidence_for
 
 
 class MonthQueryForm(QueryForm):
@@ -61,7 +61,9 @@ def clause_map():
     """The policy clause by clause (read-only), with each clause's evidence in a month."""
     form = MonthQueryForm()
     month = (
-        form.month.data if form.validate() and form.month.data else oversight.previous_month(utcnow().date())
+        form.month.data
+        if form.validate() and form.month.data
+        else monthly_audit.previous_month(utcnow().date())
     )
-    start, end = oversight.month_bounds(month)
+    start, end = monthly_audit.month_bounds(month)
     return render_template("admin/clause_map.html", month=month, rows=evidence_for(start, end), form=form)

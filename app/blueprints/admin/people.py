@@ -12,9 +12,9 @@ from app.blueprints.common import CsrfForm, perform, show_error
 from app.extensions import db
 from app.models import Agency, PendingApproval, Role, User
 from app.security.access import admin_required
-from app.services import accounts
-from app.services import admin as service
-from app.services.auth import fresh_sign_in_at
+from app.services.identity import accounts
+from app.services.identity import administration as service
+from app.services.identity.signin import fresh_sign_in_at
 
 from .forms import AgencyForm, CertificationForm, ReasonForm, RoleForm, UserForm
 

@@ -1,7 +1,7 @@
 """Sign-in (password, then TOTP), enrolment, fresh sign-in, password change, sessions, sign-out.
 
 Every factor is checked in two steps, each committed: the attempt is reserved under a lock
-(so parallel guesses are counted before any is checked), then checked (see services.auth).
+(so parallel guesses are counted before any is checked), then checked (see services.identity.signin).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from app.security.access import (
     safe_next_url,
     signed_in,
 )
-from app.services import auth as auth_service
-from app.services import mfa
-from app.services import sessions as sessions_service
-from app.services.accounts import acknowledge, missing_agreements, new_password_problem
-from app.services.auth import LoginFailure
+from app.services.identity import mfa
+from app.services.identity import sessions as sessions_service
+from app.services.identity import signin as auth_service
+from app.services.identity.accounts import acknowledge, missing_agreements, new_password_problem
+from app.services.identity.signin import LoginFailure
 
 from .forms import AgreementForm, ChangePasswordForm, ConfirmIdentityForm, EndSessionForm, LoginForm, TotpForm
 

@@ -12,9 +12,9 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import Agency, RequestStatus, Role, TrainingCertification, User
 from app.security.access import get_for_agency_or_404, public, signed_in
-from app.services.accounts import search_eligibility
-from app.services.requests import agency_requests
-from app.services.waiting import waiting_on
+from app.services.identity.accounts import search_eligibility
+from app.services.intake.requests import agency_requests
+from app.services.review.waiting import waiting_on
 
 bp = Blueprint("main", __name__)
 

@@ -23,11 +23,11 @@ from app.security.access import (
     roles_required,
     signed_in,
 )
-from app.services import gallery as gallery_service
-from app.services import reports as service
-from app.services import sealed_records
-from app.services.accounts import sees_agency
-from app.services.reads import record_read
+from app.services.gallery import enrollment as gallery_service
+from app.services.gallery import sealing
+from app.services.identity.accounts import sees_agency
+from app.services.oversight.reads import record_read
+from app.services.reports import issuance as service
 
 bp = Blueprint("reports", __name__)
 # Requesters see their agency's reports; staff need a current certification and need to know.
@@ -159,7 +159,7 @@ def confirm_destroyed(report_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
     perform(
-        lambda: sealed_records.confirm_destroyed(report, actor=current_user),
+        lambda: sealing.confirm_destroyed(report, actor=current_user),
         "Destruction confirmed and recorded.",
     )
     return redirect(url_for("reports.detail", report_id=report_id))
@@ -185,13 +185,11 @@ def sealed():
     if form.validate_on_submit():
         number = form.booking_number.data.strip()
         done = perform(
-            lambda: sealed_records.seal_booking(
+            lambda: sealing.seal_booking(
                 gallery_service.get_booking(number), reference=form.reference.data, actor=current_user
             )
         )
         if done.ok:
             flash(done.value.summary(), "success")
             return redirect(url_for("reports.sealed"))
-    return render_template(
-        "reports/sealed.html", form=form, outstanding=sealed_records.outstanding_seal_notices()
-    )
+    return render_template("reports/sealed.html", form=form, outstanding=sealing.outstanding_seal_notices())

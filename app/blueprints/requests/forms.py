@@ -18,10 +18,10 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from app.blueprints.common import choices
-from app.services import policy, provenance
-from app.services.probe_images import MAX_IMAGE_BYTES, Upload
-from app.services.provenance import ImageFacts
-from app.services.requests import TEXT_FIELDS, DraftFields
+from app.services.intake.probe_images import MAX_IMAGE_BYTES, Upload
+from app.services.intake.requests import TEXT_FIELDS, DraftFields
+from app.services.policy import provenance, rules
+from app.services.policy.provenance import ImageFacts
 
 YES_NO = {"yes": "Yes", "no": "No"}
 PHOTO_TYPES = {"accept": "image/jpeg,image/png,image/tiff,image/heic,image/heif"}
@@ -105,7 +105,7 @@ class SearchRequestForm(FlaskForm):
         description="Required unless the purpose is an identification.",
     )
     reason = TextAreaField("Reason for search", description="What the search is for, in a few sentences.")
-    purpose = RadioField("Purpose of the search", choices=choices(policy.PURPOSES), validate_choice=False)
+    purpose = RadioField("Purpose of the search", choices=choices(rules.PURPOSES), validate_choice=False)
     threat_to_life = RadioField(
         "Is there an imminent threat to life?",
         choices=choices(YES_NO),
@@ -125,7 +125,7 @@ class SearchRequestForm(FlaskForm):
     )
     crime_type = SelectField(
         "File class / crime type (if available)",
-        choices=choices(policy.CRIME_TYPES, "Not available"),
+        choices=choices(rules.CRIME_TYPES, "Not available"),
         validate_choice=False,
     )
     crime_type_other = StringField("Other crime type", validators=[Length(max=200)])
@@ -141,7 +141,7 @@ class SearchRequestForm(FlaskForm):
         description="1 to 10 photos: JPEG, PNG, TIFF or HEIC, at most 20 MB each.",
         render_kw=PHOTO_TYPES,
     )
-    affirmed = BooleanField(policy.AFFIRMATION)
+    affirmed = BooleanField(rules.AFFIRMATION)
     signature = StringField(
         "Requestor Signature",
         validators=[Length(max=200)],

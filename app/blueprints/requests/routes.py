@@ -19,12 +19,14 @@ from app.security.access import (
     require_need_to_know,
     roles_required,
 )
-from app.services import answers, policy, storage
-from app.services import requests as service
-from app.services.errors import ServiceError
-from app.services.reads import record_read
-from app.services.reports import reports_for
-from app.services.workflow import allowed_actions
+from app.services.intake import answers
+from app.services.intake import requests as service
+from app.services.oversight.reads import record_read
+from app.services.platform import storage
+from app.services.platform.errors import ServiceError
+from app.services.policy import rules
+from app.services.reports.issuance import reports_for
+from app.services.review.workflow import allowed_actions
 
 from .forms import AnswerForm, SearchRequestForm, WithdrawForm
 
@@ -154,7 +156,7 @@ def _render_form(form: SearchRequestForm, draft: SearchRequest | None, violation
         form=form,
         draft=draft,
         violations=violations or [],
-        policy=policy,
+        policy=rules,
         please_assist=please_assist(config["REPOSITORY_NAME"], config["INTERCONNECT_NAME"]),
         action=target,
         submit_action=submit,
@@ -182,7 +184,7 @@ def detail(request_id: int):
     return render_template(
         "requests/detail.html",
         search_request=search_request,
-        policy=policy,
+        policy=rules,
         withdraw_form=WithdrawForm(),
         answer_form=AnswerForm(),
         reports=reports_for(search_request),

@@ -16,11 +16,11 @@ from app.extensions import db
 from app.matching.images import encode_jpeg, encode_png
 from app.matching.probe import COMPARISON_SIZE
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, ProbeWork
-from app.security.access import certified_reviewer_required, deny
-from app.services.errors import ServiceError
-from app.services.reads import Candidate, record_read
+from app.security.access import certified_staff_required, deny
+from app.services.oversight.reads import Candidate, record_read
+from app.services.platform.errors import ServiceError
 from app.services.review import examinations, searches
-from app.services.workflow import Action, allowed_actions
+from app.services.review.workflow import Action, allowed_actions
 
 from .forms import ChecklistForm, ExcludeForm, ReexamineForm, SearchForm
 
@@ -28,7 +28,7 @@ THUMBNAIL_SIDE = 200
 
 
 @bp.route("/requests/<int:request_id>/search", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def search(request_id: int):
     search_request = request_or_404(request_id)
     form = SearchForm()
@@ -55,7 +55,7 @@ def search(request_id: int):
 
 
 @bp.route("/searches/<int:search_id>")
-@certified_reviewer_required
+@certified_staff_required
 def candidates(search_id: int):
     found = search_or_404(search_id)
     by_photo = request.args.get("by") == "photo"
@@ -122,7 +122,7 @@ def _render_compare(
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>")
-@certified_reviewer_required
+@certified_staff_required
 def compare(search_id: int, rank: int):
     found, examination = _opened(search_id, rank)
     if examination is None:
@@ -131,7 +131,7 @@ def compare(search_id: int, rank: int):
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/examine", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def examine(search_id: int, rank: int):
     found, examination = _opened(search_id, rank)
     if examination is None:
@@ -157,7 +157,7 @@ def examine(search_id: int, rank: int):
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/exclude", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def exclude(search_id: int, rank: int):
     """Two actions for an obvious non-match: the dissimilar feature, then Exclude; on to the next."""
     found, examination = _opened(search_id, rank)
@@ -183,7 +183,7 @@ def exclude(search_id: int, rank: int):
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/reexamine", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def reexamine(search_id: int, rank: int):
     _, examination = _opened(search_id, rank)
     form = ReexamineForm()
@@ -208,7 +208,7 @@ def _candidate_image(found: FaceSearch, rank: int, which: str):
 
 
 @bp.route("/searches/<int:search_id>/chips/<any(probe, candidate):which>/<int:rank>.png")
-@certified_reviewer_required
+@certified_staff_required
 def chip(search_id: int, which: str, rank: int):
     found = search_or_404(search_id)
     try:
@@ -222,7 +222,7 @@ def chip(search_id: int, which: str, rank: int):
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/thumbnail.jpg")
-@certified_reviewer_required
+@certified_staff_required
 def thumbnail(search_id: int, rank: int):
     found = search_or_404(search_id)
     try:

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.extensions import db
 from app.models import FaceSearch, SearchRequest
 from app.security.access import deny
-from app.services.workflow import capacity_of
+from app.services.review.workflow import capacity_of
 
 
 def request_or_404(request_id: int) -> SearchRequest:

@@ -3,7 +3,7 @@ form and endpoint), the chosen face or eyes placed by hand, and the images, ever
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.blueprints.common import perform, require_valid, send_image
@@ -11,10 +11,10 @@ from app.blueprints.review import bp
 from app.extensions import db
 from app.matching.processing import LABELS, OPERATIONS, describe_step
 from app.models import ProbeWork
-from app.security.access import certified_reviewer_required, deny
-from app.services import storage
-from app.services.errors import ServiceError
-from app.services.reads import record_read
+from app.security.access import certified_staff_required, deny
+from app.services.oversight.reads import record_read
+from app.services.platform import storage
+from app.services.platform.errors import ServiceError
 from app.services.review import probes
 
 from .forms import STEP_FORMS, ActionForm, EyesForm, FaceChoiceForm, step_from
@@ -30,7 +30,7 @@ def _work_or_404(work_id: int) -> ProbeWork:
 
 
 @bp.route("/probes/<int:work_id>")
-@certified_reviewer_required
+@certified_staff_required
 def probe(work_id: int):
     work = _work_or_404(work_id)
     record_read("probe.view", work, actor=current_user)
@@ -59,7 +59,7 @@ def _change_probe(work: ProbeWork, **change):
 
 
 @bp.route(f"/probes/<int:work_id>/steps/<{STEP_OPS}:op>", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def add_step(work_id: int, op: str):
     work = _work_or_404(work_id)
     form = STEP_FORMS[op](prefix=op)
@@ -71,7 +71,7 @@ def add_step(work_id: int, op: str):
 
 
 @bp.route("/probes/<int:work_id>/undo", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def undo_step(work_id: int):
     work = _work_or_404(work_id)
     require_valid(ActionForm())
@@ -79,7 +79,7 @@ def undo_step(work_id: int):
 
 
 @bp.route("/probes/<int:work_id>/reset", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def reset_steps(work_id: int):
     work = _work_or_404(work_id)
     require_valid(ActionForm())
@@ -87,7 +87,7 @@ def reset_steps(work_id: int):
 
 
 @bp.route("/probes/<int:work_id>/face", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def choose_face(work_id: int):
     work = _work_or_404(work_id)
     form = FaceChoiceForm()
@@ -96,7 +96,7 @@ def choose_face(work_id: int):
 
 
 @bp.route("/probes/<int:work_id>/eyes", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def place_eyes(work_id: int):
     work = _work_or_404(work_id)
     form = EyesForm()
@@ -108,19 +108,23 @@ def place_eyes(work_id: int):
 
 
 @bp.route("/probes/<int:work_id>/detection", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def use_detection(work_id: int):
     work = _work_or_404(work_id)
     require_valid(ActionForm())
     return _change_probe(work, clear_eyes=True)
 
 
-@bp.route("/probes/<int:work_id>/<any(original, processed):which>.<any(jpg, png):ext>")
-@certified_reviewer_required
+@bp.route("/probes/<int:work_id>/<any(display, processed):which>.<any(jpg, png):ext>")
+@certified_staff_required
 def probe_image(work_id: int, which: str, ext: str):
+    """The probe as the requester sent it (its EXIF-free display copy, a JPEG) or as this
+    reviewer processed it (a PNG); each has one name."""
+    if (which, ext) not in {("display", "jpg"), ("processed", "png")}:
+        abort(404)
     work = _work_or_404(work_id)
     record_read("probe.image_view", work, actor=current_user, which=which)
-    if which == "original":
+    if which == "display":
         return send_image(storage.path_of(work.probe.display_path).read_bytes(), "image/jpeg")
     if not work.processed_path:
         probes.update_probe_work(work, reviewer=current_user)

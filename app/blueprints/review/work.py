@@ -27,25 +27,25 @@ from app.models import (
 )
 from app.security.access import (
     admin_required,
-    certified_reviewer_required,
     certified_staff_required,
     queue_required,
     require_need_to_know,
     safe_next_url,
 )
-from app.services import need_to_know, policy
-from app.services.accounts import search_eligibility
-from app.services.reads import record_read
-from app.services.reports import report_comments_from, reports_for
+from app.services.identity import need_to_know
+from app.services.identity.accounts import search_eligibility
+from app.services.oversight.reads import record_read
+from app.services.policy import rules
+from app.services.reports.issuance import report_comments_from, reports_for
 from app.services.review import assignments, decisions, examinations, intake, probes, searches
-from app.services.workflow import (
+from app.services.review.workflow import (
     allowed_actions,
     capacity_of,
     current_assignment,
     third_reviewer_candidates,
     waiting_for,
 )
-from app.services.workflow import decisions as standing_decisions
+from app.services.review.workflow import decisions as standing_decisions
 
 from .forms import (
     ActionForm,
@@ -136,7 +136,7 @@ def _render_workspace(search_request, **forms):
         third_candidates=third_reviewer_candidates(search_request)
         if search_request.review_state is ReviewState.DISPUTED
         else [],
-        policy=policy,
+        policy=rules,
         action_form=ActionForm(),
         question_form=QuestionForm(),
         reject_form=RejectForm(),
@@ -163,7 +163,7 @@ def workspace(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/determinations", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def screen(request_id: int):
     """The reviewer's determinations before any search: each image's source, the First Amendment."""
     search_request = request_or_404(request_id)
@@ -198,7 +198,7 @@ def justify(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/claim", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def claim(request_id: int):
     search_request = request_or_404(request_id)
     require_valid(ActionForm())
@@ -210,7 +210,7 @@ def claim(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/release", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def release(request_id: int):
     search_request = request_or_404(request_id)
     require_valid(ActionForm())
@@ -221,7 +221,7 @@ def release(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/return", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def return_question(request_id: int):
     search_request = request_or_404(request_id)
     form = QuestionForm()
@@ -238,7 +238,7 @@ def return_question(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/reject", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def reject(request_id: int):
     search_request = request_or_404(request_id)
     form = RejectForm()
@@ -273,7 +273,7 @@ def reassign(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/verify", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def claim_verification(request_id: int):
     search_request = request_or_404(request_id)
     require_valid(ActionForm())
@@ -285,7 +285,7 @@ def claim_verification(request_id: int):
 
 
 @bp.route("/requests/<int:request_id>/decide", methods=["POST"])
-@certified_reviewer_required
+@certified_staff_required
 def decide(request_id: int):
     search_request = request_or_404(request_id)
     form = DecisionForm()

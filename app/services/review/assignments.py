@@ -19,12 +19,12 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.services.accounts import search_eligibility
-from app.services.audit import ObjectType, record_event
-from app.services.errors import ServiceError
-from app.services.requests import justification_of
+from app.services.identity.accounts import search_eligibility
+from app.services.intake.requests import justification_of
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.platform.errors import ServiceError
 from app.services.review.probes import ensure_works
-from app.services.workflow import (
+from app.services.review.workflow import (
     OPEN_STATES,
     Action,
     Step,

@@ -21,10 +21,10 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.services.audit import ObjectType, record_event
-from app.services.errors import ServiceError
-from app.services.requests import justification_of
-from app.services.workflow import (
+from app.services.intake.requests import justification_of
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.platform.errors import ServiceError
+from app.services.review.workflow import (
     Action,
     Step,
     advance,

@@ -4,8 +4,6 @@ revision of the examination, recorded as made after the reveal."""
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,13 +14,13 @@ from app.matching.faces import EngineSettings
 from app.matching.images import load_image
 from app.matching.probe import AlignedChip, aligned_chip
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, SearchRequest, User
-from app.services import storage
-from app.services.audit import ObjectType, record_event
-from app.services.errors import NotFound, PermissionDenied, ServiceError
-from app.services.matching import face_engine
-from app.services.reads import Candidate, record_read
+from app.services.gallery.search import face_engine
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.oversight.reads import Candidate, record_read
+from app.services.platform import storage
+from app.services.platform.errors import NotFound, PermissionDenied, ServiceError
 from app.services.review.probes import prepare_spec
-from app.services.workflow import Action, capacity_of, require
+from app.services.review.workflow import Action, capacity_of, require
 
 # The FISWG facial components, each with the key its marks are posted and checked under (a mark
 # is bound to its feature by this key, never by its position on the page).
@@ -128,7 +126,7 @@ def _start_examination(
     try:
         with db.session.begin_nested():
             started = CandidateExamination(
-                search_id=search.id, booking_id=booking_id, reviewer_id=reviewer.id, rank=rank, checklist="{}"
+                search_id=search.id, booking_id=booking_id, reviewer_id=reviewer.id, rank=rank, checklist={}
             )
             db.session.add(started)
         return started
@@ -181,7 +179,7 @@ def save_examination(
         raise ServiceError(FINAL)
     clean = clean_checklist(checklist)
     _require_grounds(clean, conclusion, int(current_app.config["VIABLE_LEAD_MIN_SIMILAR"]))
-    values = {"checklist": json.dumps(clean), "note": note.strip() or None}
+    values = {"checklist": clean, "note": note.strip() or None}
     if conclusion is not None:
         values |= {"conclusion": Conclusion(conclusion), "concluded_at": utcnow()}
     # Only while no conclusion stands: of two saves at once, one concludes and the other is told.
@@ -251,7 +249,7 @@ def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature:
     """Exclude an obvious non-match in two actions: the dissimilar feature, and "not a lead"."""
     if feature not in FISWG_FEATURES:
         raise ServiceError("Choose the feature that is dissimilar.", field="feature")
-    saved = json.loads(examination.checklist or "{}")
+    saved = examination.checklist or {}
     checklist = {f: saved.get(f) or {"mark": "", "note": ""} for f in FISWG_FEATURES}
     checklist[feature] = {"mark": "dissimilar", "note": note.strip()[:500]}
     save_examination(
@@ -280,7 +278,7 @@ def reexamine(examination: CandidateExamination, *, reviewer: User, reason: str)
         booking_id=examination.booking_id,
         reviewer_id=reviewer.id,
         rank=examination.rank,
-        checklist=examination.checklist,
+        checklist=dict(examination.checklist or {}),
         revision=examination.revision + 1,
         after_reveal=True,
     )
@@ -322,7 +320,7 @@ def examinations_of(request: SearchRequest, reviewer: User) -> list[CandidateExa
 
 def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
     """The probe as it was searched (its recorded chain), aligned for comparing with ``entry``."""
-    recorded = json.loads(search.probes)
+    recorded = search.probe_list
     probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
     prepared = prepare_spec(next(p for p in recorded if p["probe_image_id"] == probe_id))
     if prepared.chosen is None:
@@ -343,7 +341,7 @@ def booking_chip(booking: Booking) -> AlignedChip:
 
 def form_data(examination: CandidateExamination) -> dict:
     """The saved checklist as the checklist form's data, each feature under its key."""
-    saved = json.loads(examination.checklist or "{}")
+    saved = examination.checklist or {}
     return {
         **{
             f"feature_{key}": {

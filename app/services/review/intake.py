@@ -15,10 +15,10 @@ from sqlalchemy import update
 from app.clock import utcnow
 from app.extensions import db
 from app.models import ProbeImage, SearchRequest, User
-from app.services import provenance
-from app.services.audit import ObjectType, record_event
-from app.services.errors import ServiceError
-from app.services.workflow import Action, require
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.platform.errors import ServiceError
+from app.services.policy import provenance
+from app.services.review.workflow import Action, require
 
 MIN_NOTE_CHARS = 20
 # The clauses a reviewer may quote when refusing an image.

@@ -5,7 +5,6 @@ spec with every search so the search can be re-run to the same list."""
 from __future__ import annotations
 
 import hashlib
-import json
 
 from sqlalchemy import select
 
@@ -14,10 +13,10 @@ from app.matching.images import encode_png, load_image
 from app.matching.probe import PreparedProbe, ProbeRecipe, prepare_probe
 from app.matching.processing import ProcessingError
 from app.models import ProbeImage, ProbeWork, User
-from app.services import storage
-from app.services.audit import ObjectType, record_event
-from app.services.errors import PermissionDenied, ServiceError
-from app.services.matching import probe_engine
+from app.services.gallery.search import probe_engine
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.platform import storage
+from app.services.platform.errors import PermissionDenied, ServiceError
 
 
 def probe_work(probe: ProbeImage, reviewer: User) -> ProbeWork:
@@ -26,7 +25,7 @@ def probe_work(probe: ProbeImage, reviewer: User) -> ProbeWork:
         select(ProbeWork).where(ProbeWork.probe_image_id == probe.id, ProbeWork.reviewer_id == reviewer.id)
     )
     if work is None:
-        work = ProbeWork(probe_image_id=probe.id, reviewer_id=reviewer.id, steps="[]")
+        work = ProbeWork(probe_image_id=probe.id, reviewer_id=reviewer.id, steps=[])
         db.session.add(work)
         db.session.flush()
     return work
@@ -52,7 +51,7 @@ def ensure_works(request, reviewer: User) -> None:
 
 
 def recipe_of(work: ProbeWork) -> ProbeRecipe:
-    eyes = json.loads(work.manual_eyes) if work.manual_eyes else None
+    eyes = work.manual_eyes or None
     return ProbeRecipe(
         steps=tuple(work.step_list),
         face_index=work.face_index,
@@ -93,7 +92,7 @@ def spec_of(work: ProbeWork, prepared: PreparedProbe) -> dict:
         "probe_sha256": work.probe.original_sha256,
         "steps": work.step_list,
         "face_index": work.face_index,
-        "manual_eyes": json.loads(work.manual_eyes) if work.manual_eyes else None,
+        "manual_eyes": work.manual_eyes or None,
         "suitability": prepared.verdict,
         "suitability_reasons": prepared.reasons,
     }
@@ -112,11 +111,11 @@ def update_probe_work(
     if work.reviewer_id != reviewer.id:
         raise PermissionDenied("This probe work belongs to another reviewer.")
     if steps is not None:
-        work.steps = json.dumps(steps)
+        work.steps = list(steps)
     if face_index is not None:
         work.face_index = max(0, int(face_index))
     if manual_eyes is not None:
-        work.manual_eyes = json.dumps(manual_eyes)
+        work.manual_eyes = [list(p) for p in manual_eyes]
     if clear_eyes:
         work.manual_eyes = None
     prepared = prepare(work)
@@ -143,5 +142,5 @@ def _save_processed(work: ProbeWork, prepared: PreparedProbe) -> None:
     work.processed_path = storage.store(f"probes/{work.probe.request_id:08d}/processed/{sha}.png", data)
     work.processed_sha256 = sha
     work.suitability = prepared.verdict
-    work.suitability_reasons = json.dumps(prepared.reasons)
-    work.quality = json.dumps(prepared.chosen.quality.as_dict()) if prepared.chosen else None
+    work.suitability_reasons = list(prepared.reasons)
+    work.quality = prepared.chosen.quality.as_dict() if prepared.chosen else None

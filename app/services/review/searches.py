@@ -4,7 +4,6 @@ recorded (probes, chains, suitability, K, index version, model) so they re-run t
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 
 import numpy as np
@@ -23,14 +22,14 @@ from app.models import (
     SearchRequest,
     User,
 )
-from app.services.accounts import missing_agreements
-from app.services.audit import ObjectType, record_event
-from app.services.errors import ServiceError
-from app.services.matching import check_top_k, gallery_model_id, search_descriptor
-from app.services.operator_auth import authenticate_operator
-from app.services.requests import justification_of
+from app.services.gallery.search import check_top_k, gallery_model_id, search_descriptor
+from app.services.identity.accounts import missing_agreements
+from app.services.identity.operator_auth import authenticate_operator
+from app.services.intake.requests import justification_of
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.platform.errors import ServiceError
 from app.services.review.probes import prepare, prepare_spec, probe_work, spec_of
-from app.services.workflow import Action, decisions, require, why_not
+from app.services.review.workflow import Action, decisions, require, why_not
 
 EXIT_REFUSED = 2  # the command-line search's exit codes: a refused invocation or probe
 EXIT_NO_FACE = 3
@@ -158,14 +157,14 @@ def run_search(
         reviewer_id=reviewer.id,
         channel=channel,
         justification=justification_of(request),
-        probes=json.dumps(specs),
+        probes=specs,
         top_k=top_k,
         index_version=versions.pop() if len(versions) == 1 else None,
         model_id=gallery_model_id(),
         strategy=strategy,
         index_recall=recall,
         fusion=FUSION_RULE if len(works) > 1 else None,
-        results=json.dumps(ranked),
+        results=ranked,
     )
     db.session.add(search)
     db.session.flush()
@@ -193,7 +192,7 @@ def run_search(
 
 def rerun_search(search: FaceSearch) -> list[dict]:
     """The candidate list the recorded probes, chains and K give now (for audits and tests)."""
-    ranked, *_ = _fused_search(json.loads(search.probes), search.top_k)
+    ranked, *_ = _fused_search(search.probe_list, search.top_k)
     return ranked
 
 

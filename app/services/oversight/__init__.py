@@ -1,0 +1,2 @@
+"""What an auditor reads: the audit trail and its vocabulary, audited reads, signed checkpoints,
+the monthly audit, transparency figures, the dashboard."""

@@ -1,0 +1,62 @@
+"""Every read of case data (a request, a probe, a candidate list, a candidate, a report) is
+audited one way: ``record_read(action, what, actor=...)``. What was read, by whom, and why
+(the request's justification where there is one) come from the object itself, so no page can
+forget the reason; the action must be one the vocabulary marks as a read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.models import AuditEvent, FaceSearch, ProbeWork, Report, SearchRequest, User
+from app.services.intake.requests import justification_of
+from app.services.oversight.audit import ObjectType, record_event
+from app.services.oversight.vocabulary import UnknownAuditAction, require_action
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One entry of a search's candidate list (a booking, before or after its reveal)."""
+
+    search: FaceSearch
+    entry: dict
+
+
+Readable = SearchRequest | ProbeWork | FaceSearch | Candidate | Report
+
+
+def record_read(action: str, what: Readable, *, actor: User, **detail: Any) -> AuditEvent:
+    if not require_action(action).read:
+        raise UnknownAuditAction(f"{action!r} is not a read of case data: use record_event")
+    object_type, object_id, reason, facts = _described(what)
+    return record_event(
+        action,
+        actor=actor,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+        detail={**facts, **detail},
+    )
+
+
+def _described(what: Readable) -> tuple[ObjectType, int, str | None, dict]:
+    match what:
+        case SearchRequest():
+            return (
+                ObjectType.REQUEST,
+                what.id,
+                justification_of(what),
+                {"tracking_number": what.tracking_number},
+            )
+        case ProbeWork():
+            return ObjectType.PROBE, what.probe_image_id, what.probe.request.tracking_number, {}
+        case FaceSearch():
+            facts = {"request": what.request.tracking_number, "candidates": len(what.result_list)}
+            return ObjectType.SEARCH, what.id, what.justification, facts
+        case Candidate():
+            facts = {"search": what.search.id, "rank": what.entry["rank"]}
+            return ObjectType.BOOKING, what.entry["booking_id"], what.search.justification, facts
+        case Report():
+            facts = {"report_number": what.report_number}
+            return ObjectType.REPORT, what.id, what.request.case_number or None, facts
+    raise TypeError(f"not a readable object: {type(what).__name__}")

@@ -1,0 +1,1 @@
+"""The Manual Search Report: issuing, correcting, delivering, lead outcomes."""
