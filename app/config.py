@@ -44,6 +44,10 @@ class Config:
     # A password or authenticator reset of one's own account, and any change to another
     # administrator's, needs password and code again within this window.
     FRESH_SIGN_IN_WINDOW = timedelta(minutes=5)
+    # A change waiting for a second administrator lapses after this; and an administrator
+    # whose rights were asked for by someone (created as one, or made one) within it cannot
+    # be that person's second administrator.
+    APPROVAL_WINDOW = timedelta(days=30)
     # Fernet key (urlsafe base64, 32 bytes) for MFA secrets; derived from SECRET_KEY if unset.
     MFA_ENCRYPTION_KEY: str | None = None
     # HMAC key signing checkpoints of the audit chain; production needs it outside the instance

@@ -74,6 +74,10 @@ class User(UserMixin, db.Model):
     # Failures before this moment no longer count (a completed sign-in, an administrator's unlock).
     failures_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_logon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who asked for this account's administrator rights (created as one, or made one) and
+    # when: within the approval window that person's changes need another second admin.
+    admin_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    admin_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     must_change_password: Mapped[bool] = mapped_column(default=False)
@@ -179,13 +183,16 @@ class ThrottleLock(db.Model):
 
 
 class PendingApproval(db.Model):
-    """A change to another administrator's account, waiting for a second administrator."""
+    """A change that needs a second administrator: to an administrator's account (creating,
+    elevating, deactivating, resetting one), or deactivating an agency an administrator is in.
+    Decided once: the decision is a conditional UPDATE of an undecided row."""
 
     __tablename__ = "pending_approval"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     change: Mapped[str] = mapped_column(String(32))
-    target_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    target_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text)
@@ -194,8 +201,13 @@ class PendingApproval(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     approved: Mapped[bool | None] = mapped_column()
 
-    target: Mapped[User] = relationship(foreign_keys=[target_id])
+    target: Mapped[User | None] = relationship(foreign_keys=[target_id])
+    agency: Mapped[Agency | None] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+
+    @property
+    def subject(self) -> str:
+        return self.target.username if self.target else f"agency {self.agency.code}"
 
 
 class PolicyAcknowledgement(db.Model):

@@ -12,7 +12,7 @@ from app.blueprints.common import CsrfForm, perform, show_error
 from app.extensions import db
 from app.models import Agency, PendingApproval, Role, User
 from app.security.access import admin_required
-from app.services.identity import accounts
+from app.services.identity import accounts, approvals
 from app.services.identity import administration as service
 from app.services.identity.signin import fresh_sign_in_at
 
@@ -50,9 +50,16 @@ def agencies():
 @bp.route("/agencies/<int:agency_id>")
 @admin_required
 def agency(agency_id: int):
-    target = _agency_or_404(agency_id)
+    return _agency_page(_agency_or_404(agency_id))
+
+
+def _agency_page(target: Agency, form: AgencyForm | None = None):
     return render_template(
-        "admin/agency.html", agency=target, form=AgencyForm(obj=target), toggle=ReasonForm()
+        "admin/agency.html",
+        agency=target,
+        form=form or AgencyForm(obj=target),
+        toggle=ReasonForm(),
+        **approvals.pending_approvals_for(current_user, agency=target),
     )
 
 
@@ -70,7 +77,7 @@ def update_agency(agency_id: int):
         )
         if done.ok:
             return redirect(url_for("admin.agency", agency_id=agency_id))
-    return render_template("admin/agency.html", agency=target, form=form, toggle=ReasonForm())
+    return _agency_page(target, form)
 
 
 @bp.route("/agencies/<int:agency_id>/<any(activate, deactivate):change>", methods=["POST"])
@@ -79,12 +86,19 @@ def set_agency_active(agency_id: int, change: str):
     target = _agency_or_404(agency_id)
     form = ReasonForm()
     if form.validate_on_submit():
-        perform(
-            lambda: service.set_agency_active(
-                target, actor=current_user, active=change == "activate", reason=form.reason.data
-            ),
-            "Agency status changed.",
+        done = perform(
+            lambda: approvals.request_agency_change(
+                target,
+                actor=current_user,
+                active=change == "activate",
+                reason=form.reason.data,
+                fresh_at=fresh_sign_in_at(g.user_session),
+            )
         )
+        if isinstance(done.error, service.FreshSignInRequired):
+            return redirect(url_for("auth.confirm", next=url_for("admin.agency", agency_id=agency_id)))
+        if done.ok:
+            flash(done.value, "success")
     else:
         flash("Give the reason (it is kept in the audit trail).", "error")
     return redirect(url_for("admin.agency", agency_id=agency_id))
@@ -97,13 +111,18 @@ def users():
     form.agency.choices = _agency_choices()
     if form.validate_on_submit():
         done = perform(
-            lambda: accounts.create_user(
-                actor=current_user, must_change_password=True, **form.account_fields()
+            lambda: approvals.create_account(
+                actor=current_user, fresh_at=fresh_sign_in_at(g.user_session), **form.account_fields()
             ),
-            f"Account {form.username.data} created.",
             flash_error=False,
         )
+        if isinstance(done.error, service.FreshSignInRequired):
+            flash(
+                "Making an administrator needs a fresh sign-in: confirm, then submit the form again.", "error"
+            )
+            return redirect(url_for("auth.confirm", next=url_for("admin.users")))
         if done.ok:
+            flash(done.value, "success")
             return redirect(url_for("admin.users"))
         show_error(form, done.error)
     return render_template(
@@ -125,7 +144,7 @@ def _user_page(target: User, **forms):
         cert_form=forms.pop("cert_form", None) or CertificationForm(prefix="cert"),
         eligibility=accounts.search_eligibility(target) if target.role is not Role.REQUESTER else None,
         approval_form=CsrfForm(),
-        **service.pending_approvals_for(target),
+        **approvals.pending_approvals_for(current_user, target=target),
         **forms,
     )
 
@@ -144,7 +163,7 @@ def change_role(user_id: int):
     form.agency.choices = _agency_choices()
     if form.validate_on_submit():
         done = perform(
-            lambda: service.request_or_apply(
+            lambda: approvals.request_or_apply(
                 "change_role",
                 target,
                 actor=current_user,
@@ -178,7 +197,7 @@ def change_account(user_id: int, change: str):
         flash("Check the form: a reason is always required.", "error")
         return _user_page(target, reason_form=form)
     done = perform(
-        lambda: service.request_or_apply(
+        lambda: approvals.request_or_apply(
             change,
             target,
             actor=current_user,
@@ -226,7 +245,7 @@ def decide_approval(approval_id: int, verdict: str):
     approval = db.get_or_404(PendingApproval, approval_id)
     if form.validate_on_submit():
         done = perform(
-            lambda: service.decide_approval(
+            lambda: approvals.decide_approval(
                 approval,
                 actor=current_user,
                 approve=verdict == "approve",
@@ -234,9 +253,15 @@ def decide_approval(approval_id: int, verdict: str):
             )
         )
         if isinstance(done.error, service.FreshSignInRequired):
-            return _confirm_first(approval.target_id)
+            return redirect(url_for("auth.confirm", next=_subject_url(approval)))
         if done.ok and isinstance(done.value, service.TemporaryPassword):
             return _user_page(approval.target, temporary=done.value.password)
         if done.ok:
             flash(done.value, "success")
-    return redirect(url_for("admin.user", user_id=approval.target_id))
+    return redirect(_subject_url(approval))
+
+
+def _subject_url(approval: PendingApproval) -> str:
+    if approval.target_id is None:
+        return url_for("admin.agency", agency_id=approval.agency_id)
+    return url_for("admin.user", user_id=approval.target_id)

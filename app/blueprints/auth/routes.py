@@ -16,7 +16,7 @@ from app.security.access import (
     safe_next_url,
     signed_in,
 )
-from app.services.identity import mfa
+from app.services.identity import administration, mfa
 from app.services.identity import sessions as sessions_service
 from app.services.identity import signin as auth_service
 from app.services.identity.accounts import acknowledge, missing_agreements, new_password_problem
@@ -82,8 +82,11 @@ def mfa_step():
     if form.validate_on_submit():
         attempt = _reserve(user.username, "totp", user=user)
         check = auth_service.confirm_enrolment if enrolling else auth_service.verify_second_factor
+        previous_sign_in = user.last_logon_at
         ok = check(user_session, attempt, form.code.data)
         if ok:
+            for notice in administration.changes_told_at_sign_in(user, since=previous_sign_in):
+                flash(notice, "warning")
             return redirect(safe_next_url(session.pop(NEXT_KEY, None)) or url_for("main.index"))
         if user_session.ended_at is not None:
             session.clear()

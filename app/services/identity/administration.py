@@ -1,8 +1,9 @@
 """The local administrator's changes to accounts and agencies; each needs a reason and is
-audited. Separation of duties: nobody changes their own role or certification; a password or
-authenticator reset of one's own account needs a fresh sign-in; any change to another
-administrator's account (or making someone an administrator) needs a fresh sign-in and a
-second administrator's approval."""
+audited. Separation of duties: nobody changes their own role or certification; every password
+or authenticator reset needs a fresh sign-in; every change that creates, elevates, deactivates
+or resets an administrator (directly or through its agency) needs a fresh sign-in and an
+independent second administrator (``needs_second_admin``, ``second_admin_refusal``), who
+decides once."""
 
 from __future__ import annotations
 
@@ -10,22 +11,20 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
-from app.models import Agency, PendingApproval, Role, TrainingCertification, User
+from app.models import Agency, AuditEvent, Outcome, PendingApproval, Role, TrainingCertification, User
 from app.services.identity.accounts import (
     get_agency_by_code,
     search_eligibility,
     set_local_policy,
-    unlock_user,
 )
 from app.services.identity.passwords import hash_password
 from app.services.identity.sessions import end_other_sessions
 from app.services.oversight.audit import ObjectType, record_event
-from app.services.platform.errors import NotFound, PermissionDenied, ServiceError
+from app.services.platform.errors import PermissionDenied, ServiceError
 
 
 @dataclass(frozen=True)
@@ -39,12 +38,12 @@ class FreshSignInRequired(PermissionDenied):
     """The change needs the administrator to confirm their password and a code again."""
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
     if actor.role is not Role.ADMIN:
         raise PermissionDenied("Only a local administrator may do this.")
 
 
-def _require_reason(reason: str) -> str:
+def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 5:
         raise ServiceError("Give the reason (it is kept in the audit trail).", field="reason")
@@ -63,8 +62,8 @@ def update_agency(
     local_policy_title: str = "",
     local_policy_adopted_on: date | None = None,
 ) -> None:
-    _require_admin(actor)
-    reason = _require_reason(reason)
+    require_admin(actor)
+    reason = require_reason(reason)
     before = {"name": agency.name, "contact_email": agency.contact_email, "local_policy": agency.local_policy}
     agency.name = name.strip() or agency.name
     agency.contact_name, agency.contact_email, agency.contact_phone = (
@@ -91,18 +90,45 @@ def update_agency(
     )
 
 
-def set_agency_active(agency: Agency, *, actor: User, active: bool, reason: str) -> None:
-    _require_admin(actor)
-    reason = _require_reason(reason)
+AGENCY_DEACTIVATION = "deactivate_agency"
+
+
+def needs_second_admin(
+    change: str,
+    *,
+    actor: User,
+    target: User | None = None,
+    agency: Agency | None = None,
+    params: dict | None = None,
+) -> bool:
+    """Which changes a second administrator approves: every one that creates, elevates,
+    deactivates, reactivates, unlocks or resets an administrator, directly or through the
+    agency the administrator is in. (Administrators keep their own password and authenticator
+    with a fresh sign-in, and never change their own role.)"""
+    if change == AGENCY_DEACTIVATION:
+        return any(user.role is Role.ADMIN and user.active for user in agency.users)
+    if target.id == actor.id:
+        return False
+    return target.role is Role.ADMIN or (
+        change == "change_role" and (params or {}).get("role") == Role.ADMIN.value
+    )
+
+
+def set_agency_active(
+    agency: Agency, *, actor: User, active: bool, reason: str, approved: bool = False
+) -> None:
+    """Activate or deactivate an agency; deactivating it deactivates its people, each audited as
+    a deactivation. An agency with an administrator in it is deactivated only as an approved
+    change (``request_agency_change``)."""
+    require_admin(actor)
+    reason = require_reason(reason)
     if agency.id == actor.agency_id and not active:
         raise ServiceError("You cannot deactivate your own agency.")
+    if not active and not approved and needs_second_admin(AGENCY_DEACTIVATION, actor=actor, agency=agency):
+        raise PermissionDenied(
+            "An administrator is in this agency: a second administrator approves its deactivation."
+        )
     agency.active = active
-    if not active:
-        for user in agency.users:
-            if user.active:
-                user.active = False
-                user.deactivated_reason = f"agency deactivated: {reason}"
-                end_other_sessions(user, keep=None, reason="agency_deactivated")
     db.session.flush()
     record_event(
         "agency.activate" if active else "agency.deactivate",
@@ -111,11 +137,26 @@ def set_agency_active(agency: Agency, *, actor: User, active: bool, reason: str)
         object_id=agency.id,
         reason=reason,
     )
+    if not active:
+        for user in agency.users:
+            if user.active:
+                user.active = False
+                user.deactivated_reason = f"agency deactivated: {reason}"
+                end_other_sessions(user, keep=None, reason="agency_deactivated")
+                record_event(
+                    "user.deactivate",
+                    actor=actor,
+                    object_type="user",
+                    object_id=user.id,
+                    reason=reason,
+                    detail={"username": user.username, "agency_deactivated": agency.code},
+                )
+        db.session.flush()
 
 
 def change_role_and_agency(user: User, *, actor: User, role: Role, agency_code: str, reason: str) -> None:
-    _require_admin(actor)
-    reason = _require_reason(reason)
+    require_admin(actor)
+    reason = require_reason(reason)
     if user.id == actor.id and Role(role) is not user.role:
         raise PermissionDenied("Separation of duties: you cannot change your own role.")
     agency = get_agency_by_code(agency_code)
@@ -136,8 +177,8 @@ def change_role_and_agency(user: User, *, actor: User, role: Role, agency_code: 
 
 def set_user_active(user: User, *, actor: User, active: bool, reason: str, violation: bool = False) -> None:
     """Deactivate (restrict or revoke access, recording the violation or reason) or reactivate."""
-    _require_admin(actor)
-    reason = _require_reason(reason)
+    require_admin(actor)
+    reason = require_reason(reason)
     if user.id == actor.id:
         raise PermissionDenied("You cannot deactivate or reactivate your own account.")
     user.active = active
@@ -157,8 +198,8 @@ def set_user_active(user: User, *, actor: User, active: bool, reason: str, viola
 
 def reset_password(user: User, *, actor: User, reason: str) -> TemporaryPassword:
     """A one-time temporary password the user must change at next sign-in (shown once)."""
-    _require_admin(actor)
-    reason = _require_reason(reason)
+    require_admin(actor)
+    reason = require_reason(reason)
     temporary = "-".join(secrets.token_urlsafe(4) for _ in range(4))
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
@@ -178,8 +219,8 @@ def reset_password(user: User, *, actor: User, reason: str) -> TemporaryPassword
 
 def reset_mfa(user: User, *, actor: User, reason: str) -> None:
     """Clear the TOTP enrolment: the user enrols a new authenticator at next sign-in."""
-    _require_admin(actor)
-    reason = _require_reason(reason)
+    require_admin(actor)
+    reason = require_reason(reason)
     user.mfa_secret_encrypted = None
     user.mfa_enrolled_at = None
     user.mfa_last_step = None
@@ -193,6 +234,36 @@ def reset_mfa(user: User, *, actor: User, reason: str) -> None:
         reason=reason,
         detail={"username": user.username},
     )
+
+
+TOLD_AT_SIGN_IN = {
+    "user.password_reset": "Your password was reset by {who} on {when}.",
+    "user.mfa_reset": "Your authenticator was reset by {who} on {when}.",
+}
+
+
+def changes_told_at_sign_in(user: User, since: datetime | None) -> list[str]:
+    """What an administrator did to this account since its last sign-in (a reset of its
+    password or authenticator), told to its owner when they next sign in: if it was not them
+    who asked, they know at once."""
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.object_type == ObjectType.USER,
+            AuditEvent.object_id == str(user.id),
+            AuditEvent.action.in_(TOLD_AT_SIGN_IN),
+            AuditEvent.outcome == Outcome.SUCCESS,
+            AuditEvent.occurred_at > (since or user.created_at),
+        )
+        .order_by(AuditEvent.seq)
+    )
+    return [
+        TOLD_AT_SIGN_IN[e.action].format(
+            who=e.actor_username or "the system", when=e.occurred_at.strftime("%Y-%m-%d %H:%M UTC")
+        )
+        for e in events
+        if e.actor_id != user.id
+    ]
 
 
 DORMANT_AFTER = timedelta(days=90)
@@ -220,134 +291,6 @@ def disable_dormant_accounts() -> list[User]:
         )
     db.session.flush()
     return dormant
-
-
-# --- sensitive changes: fresh sign-in, and a second administrator for another admin ----------
-
-CHANGES = ("change_role", "deactivate", "reactivate", "unlock", "reset_password", "reset_mfa")
-SELF_SERVICE_SENSITIVE = ("reset_password", "reset_mfa")
-
-
-def _require_fresh(actor: User, fresh_at: datetime | None) -> None:
-    window = current_app.config["FRESH_SIGN_IN_WINDOW"]
-    if fresh_at is None or utcnow() - fresh_at > window:
-        raise FreshSignInRequired(
-            "This change needs a fresh sign-in: confirm your password and a new code first.",
-            audit_action="admin.fresh_sign_in",
-        )
-
-
-def _needs_second_admin(change: str, target: User, actor: User, params: dict) -> bool:
-    if target.id == actor.id:
-        return False
-    return target.role is Role.ADMIN or (change == "change_role" and params.get("role") == Role.ADMIN.value)
-
-
-def _apply(change: str, target: User, *, actor: User, reason: str, params: dict):
-    """Carry out one change; returns what to tell the administrator (or a temporary password)."""
-    if change == "change_role":
-        change_role_and_agency(
-            target, actor=actor, role=Role(params["role"]), agency_code=params["agency_code"], reason=reason
-        )
-        return "Role and agency updated."
-    if change in ("deactivate", "reactivate"):
-        set_user_active(
-            target,
-            actor=actor,
-            active=change == "reactivate",
-            reason=reason,
-            violation=bool(params.get("violation")),
-        )
-        return "Account deactivated." if change == "deactivate" else "Account reactivated."
-    if change == "unlock":
-        _require_admin(actor)
-        unlock_user(actor=actor, user=target, reason=_require_reason(reason))
-        return "Account unlocked."
-    if change == "reset_password":
-        return reset_password(target, actor=actor, reason=reason)
-    reset_mfa(target, actor=actor, reason=reason)
-    return "Authenticator reset: the user enrols a new one at next sign-in."
-
-
-def request_or_apply(
-    change: str, target: User, *, actor: User, fresh_at: datetime | None, reason: str, **params
-):
-    """Apply ``change`` to ``target`` now, or, for another administrator's account, record it
-    for a second administrator to approve. Returns a message or a ``TemporaryPassword``."""
-    _require_admin(actor)
-    if change not in CHANGES:
-        raise ServiceError(f"Unknown change {change!r}.")
-    reason = _require_reason(reason)
-    params = {k: (v.value if isinstance(v, Role) else v) for k, v in params.items()}
-    second_admin = _needs_second_admin(change, target, actor, params)
-    if second_admin or (target.id == actor.id and change in SELF_SERVICE_SENSITIVE):
-        _require_fresh(actor, fresh_at)
-    if not second_admin:
-        return _apply(change, target, actor=actor, reason=reason, params=params)
-    approval = PendingApproval(
-        change=change,
-        target_id=target.id,
-        requested_by_id=actor.id,
-        requested_at=utcnow(),
-        reason=reason,
-        parameters=params,
-    )
-    db.session.add(approval)
-    db.session.flush()
-    record_event(
-        "admin.approval_request",
-        actor=actor,
-        object_type=ObjectType.USER,
-        object_id=target.id,
-        reason=reason,
-        detail={"change": change, "approval": approval.id, "username": target.username, **params},
-    )
-    return f"Recorded: a second administrator must approve this change to {target.username}'s account."
-
-
-def approval_or_404(approval_id: int) -> PendingApproval:
-    approval = db.session.get(PendingApproval, approval_id)
-    if approval is None:
-        raise NotFound("No such approval.")
-    return approval
-
-
-def decide_approval(approval: PendingApproval, *, actor: User, approve: bool, fresh_at: datetime | None):
-    """A second administrator approves (the change is applied) or declines a pending change."""
-    _require_admin(actor)
-    if approval.decided_at is not None:
-        raise ServiceError("This change was already decided.")
-    if actor.id in (approval.requested_by_id, approval.target_id):
-        raise PermissionDenied("A second administrator, not the one asking nor the one concerned, decides.")
-    _require_fresh(actor, fresh_at)
-    approval.decided_by_id, approval.decided_at, approval.approved = actor.id, utcnow(), approve
-    db.session.flush()
-    record_event(
-        "admin.approval_decide",
-        actor=actor,
-        object_type=ObjectType.USER,
-        object_id=approval.target_id,
-        reason=approval.reason,
-        detail={"change": approval.change, "approval": approval.id, "approved": approve},
-    )
-    if not approve:
-        return "Change declined."
-    return _apply(
-        approval.change,
-        approval.target,
-        actor=actor,
-        reason=f"{approval.reason} (asked by {approval.requested_by.username}, approved by {actor.username})",
-        params=dict(approval.parameters),
-    )
-
-
-def pending_approvals_for(target: User) -> dict:
-    pending = db.session.scalars(
-        select(PendingApproval)
-        .where(PendingApproval.target_id == target.id, PendingApproval.decided_at.is_(None))
-        .order_by(PendingApproval.id)
-    ).all()
-    return {"pending_approvals": pending}
 
 
 def record_user_view(target: User, *, actor: User) -> None:
