@@ -34,9 +34,16 @@ run: install
 
 # Production: gunicorn workers plus the scheduler process, against PostgreSQL.
 # Needs LEADDESK_DATABASE_URL, LEADDESK_SECRET_KEY and LEADDESK_TRUSTED_HOSTS (see README).
+# Two database roles: LEADDESK_OWNER_DATABASE_URL (the owner) migrates and grants;
+# LEADDESK_DATABASE_URL (the serving role) may only add to and read the audit tables, and
+# nothing starts if it could do more (`flask database check-serving-role`).
 serve: install
-	@test -n "$$LEADDESK_DATABASE_URL" || { echo "Set LEADDESK_DATABASE_URL=postgresql://user@host/leaddesk"; exit 2; }
-	LEADDESK_CONFIG=production $(FLASK) db upgrade
+	@test -n "$$LEADDESK_DATABASE_URL" || { echo "Set LEADDESK_DATABASE_URL=postgresql://leaddesk@host/leaddesk (the serving role)"; exit 2; }
+	@test -n "$$LEADDESK_OWNER_DATABASE_URL" || { echo "Set LEADDESK_OWNER_DATABASE_URL=postgresql://leaddesk_owner@host/leaddesk (the owner, which migrates)"; exit 2; }
+	LEADDESK_CONFIG=production LEADDESK_DATABASE_URL="$$LEADDESK_OWNER_DATABASE_URL" $(FLASK) db upgrade
+	LEADDESK_CONFIG=production LEADDESK_DATABASE_URL="$$LEADDESK_OWNER_DATABASE_URL" $(FLASK) database grant \
+	  "$$($(BIN)/python -c 'import os, sqlalchemy; print(sqlalchemy.make_url(os.environ["LEADDESK_DATABASE_URL"]).username)')"
+	LEADDESK_CONFIG=production $(FLASK) database check-serving-role
 	@LEADDESK_CONFIG=production $(FLASK) scheduler & scheduler=$$!; \
 	  trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 	  LEADDESK_CONFIG=production $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app

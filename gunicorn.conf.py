@@ -30,7 +30,10 @@ errorlog = "-"
 
 
 def post_worker_init(worker):
-    """Load dlib's models before the worker takes requests, not inside someone's first search."""
+    """Load dlib's models before the worker takes requests, not inside someone's first search;
+    refuse to serve as a database role that could change the audit trail."""
+    from app.database_roles import refuse_unsafe_serving_role
     from app.matching.faces import preload_models
 
+    refuse_unsafe_serving_role(worker.wsgi)
     preload_models()

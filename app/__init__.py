@@ -49,9 +49,9 @@ def load_config(app: Flask, config_name: str | None, test_config: dict[str, Any]
     if config_name == "production":
         check_production_config(app)
     if app.config.get("PROXY_FIX"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
+        from app.security.proxy import TrustedProxy, parse_proxy_ips
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        app.wsgi_app = TrustedProxy(app.wsgi_app, parse_proxy_ips(app.config["PROXY_IPS"]))
 
 
 def database_uri(app: Flask) -> str:

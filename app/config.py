@@ -54,6 +54,11 @@ class Config:
     # folder (the key itself, or a file elsewhere). Development keeps a file in the instance.
     AUDIT_CHECKPOINT_KEY: str | None = None
     AUDIT_CHECKPOINT_KEY_FILE: str | None = None
+    # Where each checkpoint is also written (an append-only file, checkpoints.jsonl) once it
+    # commits; default the instance's checkpoints/ folder. Production: a folder on another
+    # disk or host, made append-only (chattr +a). Optionally syslog too: "/dev/log" or host:port.
+    AUDIT_CHECKPOINT_DIR: str | None = None
+    AUDIT_CHECKPOINT_SYSLOG: str | None = None
     # Uploads per person: at most this many photos in the window (a flood costs CPU and disk).
     UPLOAD_RATE_LIMIT = 60
     UPLOAD_RATE_WINDOW = timedelta(minutes=10)
@@ -65,6 +70,9 @@ class Config:
     MAX_IMAGE_PIXELS = 50_000_000  # anything larger is refused as a decompression bomb
     TRUSTED_HOSTS: list[str] | None = None
     PROXY_FIX = False  # set true behind a TLS-terminating reverse proxy
+    # The proxies whose X-Forwarded-* headers are believed (addresses or networks, a list or
+    # "a, b"); from anyone else they are dropped. gunicorn reads the same LEADDESK_PROXY_IPS.
+    PROXY_IPS: str | list[str] = "127.0.0.1"
 
     # Face matching (see docs/measured.md for where these numbers come from).
     FACE_DETECTOR_UPSAMPLE = 1

@@ -18,6 +18,7 @@ from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.clock import set_clock
+from app.database_roles import grant_serving_role
 from app.extensions import db
 from app.models import Agency, CertificationProvider, PolicyAcknowledgement, Role, TrainingCertification, User
 from app.services.identity import mfa
@@ -152,9 +153,17 @@ def migrated_database(tmp_path_factory, postgres_server) -> ScratchDatabase:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("LEADDESK_INSTANCE_PATH", str(instance))
         template = ScratchDatabase.fresh(postgres_server, instance, patch)
+        if template.server is not None:
+            from tests.postgres import APP_ROLE, OWNER_ROLE
+
+            # migrate as the owner, then grant the serving role
+            patch.setenv("LEADDESK_DATABASE_URL", template.server.url(template.name, role=OWNER_ROLE))
         app = create_app("testing")
         with app.app_context():
             upgrade()
+            if template.server is not None:
+                with db.engine.begin() as connection:
+                    grant_serving_role(connection, APP_ROLE)
             db.engine.dispose()
     return template
 
@@ -348,21 +357,40 @@ def auth(client, clock):
     return AuthActions(client, clock)
 
 
+AUDIT_TABLES = ("audit_event", "audit_checkpoint")
+
+
 @pytest.fixture
 def intruder(app):
-    """Someone with the database owner's rights, who can drop the append-only triggers
-    (what the hash chain and the signed checkpoints exist to catch)."""
-    from sqlalchemy import text
+    """Someone with the database owner's rights, who can drop the append-only triggers and
+    change the audit tables' rows (what the hash chain and the signed checkpoints exist to
+    catch)."""
+    from sqlalchemy import create_engine, text
 
     if db.engine.dialect.name == "postgresql":  # the table's owner may drop its triggers
-        triggers = ["audit_event_no_change ON audit_event", "audit_event_no_truncate ON audit_event"]
+        triggers = [
+            f"{table}_no_{kind} ON {table}" for table in AUDIT_TABLES for kind in ("change", "truncate")
+        ]
     else:
-        triggers = ["audit_event_no_update", "audit_event_no_delete"]
+        triggers = [f"{table}_no_{kind}" for table in AUDIT_TABLES for kind in ("update", "delete")]
 
     def drop_guards() -> None:
-        for trigger in triggers:
-            db.session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
         db.session.commit()
+        if db.engine.dialect.name != "postgresql":
+            for trigger in triggers:
+                db.session.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+            db.session.commit()
+            return
+        # as the owner: drop the triggers, and let the app's own role change the rows too
+        from tests.postgres import APP_ROLE, OWNER_ROLE
+
+        owner = create_engine(db.engine.url.set(username=OWNER_ROLE))
+        with owner.begin() as connection:
+            for trigger in triggers:
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+            for table in AUDIT_TABLES:
+                connection.execute(text(f"GRANT UPDATE, DELETE, TRUNCATE ON {table} TO {APP_ROLE}"))
+        owner.dispose()
 
     drop_guards()
     return drop_guards

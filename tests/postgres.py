@@ -22,7 +22,8 @@ import psycopg
 from psycopg import sql
 
 SUPERUSER = "leaddesk_admin"  # creates and drops the per-test databases
-APP_ROLE = "leaddesk"  # what the app and its migrations connect as: no superuser rights
+OWNER_ROLE = "leaddesk_owner"  # owns the databases and tables; the migrations run as it
+APP_ROLE = "leaddesk"  # what the app serves as: may only add to and read the audit tables
 
 
 def server_binaries() -> Path | None:
@@ -79,7 +80,8 @@ class PostgresServer:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr}\n{log}")
         if not self._role_created:
-            self.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(APP_ROLE)))
+            for role in (OWNER_ROLE, APP_ROLE):
+                self.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER").format(sql.Identifier(role)))
             self._role_created = True
 
     def stop(self, mode: str = "fast") -> None:
@@ -96,9 +98,9 @@ class PostgresServer:
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def url(self, database: str) -> str:
-        """What the app is given: its own role, the driver LeadDesk ships."""
-        return f"postgresql+psycopg://{APP_ROLE}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str, role: str = APP_ROLE) -> str:
+        """What the app is given: its serving role (or the owner, to migrate), the driver LeadDesk ships."""
+        return f"postgresql+psycopg://{role}@127.0.0.1:{self.port}/{database}"
 
     def admin_url(self) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
@@ -109,7 +111,7 @@ class PostgresServer:
 
     def create_database(self, name: str, template: str | None = None) -> str:
         statement = sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
-            sql.Identifier(name), sql.Identifier(APP_ROLE), sql.Identifier(template or "template0")
+            sql.Identifier(name), sql.Identifier(OWNER_ROLE), sql.Identifier(template or "template0")
         )
         self.execute(statement)
         return self.url(name)

@@ -17,6 +17,7 @@ def cli_actor() -> None:
 def register(app: Flask) -> None:
     from app.cli.accounts import agencies_cli, users_cli
     from app.cli.audit import audit_cli
+    from app.cli.database import database_cli
     from app.cli.demo import demo_cli, demo_gallery_command
     from app.cli.files import files_cli
     from app.cli.matching import gallery_cli, index_cli, search_command
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
         agencies_cli,
         users_cli,
         audit_cli,
+        database_cli,
         demo_cli,
         files_cli,
         gallery_cli,

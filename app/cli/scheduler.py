@@ -12,9 +12,11 @@ from flask.cli import with_appcontext
 @with_appcontext
 def scheduler_command(list_only: bool):
     """Run the nightly index rebuild (and later jobs) until stopped."""
+    from app.database_roles import refuse_unsafe_serving_role
     from app.scheduler import build_scheduler
 
     app = current_app._get_current_object()
+    refuse_unsafe_serving_role(app)
     scheduler = build_scheduler(app, blocking=not list_only)
     if list_only:
         scheduler.start(paused=True)

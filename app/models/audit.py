@@ -64,11 +64,16 @@ class AuditChainHead(db.Model):
 
 class AuditCheckpoint(db.Model):
     """The chain's head, signed daily with a key kept outside the database: rewriting or
-    truncating the log past a checkpoint is detected even if the head row was doctored."""
+    truncating the log past a checkpoint is detected even if the head row was doctored. The
+    checkpoints are a chain too (numbered, each signing its predecessor's signature) and the
+    table is append-only, like the events."""
 
     __tablename__ = "audit_checkpoint"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[int] = mapped_column(unique=True)
+    scheme: Mapped[int] = mapped_column(default=1)  # 1: signed alone (before the chain); 2: chained
+    prev_signature: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     head_seq: Mapped[int] = mapped_column()
     head_hash: Mapped[str] = mapped_column(String(64))

@@ -44,7 +44,7 @@ def test_the_database_refuses_changes_to_audit_events(chain):
         "UPDATE audit_event SET reason = 'x' WHERE seq = 1",
         "DELETE FROM audit_event WHERE seq = 5",
     ):
-        with pytest.raises(DatabaseError, match="append-only"):
+        with pytest.raises(DatabaseError, match=r"append-only|permission denied"):
             db.session.execute(text(statement))
         db.session.rollback()
     assert verify_chain().ok
@@ -121,7 +121,7 @@ def test_the_app_role_cannot_get_around_the_triggers(chain):
 
     superuser = text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
     assert db.session.execute(superuser).scalar() is False
-    with pytest.raises(DatabaseError, match="append-only"):
+    with pytest.raises(DatabaseError, match="permission denied"):
         db.session.execute(text("TRUNCATE audit_event"))
     db.session.rollback()
     with pytest.raises(DatabaseError, match="permission denied"):

@@ -157,6 +157,9 @@ def hold_printed_bookings(lead: Booking) -> Booking:
     sealed, as they are now: a seal (which takes the same locks) either comes first and this
     refuses, or comes after and finds the report among those that printed them. Returns the
     recent booking."""
+    for booking in lead.subject.bookings:  # a seal committed since this began: refused plainly
+        db.session.refresh(booking)
+    require_unsealed(lead)
     for booking_id in sorted({lead.id, most_recent_unsealed(lead).id}):
         throttle.hold(booking_key(booking_id))
     db.session.refresh(lead)
