@@ -37,3 +37,23 @@ def post_worker_init(worker):
 
     refuse_unsafe_serving_role(worker.wsgi)
     preload_models()
+
+
+# A worker whose memory has grown past this (resident, MB) finishes the request it is serving
+# and is replaced: one heavy request cannot leave a worker holding gigabytes.
+worker_max_rss_mb = int(os.environ.get("LEADDESK_WORKER_MAX_RSS_MB", 3072))
+
+
+def post_request(worker, req, environ, resp):
+    """Recycle the worker gracefully once its resident memory is over the budget."""
+    from app.platform_limits import resident_mb
+
+    used = resident_mb()
+    if used > worker_max_rss_mb:
+        worker.log.warning(
+            "worker %s at %d MB (budget %d MB): replaced after this request",
+            worker.pid,
+            used,
+            worker_max_rss_mb,
+        )
+        worker.alive = False

@@ -85,6 +85,9 @@ class Config:
     # Who runs the recogniser's network (same weights, same descriptors within 1e-4):
     # "onnx" (ONNX Runtime, about 5 ms a chip here) or "dlib" (the wheel's own, about 100 ms).
     DESCRIPTOR_RUNTIME = "onnx"
+    # The importing client's cluster credentials: ca.pem, client.pem, client-key.pem from
+    # `flask cluster certs` (a folder outside the instance, readable by the operator only).
+    GALLERY_CLUSTER_TLS_DIR: str | None = None
     GALLERY_CLUSTER_CHUNK = 16  # photos per task sent to a Dask cluster by `gallery import --scheduler`
     GALLERY_CLUSTER_CONNECT_SECONDS = 15
     # Face analyses shared on disk by the web workers (instance/cache/faces): derived

@@ -12,6 +12,7 @@ of breaking pages later.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -84,12 +85,32 @@ def check_choices(app: Flask) -> None:
 
 
 def secret_bits(secret: str) -> float:
-    """A rough strength estimate: length times the Shannon entropy of its characters."""
+    """A cautious estimate of the secret's entropy in bits: the least of what its characters
+    carry, what the steps between neighbouring characters carry (so ``abcdef…`` or ``135797…``
+    counts for little), and what one repetition of its shortest repeating unit carries (so
+    ``abcdabcd…`` counts as ``abcd``)."""
     if not secret:
         return 0.0
-    counts = Counter(secret)
-    per_char = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
-    return per_char * len(secret)
+    steps = "".join(chr(0x10000 + ord(b) - ord(a)) for a, b in itertools.pairwise(secret))
+    unit = _repeating_unit(secret)
+    return min(
+        _shannon_bits(secret), _shannon_bits(steps) + 8, _shannon_bits(unit) if unit != secret else math.inf
+    )
+
+
+def _shannon_bits(text: str) -> float:
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    per_char = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return per_char * len(text)
+
+
+def _repeating_unit(text: str) -> str:
+    for size in range(1, len(text) // 2 + 1):
+        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
+            return text[:size]
+    return text
 
 
 def check_production_config(app: Flask) -> None:

@@ -28,7 +28,17 @@ def test_production_starts_with_everything_it_needs(instance_path, monkeypatch, 
 
 
 @pytest.mark.parametrize(
-    "weak", ["s" * 48, "abcabcabcabcabcabcabcabcabcabcabcabc", "password1234password1234password12", "short"]
+    "weak",
+    [
+        "s" * 48,
+        "abcabcabcabcabcabcabcabcabcabcabcabc",
+        "password1234password1234password12",
+        "short",
+        "abcdefghijklmnopqrstuvwxyz0123456789",  # found (finding 16): every character differs
+        "zyxwvutsrqponmlkjihgfedcba9876543210",
+        "0123456789" * 4,
+        "Kx9#" * 12,
+    ],
 )
 def test_production_refuses_a_guessable_secret_key(instance_path, monkeypatch, tmp_path, weak):
     production_env(monkeypatch, tmp_path, LEADDESK_SECRET_KEY=weak)

@@ -17,6 +17,7 @@ def cli_actor() -> None:
 def register(app: Flask) -> None:
     from app.cli.accounts import agencies_cli, users_cli
     from app.cli.audit import audit_cli
+    from app.cli.cluster import cluster_cli
     from app.cli.database import database_cli
     from app.cli.demo import demo_cli, demo_gallery_command
     from app.cli.files import files_cli
@@ -28,6 +29,7 @@ def register(app: Flask) -> None:
         agencies_cli,
         users_cli,
         audit_cli,
+        cluster_cli,
         database_cli,
         demo_cli,
         files_cli,

@@ -34,16 +34,29 @@ index_cli = AppGroup("index", help="The search index.")
     "--scheduler",
     default=None,
     metavar="ADDRESS",
-    help="A Dask distributed scheduler (tcp://host:8786): its workers embed the photos; "
-    "this process still records every result.",
+    help="A Dask distributed scheduler (tls://host:8786, with the unit's certificates in "
+    "GALLERY_CLUSTER_TLS_DIR): its workers embed the photos; this process checks and records "
+    "every result.",
 )
-def import_command(manifest: Path, no_index: bool, workers: int | None, scheduler: str | None):
+@click.option(
+    "--insecure-local",
+    is_flag=True,
+    help="Allow a plain tcp:// scheduler on this machine's loopback (tests only).",
+)
+def import_command(
+    manifest: Path, no_index: bool, workers: int | None, scheduler: str | None, insecure_local: bool
+):
     """Enroll booking photos listed in MANIFEST.csv
     (image,booking_number,name,dob,sid,main_number,cdl,booking_date)."""
     cli_actor()
     try:
         summary = gallery_service.import_manifest(
-            manifest, actor=None, workers=workers, progress=gallery_service.progress_bar, scheduler=scheduler
+            manifest,
+            actor=None,
+            workers=workers,
+            progress=gallery_service.progress_bar,
+            scheduler=scheduler,
+            insecure_local=insecure_local,
         )
     except ServiceError as err:
         db.session.rollback()

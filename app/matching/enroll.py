@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app.matching.faces import EngineSettings, FaceEngine
@@ -46,9 +46,11 @@ def embed_photo(path: str, settings: EngineSettings) -> PhotoEmbedding:
     return data if isinstance(data, PhotoEmbedding) else embed_photo_data(path, data, settings)
 
 
-def embed_chunk(photos: list[tuple[str, bytes]], settings: EngineSettings) -> list[PhotoEmbedding]:
-    """Photos sent with their bytes, for workers on hosts that cannot see the files."""
-    return [embed_photo_data(path, data, settings) for path, data in photos]
+def embed_chunk(photos: list[tuple[str, bytes]], settings: EngineSettings) -> list[dict]:
+    """Photos sent with their bytes, for workers on hosts that cannot see the files. Answers
+    plain values only (str, bytes, numbers, lists), which the importer checks field by field
+    before it believes any of them (``services/gallery/cluster.py``)."""
+    return [asdict(embed_photo_data(path, data, settings)) for path, data in photos]
 
 
 def embed_photo_data(path: str, data: bytes, settings: EngineSettings) -> PhotoEmbedding:

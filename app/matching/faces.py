@@ -40,9 +40,45 @@ _models_lock = threading.Lock()
 _models: dict[str, tuple[object, threading.Lock]] = {}  # each model with the lock for using it
 
 
+# The SHA-256 of each model file as released (face_recognition_models 0.3.0): a changed file
+# (a swapped network that would make every descriptor, and so every search, someone else's) is
+# refused before it is loaded.
+MODEL_SHA256 = {
+    "dlib_face_recognition_resnet_model_v1.dat": (
+        "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30"
+    ),
+    "mmod_human_face_detector.dat": ("4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6"),
+    "shape_predictor_5_face_landmarks.dat": (
+        "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888"
+    ),
+    "shape_predictor_68_face_landmarks.dat": (
+        "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f"
+    ),
+}
+
+
+class ModelFileError(RuntimeError):
+    """A model file that is not the one released."""
+
+
 def model_path(name: str) -> Path:
-    """Path of one of dlib's model files shipped by ``face_recognition_models``."""
-    return Path(str(resources.files("face_recognition_models") / "models" / name))
+    """Path of one of dlib's model files shipped by ``face_recognition_models``, checked
+    against its pinned SHA-256."""
+    path = Path(str(resources.files("face_recognition_models") / "models" / name))
+    require_pinned(path, MODEL_SHA256[name])
+    return path
+
+
+def require_pinned(path: Path, expected: str) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelFileError(
+            f"{path} is not the released model file (SHA-256 {digest.hexdigest()[:16]}…, expected "
+            f"{expected[:16]}…): reinstall face-recognition-models; LeadDesk will not load it."
+        )
 
 
 @contextmanager

@@ -25,9 +25,28 @@ FILE_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "TIFF": "tif", "HE
 DEFAULT_MAX_PIXELS = 50_000_000  # 50 MP: above any real probe or booking photo
 # A pixel flood: a small file declaring a huge image (a PNG of one colour at 49 MP is 143 KB and
 # costs seconds of CPU to decode). Camera photos hold far more than this per pixel.
+# Counted over the bytes that are image data (a PNG's IDAT chunks), not the file's size: a flood
+# padded with ignored bytes (text chunks, a trailer) is still a flood.
 FLOOD_CHECK_PIXELS = 8_000_000
 MIN_BYTES_PER_PIXEL = 0.01
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def image_data_bytes(data: bytes, image_format: str) -> int:
+    """How many of the file's bytes are compressed pixels: a PNG's IDAT chunks (walked from
+    their headers, never decoded); for other formats the whole file."""
+    if image_format != "PNG":
+        return len(data)
+    total, offset = 0, 8
+    while offset + 8 <= len(data):
+        length = int.from_bytes(data[offset : offset + 4], "big")
+        kind = data[offset + 4 : offset + 8]
+        if kind == b"IDAT":
+            total += length
+        elif kind == b"IEND":
+            break
+        offset += 12 + length
+    return total
 
 
 class ImageError(Exception):
@@ -117,10 +136,11 @@ def load_image(
                     f"The image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
                     f"the limit is {max_pixels / 1e6:.0f} MP."
                 )
-            if width * height > FLOOD_CHECK_PIXELS and len(data) < MIN_BYTES_PER_PIXEL * width * height:
+            held = image_data_bytes(data, image_format)
+            if width * height > FLOOD_CHECK_PIXELS and held < MIN_BYTES_PER_PIXEL * width * height:
                 raise ImageTooLargeError(
-                    f"The image declares {width}x{height} pixels but holds only {len(data) / 1e3:.0f} KB: "
-                    "it is not a camera photo (a decompression bomb)."
+                    f"The image declares {width}x{height} pixels but holds only {held / 1e3:.0f} KB of "
+                    "image data: it is not a camera photo (a decompression bomb)."
                 )
             image.load()
             orientation = image.getexif().get(0x0112, 1) if hasattr(image, "getexif") else 1

@@ -120,12 +120,22 @@ def describe_step(step: dict[str, Any]) -> str:
     return f"{LABELS.get(step.get('op'), step.get('op'))}" + (f" ({params})" if params else "")
 
 
-def apply_steps(pixels: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
-    """The original (RGB array) with every step applied in order; raises ProcessingError."""
+MAX_STEP_PIXELS = 36_000_000  # no step's result may be larger: a 24 MP photo levelled by up to 12°
+
+
+def apply_steps(
+    pixels: np.ndarray, steps: list[dict[str, Any]], max_step_pixels: int = MAX_STEP_PIXELS
+) -> np.ndarray:
+    """The original (RGB array) with every step applied in order; raises ProcessingError.
+
+    Every step's result is sized before it is computed and refused beyond the budget (twice
+    the original, and ``max_step_pixels`` whatever the original), so no chain costs more than
+    a bounded amount of memory and CPU: a 49 MP probe turned by 45° once took 95 s and 6.85 GB.
+    """
     if len(steps) > MAX_STEPS:
         raise ProcessingError(f"at most {MAX_STEPS} processing steps")
     image = Image.fromarray(pixels)
-    limit = MAX_GROWTH * image.width * image.height
+    limit = min(MAX_GROWTH * image.width * image.height, max(max_step_pixels, image.width * image.height))
     for step in steps:
         operation = OPERATIONS.get(step.get("op")) if isinstance(step, dict) else None
         if operation is None:
@@ -133,9 +143,12 @@ def apply_steps(pixels: np.ndarray, steps: list[dict[str, Any]]) -> np.ndarray:
         if step["op"] == "rotate":  # check the canvas before paying for it
             width, height = _rotated_size(image.size, _ranged(step, "degrees"))
             if width * height > limit:
+                bound = (
+                    "twice the original" if limit < max_step_pixels else f"the {limit / 1e6:.0f} MP budget"
+                )
                 raise ProcessingError(
-                    f"rotate: the result would be {width}x{height} pixels, more than twice the "
-                    "original; undo the earlier rotation and rotate once by the whole angle"
+                    f"rotate: the result would be {width}x{height} pixels, more than {bound}; crop to the "
+                    "face first, or undo the earlier rotation and rotate once by the whole angle"
                 )
         image = operation(image, step).convert("RGB")
     return np.asarray(image, dtype=np.uint8).copy()

@@ -10,6 +10,7 @@ import ast
 import pytest
 
 from app.models import Capacity, RequestStatus, ReviewState
+from app.services.oversight.reads import LIST_VIEWS
 from app.services.oversight.vocabulary import ACTIONS, READ_ACTIONS, UnknownAuditAction
 from app.services.review.workflow import Action
 from tests.architecture.test_house_rules import APP, sources
@@ -44,11 +45,18 @@ def _named_actions(call: ast.Call) -> list[ast.expr]:
 
 def test_every_action_an_event_names_is_in_the_vocabulary():
     unknown, computed = [], []
-    for function in ("record_event", "record_read", "PermissionDenied", "ServiceError", "NotFound"):
+    for function in (
+        "record_event",
+        "record_read",
+        "record_list_view",
+        "PermissionDenied",
+        "ServiceError",
+        "NotFound",
+    ):
         for path, call in _calls(function):
             arguments = (
                 _named_actions(call)
-                if function in ("record_event", "record_read")
+                if function in ("record_event", "record_read", "record_list_view")
                 else [k.value for k in call.keywords if k.arg == "audit_action"]
             )
             for argument in arguments:
@@ -65,11 +73,13 @@ def test_every_action_an_event_names_is_in_the_vocabulary():
             "blueprints/common.py",  # the refused action's own name, else "action.refused"
             "services/identity/signin.py",  # the factor's action, passed down (auth.mfa, auth.mfa_enrol …)
             "services/oversight/reads.py",  # record_read's action, checked there
+            "services/oversight/reads.py",  # record_list_view's action, one of LIST_VIEWS
             "services/review/assignments.py",  # review.<capacity>_assign
             "services/review/workflow.py",  # review.<action>
         ]
     )
     assert all(f"review.{action.value}" in ACTIONS for action in Action)
+    assert set(LIST_VIEWS) <= set(ACTIONS)
     assert all(f"review.{capacity.value}_assign" in ACTIONS for capacity in Capacity)
 
 

@@ -72,6 +72,7 @@ def test_a_worker_killed_mid_import_costs_a_redone_chunk_never_a_lost_or_double_
         manifest,
         actor=None,
         scheduler=cluster.scheduler_address,
+        insecure_local=True,
         progress=kill_a_worker_after_the_first_results,
     )
     assert killed.is_set() and running_when_killed[0] >= 1  # killed in the middle of a chunk
@@ -97,7 +98,9 @@ def test_a_worker_killed_mid_import_costs_a_redone_chunk_never_a_lost_or_double_
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "gallery.import"))
     assert cluster.scheduler_address in event.detail
 
-    again = enrollment.import_manifest(manifest, actor=None, scheduler=cluster.scheduler_address)
+    again = enrollment.import_manifest(
+        manifest, actor=None, scheduler=cluster.scheduler_address, insecure_local=True
+    )
     assert again.enrolled == 0 and again.skipped == summary.enrolled
 
 
@@ -105,6 +108,8 @@ def test_an_unreachable_scheduler_is_said_plainly_and_records_nothing(app, tmp_p
     manifest, _ = manifest_of_fixtures(tmp_path)
     app.config["GALLERY_CLUSTER_CONNECT_SECONDS"] = 2
     with pytest.raises(ServiceError, match="Cannot reach the Dask scheduler"):
-        enrollment.import_manifest(manifest, actor=None, scheduler="tcp://127.0.0.1:9", workers=1)
+        enrollment.import_manifest(
+            manifest, actor=None, scheduler="tcp://127.0.0.1:9", workers=1, insecure_local=True
+        )
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Booking)) == 0

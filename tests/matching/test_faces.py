@@ -116,3 +116,18 @@ def test_analysis_cache_answers_by_content():
     assert not np.array_equal(different[0].descriptor, first[0].descriptor)
     engine.analyze(np.ascontiguousarray(other[:, ::-1]))  # a third photo evicts the oldest
     assert engine.analyze(simm)[0] is not first[0]
+
+
+def test_a_changed_model_file_is_refused(tmp_path):
+    """Found (finding 15): the dlib model file was not checked; a swapped network would make
+    every descriptor, and so every search, someone else's."""
+    from app.matching.faces import MODEL_SHA256, ModelFileError, require_pinned
+
+    name = "shape_predictor_5_face_landmarks.dat"
+    changed = tmp_path / name
+    data = bytearray(model_path(name).read_bytes())
+    data[1000] ^= 0xFF
+    changed.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="not the released model file"):
+        require_pinned(changed, MODEL_SHA256[name])
+    require_pinned(model_path(name), MODEL_SHA256[name])  # the released one passes

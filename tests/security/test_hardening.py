@@ -204,3 +204,42 @@ def test_the_403_page_names_no_internal_route(auth, client, make_user):
 
 def test_fresh_sign_in_window_is_a_setting(app):
     assert app.config["FRESH_SIGN_IN_WINDOW"] == timedelta(minutes=5)
+
+
+def test_a_formula_after_a_separator_is_neutralised_too(auth, client, make_user):
+    """Found (finding 17): a `;`-separated formula stayed unquoted, so a spreadsheet that splits
+    on `;` ran it."""
+    admin = make_user(Role.ADMIN)
+    requester = make_user(Role.REQUESTER)
+    record_event(
+        "request.view", actor=requester, object_type="request", object_id=1, reason='Smith;=HYPERLINK("x")'
+    )
+    record_event(
+        "request.view", actor=requester, object_type="request", object_id=2, reason="a|@SUM(1+1)\t-2+3"
+    )
+    db.session.commit()
+    auth.login(admin)
+    exported = client.get("/admin/audit.csv?action=request.view").get_data(as_text=True)
+    for delimiter in (",", ";", "\t", "|"):
+        for row in csv.reader(io.StringIO(exported), delimiter=delimiter):
+            cells = [cell.strip().strip('"').strip() for cell in row]
+            assert not any(cell.startswith(("=", "+", "-", "@")) for cell in cells), (delimiter, row)
+
+
+def test_removing_photos_does_not_free_the_upload_allowance(app, make_user):
+    """Found (finding 10): uploading and removing photos in cycles let 70 through a limit of 60."""
+    from app.services.intake import probe_images
+    from app.services.intake.requests import new_draft
+    from app.services.platform.errors import ServiceError
+    from tests.support.photos import FACES
+
+    app.config["UPLOAD_RATE_LIMIT"] = 3
+    requester = make_user(Role.REQUESTER)
+    draft = new_draft(requester=requester)
+    data = (FACES / "john_simm__1.jpg").read_bytes()
+    for _ in range(3):
+        image = probe_images.add_probe_image(draft, "probe.jpg", data, actor=requester)
+        probe_images.remove_probe_image(draft, image, actor=requester)
+    db.session.commit()
+    with pytest.raises(ServiceError, match="the most the portal accepts"):
+        probe_images.add_probe_image(draft, "probe.jpg", data, actor=requester)

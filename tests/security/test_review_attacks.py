@@ -320,3 +320,35 @@ def test_a_lead_sealed_before_the_report_goes_back_to_its_reviewer(people, submi
     assert workflow.capacity_of(submitted, first) is Capacity.PRIMARY
     assert workflow.capacity_of(submitted, second) is None
     assert booking_number_for("john_simm") == lead.booking.booking_number
+
+
+def test_six_issues_and_six_corrections_at_once_each_stand_once(gallery_live, people, submitted, clock):
+    """Found (finding 12): parallel issue or correction answered 500 for most requests (the data
+    stayed right); the losers are now told plainly."""
+    from app.models import Report
+    from tests.support.reports import verified
+
+    verified(submitted, people)
+    db.session.commit()
+    browsers = [gallery_live.client().login(people["second"], clock) for _ in range(6)]
+    page = f"/review/requests/{submitted.id}"
+    tokens = [b.csrf(page) for b in browsers]
+    issued = at_once(
+        6, lambda i: browsers[i].post(f"/reports/issue/{submitted.id}", {"csrf_token": tokens[i]})
+    )
+    assert all(r.status_code == 302 for r in issued), [r.status_code for r in issued]
+    db.session.expire_all()
+    report = db.session.scalars(select(Report)).one()
+    url = f"/reports/{report.id}"
+    tokens = [b.csrf(url) for b in browsers]
+    corrected = at_once(
+        6,
+        lambda i: browsers[i].post(
+            f"{url}/correct",
+            {"csrf_token": tokens[i], "reason": "A typo in the comments", "comments": f"v{i}"},
+        ),
+    )
+    assert all(r.status_code == 302 for r in corrected), [r.status_code for r in corrected]
+    db.session.expire_all()
+    versions = db.session.scalars(select(Report).order_by(Report.version)).all()
+    assert [v.version for v in versions] == [1, 2]

@@ -15,6 +15,7 @@ from app.security.access import admin_required
 from app.services.identity import accounts, approvals
 from app.services.identity import administration as service
 from app.services.identity.signin import fresh_sign_in_at
+from app.services.oversight.reads import record_list_view
 
 from .forms import AgencyForm, CertificationForm, ReasonForm, RoleForm, UserForm
 
@@ -125,9 +126,9 @@ def users():
             flash(done.value, "success")
             return redirect(url_for("admin.users"))
         show_error(form, done.error)
-    return render_template(
-        "admin/users.html", form=form, open_form=form.is_submitted(), **service.people_overview()
-    )
+    overview = service.people_overview()
+    record_list_view("user.list", actor=current_user, shown=len(overview["users"]))
+    return render_template("admin/users.html", form=form, open_form=form.is_submitted(), **overview)
 
 
 def _user_page(target: User, **forms):

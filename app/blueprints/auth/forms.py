@@ -21,7 +21,7 @@ class TotpForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=256)])
     new_password = PasswordField(
         "New password",
         validators=[DataRequired(), Length(max=256)],
@@ -29,7 +29,11 @@ class ChangePasswordForm(FlaskForm):
     )
     confirm = PasswordField(
         "New password again",
-        validators=[DataRequired(), EqualTo("new_password", "The two new passwords differ.")],
+        validators=[
+            DataRequired(),
+            Length(max=256),
+            EqualTo("new_password", "The two new passwords differ."),
+        ],
     )
 
 

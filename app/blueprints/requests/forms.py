@@ -104,7 +104,11 @@ class SearchRequestForm(FlaskForm):
         validators=[Length(max=60)],
         description="Required unless the purpose is an identification.",
     )
-    reason = TextAreaField("Reason for search", description="What the search is for, in a few sentences.")
+    reason = TextAreaField(
+        "Reason for search",
+        validators=[Length(max=TEXT_FIELDS["reason"])],
+        description="What the search is for, in a few sentences.",
+    )
     purpose = RadioField("Purpose of the search", choices=choices(rules.PURPOSES), validate_choice=False)
     threat_to_life = RadioField(
         "Is there an imminent threat to life?",
@@ -118,9 +122,10 @@ class SearchRequestForm(FlaskForm):
         validate_choice=False,
         description="For an identification: live video may be searched for an at-risk person.",
     )
-    situation = TextAreaField("Situation description")
+    situation = TextAreaField("Situation description", validators=[Length(max=TEXT_FIELDS["situation"])])
     reasonable_suspicion = TextAreaField(
         "Circumstances amounting to reasonable suspicion",
+        validators=[Length(max=TEXT_FIELDS["reasonable_suspicion"])],
         description="Required for every purpose: why the search will provide relevant information.",
     )
     crime_type = SelectField(
@@ -131,6 +136,7 @@ class SearchRequestForm(FlaskForm):
     crime_type_other = StringField("Other crime type", validators=[Length(max=200)])
     person_condition = TextAreaField(
         "What is known of the person's condition",
+        validators=[Length(max=TEXT_FIELDS["person_condition"])],
         description="For identifying a deceased person or a person unable to identify themselves.",
     )
     image_taken_on = DateField("Date the image was taken (if known)", validators=[Optional()])

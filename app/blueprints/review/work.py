@@ -34,7 +34,7 @@ from app.security.access import (
 )
 from app.services.identity import need_to_know
 from app.services.identity.accounts import search_eligibility
-from app.services.oversight.reads import record_read
+from app.services.oversight.reads import record_list_view, record_read
 from app.services.policy import rules
 from app.services.reports.issuance import report_comments_from, reports_for
 from app.services.review import assignments, decisions, examinations, intake, probes, searches
@@ -78,6 +78,14 @@ def queue():
         state=ReviewState(form.state.data) if form.state.data else None,
         agency_id=form.agency.data,
         reviewer_id=form.reviewer.data,
+    )
+    record_list_view(
+        "queue.view",
+        actor=current_user,
+        shown=len(items),
+        state=form.state.data,
+        agency=form.agency.data,
+        reviewer=form.reviewer.data,
     )
     return render_template(
         "review/queue.html",

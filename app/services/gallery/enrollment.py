@@ -21,7 +21,7 @@ from app.extensions import db
 from app.matching.enroll import PhotoEmbedding, embed_photo
 from app.matching.images import FILE_EXTENSIONS
 from app.models import Booking, FaceTemplate, Outcome, Subject, User
-from app.services.gallery.cluster import embed_on_cluster
+from app.services.gallery.cluster import ClusterRun, embed_on_cluster
 from app.services.gallery.search import engine_settings
 from app.services.oversight.audit import record_event
 from app.services.platform.errors import NotFound, ServiceError
@@ -158,16 +158,31 @@ ProgressFactory = Callable[[int], Callable[[Iterable], Iterable]]
 
 
 def _embed_all(
-    rows: list[ManifestRow], workers: int, progress: ProgressFactory | None, scheduler: str | None = None
+    rows: list[ManifestRow],
+    workers: int,
+    progress: ProgressFactory | None,
+    cluster: ClusterRun | None = None,
+    insecure_local: bool = False,
 ) -> Iterator[tuple[ManifestRow, PhotoEmbedding]]:
     settings = engine_settings(current_app.config, role="gallery")
     paths = [str(r.image) for r in rows]
     pool = None
-    if scheduler:
+    if cluster is not None:
         config = current_app.config
-        chunk_size = int(config["GALLERY_CLUSTER_CHUNK"])
-        timeout = float(config["GALLERY_CLUSTER_CONNECT_SECONDS"])
-        results = embed_on_cluster(paths, settings, scheduler, chunk_size, timeout) if rows else iter(())
+        results = (
+            embed_on_cluster(
+                paths,
+                settings,
+                cluster.scheduler,
+                int(config["GALLERY_CLUSTER_CHUNK"]),
+                float(config["GALLERY_CLUSTER_CONNECT_SECONDS"]),
+                tls_dir=config.get("GALLERY_CLUSTER_TLS_DIR"),
+                insecure_local=insecure_local,
+                run=cluster,
+            )
+            if rows
+            else iter(())
+        )
     elif workers <= 1 or len(rows) < 2:
         results: Iterable[PhotoEmbedding] = (embed_photo(p, settings) for p in paths)
     else:
@@ -243,12 +258,15 @@ def import_manifest(
     workers: int | None = None,
     progress: ProgressFactory | None = None,
     scheduler: str | None = None,
+    insecure_local: bool = False,
 ) -> ImportSummary:
     """Enroll every good row of the manifest; commits in batches (this is a job, run from
     the CLI) so that an interruption keeps whole records only and a re-run resumes.
 
     Photos are embedded by ``workers`` local processes, or, given a Dask ``scheduler``
-    address, by that cluster's workers; this process records every result either way."""
+    address (``tls://``; ``tcp://`` on loopback with ``insecure_local``), by that cluster's
+    workers; this process checks and records every result either way, and the audit says
+    which worker embedded how many."""
     path = Path(path)
     summary = ImportSummary(manifest=str(path))
     rows, rejections = read_manifest(path)
@@ -267,8 +285,22 @@ def import_manifest(
         else:
             pending.append(row)
     workers = workers or os.cpu_count() or 1
+    cluster = ClusterRun(scheduler) if scheduler else None
+    try:
+        _enroll_all(summary, _embed_all(pending, workers, progress, cluster, insecure_local))
+    except ServiceError as err:  # a cluster refused or a worker's answer refused: said, audited
+        db.session.rollback()
+        _record_import(summary, path, actor, workers, cluster, refused=err.message)
+        db.session.commit()
+        raise
+    _record_import(summary, path, actor, workers, cluster)
+    db.session.commit()
+    return summary
+
+
+def _enroll_all(summary: ImportSummary, embedded) -> None:
     uncommitted = 0
-    for row, embedding in _embed_all(pending, workers, progress, scheduler):
+    for row, embedding in embedded:
         if not embedding.ok:
             summary.rejected.append(Rejection(row.line, row.booking_number, embedding.error))
             continue
@@ -284,22 +316,26 @@ def import_manifest(
             db.session.commit()
             uncommitted = 0
     summary.rejected.sort(key=lambda r: r.line)
+
+
+def _record_import(summary, path: Path, actor, workers: int, cluster: ClusterRun | None, refused: str = ""):
+    ok = (summary.enrolled or not summary.rejected) and not refused
     record_event(
         "gallery.import",
         actor=actor,
-        outcome=Outcome.SUCCESS if summary.enrolled or not summary.rejected else Outcome.FAILED,
+        outcome=Outcome.SUCCESS if ok else Outcome.FAILED,
         object_type="manifest",
         object_id=path.name[:64],
+        reason=refused or None,
         detail={
             "manifest_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "embedded_by": scheduler or f"{workers} local process(es)",
+            "embedded_by": cluster.scheduler if cluster else f"{workers} local process(es)",
+            "by_worker": dict(cluster.by_worker) if cluster else {},
             "enrolled": summary.enrolled,
             "skipped": summary.skipped,
             "rejected": [[r.line, r.booking_number, r.reason] for r in summary.rejected[:100]],
         },
     )
-    db.session.commit()
-    return summary
 
 
 def get_booking(booking_number: str) -> Booking:

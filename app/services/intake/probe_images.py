@@ -15,7 +15,7 @@ from werkzeug.utils import secure_filename
 from app.clock import utcnow
 from app.extensions import db
 from app.matching.images import FILE_EXTENSIONS, ImageError, downscaled, encode_jpeg, load_image
-from app.models import ProbeImage, RequestStatus, SearchRequest, User
+from app.models import AuditEvent, Outcome, ProbeImage, RequestStatus, SearchRequest, User
 from app.services.gallery.search import probe_engine
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform import storage, throttle
@@ -127,9 +127,13 @@ def store_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *
 def _require_upload_allowance(actor: User, name: str) -> None:
     config = current_app.config
     since = utcnow() - config["UPLOAD_RATE_WINDOW"]
+    # counted from the audit trail, which keeps every upload: removing photos frees nothing
     recent = db.session.scalar(
-        select(func.count(ProbeImage.id)).where(
-            ProbeImage.uploaded_by_id == actor.id, ProbeImage.uploaded_at >= since
+        select(func.count(AuditEvent.seq)).where(
+            AuditEvent.actor_id == actor.id,
+            AuditEvent.action == "request.image_upload",
+            AuditEvent.outcome == Outcome.SUCCESS,
+            AuditEvent.occurred_at >= since,
         )
     )
     if recent >= int(config["UPLOAD_RATE_LIMIT"]):

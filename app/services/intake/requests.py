@@ -27,19 +27,20 @@ from app.services.policy import rules as policy
 from app.services.policy.provenance import ImageFacts
 from app.services.review.workflow import Action, Step, advance, require
 
-# Draft fields a requester types, with their column length limits (None: text).
+# Draft fields a requester types, each with its limit in characters: the form's, the column's,
+# and what a save refuses beyond (a 30 MB reason once went into the PDF and every read's audit).
 TEXT_FIELDS = {
     "requester_name": 200,
     "requester_phone": 40,
     "requester_email": 254,
     "case_number": 60,
-    "reason": None,
+    "reason": 2000,
     "purpose": 40,
-    "situation": None,
-    "reasonable_suspicion": None,
+    "situation": 4000,
+    "reasonable_suspicion": 4000,
     "crime_type": 40,
     "crime_type_other": 200,
-    "person_condition": None,
+    "person_condition": 2000,
     "image_taken_place": 200,
     "signature": 200,
     "printed_name": 200,
@@ -94,11 +95,19 @@ def new_draft(*, requester: User) -> SearchRequest:
 
 
 def save_draft(draft: SearchRequest, fields: DraftFields, *, actor: User) -> None:
-    """Keep what was typed, whatever it is: nothing typed is ever lost to an error."""
+    """Keep what was typed (nothing typed is lost to a policy refusal); a field longer than its
+    limit is refused, naming it, and nothing is saved."""
     require_own_draft(draft, actor)
+    values = {name: (fields.values.get(name) or "").strip() for name in TEXT_FIELDS}
     for name, limit in TEXT_FIELDS.items():
-        value = (fields.values.get(name) or "").strip()
-        setattr(draft, name, value[:limit] if limit else value)
+        if len(values[name]) > limit:
+            raise ServiceError(
+                f"{name.replace('_', ' ').capitalize()}: at most {limit:,} characters "
+                f"({len(values[name]):,} were sent). Nothing was saved.",
+                field=name,
+            )
+    for name, value in values.items():
+        setattr(draft, name, value)
     draft.image_taken_on = fields.image_taken_on
     draft.affirmed = fields.affirmed
     draft.threat_to_life = fields.threat_to_life

@@ -93,6 +93,24 @@ def _check_detail(detail: dict[str, Any]) -> None:
         raise ValueError(f"audit detail must not carry secrets or image data: {sorted(bad)}")
 
 
+MAX_AUDIT_TEXT = 2000  # characters of any one text an event keeps (its reason, a detail value)
+MAX_AUDIT_ITEMS = 200  # items of any one list in an event's detail
+
+
+def bounded(value: Any) -> Any:
+    """An event keeps at most ``MAX_AUDIT_TEXT`` characters of any text, saying how much more
+    there was, so no input (however long) makes the audit trail grow with it."""
+    if isinstance(value, str) and len(value) > MAX_AUDIT_TEXT:
+        return f"{value[:MAX_AUDIT_TEXT]}… (+{len(value) - MAX_AUDIT_TEXT:,} characters)"
+    if isinstance(value, dict):
+        return {k: bounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [bounded(v) for v in value[:200]] + (
+            [f"… (+{len(value) - 200} more)"] if len(value) > 200 else []
+        )
+    return value
+
+
 def record_event(
     action: str,
     *,
@@ -110,8 +128,9 @@ def record_event(
     username) when ``actor`` is None.
     """
     require_action(action)  # one vocabulary: an action not in it is a bug, refused at once
-    detail = detail or {}
+    detail = bounded(detail or {})
     _check_detail(detail)
+    reason = bounded(reason)
     if object_type is not None:
         object_type = ObjectType(object_type)  # one vocabulary: an unknown kind is a bug
 

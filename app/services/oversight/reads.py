@@ -60,3 +60,16 @@ def _described(what: Readable) -> tuple[ObjectType, int, str | None, dict]:
             facts = {"report_number": what.report_number}
             return ObjectType.REPORT, what.id, what.request.case_number or None, facts
     raise TypeError(f"not a readable object: {type(what).__name__}")
+
+
+LIST_VIEWS = {"queue.view": ObjectType.REQUEST, "user.list": ObjectType.USER}
+
+
+def record_list_view(action: str, *, actor: User, shown: int, **filters: Any) -> AuditEvent:
+    """A list page (the review queue, the accounts list) opened: who, with which filters, how
+    many rows it showed. Audited, but not counted as a read of case data (the lists name no
+    person and hold no image), so the heavy-reader flags keep meaning what they say."""
+    if action not in LIST_VIEWS:
+        raise UnknownAuditAction(f"{action!r} is not a list view")
+    clean = {k: v for k, v in filters.items() if v not in (None, "")}
+    return record_event(action, actor=actor, object_type=LIST_VIEWS[action], detail={"shown": shown, **clean})

@@ -76,6 +76,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("user.create", _O.USER, "Account created"),
         _a("user.update", _O.USER, "Account changed"),
         _a("user.view", _O.USER, "Account viewed"),
+        _a("user.list", _O.USER, "Accounts listed"),
         _a("user.acknowledge", _O.USER, "Agreement signed"),
         _a("user.deactivate", _O.USER, "Account deactivated"),
         _a("user.reactivate", _O.USER, "Account reactivated"),
@@ -147,6 +148,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("files.sweep", _O.INSTANCE, "Stored files swept"),
         # oversight
         _a("audit.browse", _O.AUDIT, "Audit trail browsed"),
+        _a("queue.view", _O.REQUEST, "Review queue opened"),
         _a("audit.export", _O.AUDIT, "Audit trail exported"),
         _a("audit.verify", _O.AUDIT, "Audit chain verified"),
         _a("audit.checkpoint", _O.AUDIT, "Checkpoint signed"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
 from app.documents.report import ReportData, render_report
@@ -250,8 +251,13 @@ def _save(
         supersedes_id=supersedes.id if supersedes else None,
         correction_reason=reason,
     )
-    db.session.add(report)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # its number is unique: of two issued at once, one stands
+            db.session.add(report)
+    except IntegrityError:
+        raise ServiceError(
+            f"Report {data.report_number} was issued a moment ago by someone else: open it from the request."
+        ) from None
     for booking_id, role in data.printed_bookings:
         db.session.add(ReportBooking(report_id=report.id, booking_id=booking_id, role=role))
     db.session.flush()
