@@ -44,6 +44,8 @@ class ReportData:
     comments: str = ""
     candidate_list_size: int = 0
     lead_rank: int | None = None
+    # the lead's conclusion was recorded after the examiner had seen the candidate's identity
+    after_reveal: bool = False
     model_id: str = ""
     index_version: str = ""
     processing_steps: list[str] = field(default_factory=list)
@@ -118,6 +120,12 @@ def render_report(data: ReportData) -> bytes:
     pdf.field("Candidate list size", str(data.candidate_list_size))
     if data.kind == "lead":
         pdf.field("Rank of the lead", str(data.lead_rank))
+        if data.after_reveal:
+            pdf.field(
+                "Examined after the reveal",
+                "Yes: the examiner's conclusion on the lead was recorded after its identity was revealed "
+                "(a re-examination, kept with the first).",
+            )
     pdf.field("Model", data.model_id)
     pdf.field("Index version", data.index_version)
     processed = "Yes: " + "; ".join(data.processing_steps) if data.processing_steps else "No"

@@ -203,3 +203,9 @@ class ReviewDecision(db.Model):
 
     reviewer: Mapped[User] = relationship()
     lead_booking: Mapped[Booking | None] = relationship()
+    examination: Mapped[CandidateExamination | None] = relationship()
+
+    @property
+    def after_reveal(self) -> bool:
+        """The decision rests on a conclusion recorded after the candidate's identity was shown."""
+        return bool(self.examination and self.examination.after_reveal)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,16 +26,11 @@ from app.services.gallery import cluster_certs, enrollment
 from app.services.gallery.cluster import QUALITY_KEYS, checked_answers, cluster_security
 from app.services.platform.errors import ServiceError
 from tests.gallery import FACES, fixture_rows, gallery_row, write_manifest
+from tests.support.live import free_port
 
 distributed = pytest.importorskip("distributed")
 ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).with_name("dask")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -243,3 +243,27 @@ def test_removing_photos_does_not_free_the_upload_allowance(app, make_user):
     db.session.commit()
     with pytest.raises(ServiceError, match="the most the portal accepts"):
         probe_images.add_probe_image(draft, "probe.jpg", data, actor=requester)
+
+
+def test_every_photo_is_decoded_before_anything_is_written(auth, make_user, monkeypatch):
+    """Found (finding 11): on SQLite one requester's parallel uploads made other people's
+    sign-ins fail with 503: the upload transaction held the database's write lock while it
+    decoded photo after photo. Now every photo is decoded first and the lock is taken after."""
+    from app.services.intake import probe_images
+    from app.services.platform import throttle
+    from tests.support.intake import submit, valid_form
+    from tests.support.photos import photo
+
+    calls = []
+    real_load, real_hold = probe_images.load_image, throttle.hold
+    monkeypatch.setattr(
+        probe_images, "load_image", lambda *a, **k: calls.append("decode") or real_load(*a, **k)
+    )
+    monkeypatch.setattr(throttle, "hold", lambda key: calls.append(f"lock {key}") or real_hold(key))
+    requester = make_user(Role.REQUESTER)
+    auth.login(requester)
+    calls.clear()
+    photos = [photo(name) for name in ("john_simm__1.jpg", "barack_obama__1.jpg", "john_lennon__1.jpg")]
+    submit(auth, valid_form(requester, action="save"), photos)
+    first_lock = next(i for i, call in enumerate(calls) if call.startswith("lock"))
+    assert calls[:first_lock] == ["decode"] * 3, calls

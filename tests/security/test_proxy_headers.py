@@ -6,7 +6,6 @@ forged addresses. The header is now believed only from the configured proxies, i
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +18,10 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, LoginAttempt
 from app.security.proxy import parse_proxy_ips
-from tests.support.live import Browser
+from tests.support.live import Browser, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -266,6 +266,25 @@ def test_a_revealed_conclusion_is_final(auth, client, people, submitted):
         select(AuditEvent).where(AuditEvent.action == "review.decide", AuditEvent.outcome == "success")
     ).one()
     assert '"after_reveal":true' in decided.detail
+    # finding 14: the mark shows wherever the decision does, and on the report
+    assert "concluded after the identity was revealed" in client.get(workspace).get_data(as_text=True)
+    assert db.session.scalars(select(ReviewDecision)).one().after_reveal
+
+
+def test_the_report_says_when_the_lead_was_examined_after_the_reveal():
+    from dataclasses import replace
+
+    from app.documents.report import ReportData, render_report
+    from tests.support.reports import pdf_text
+
+    data = ReportData(
+        unit_name="Unit", unit_contact="unit@example.invalid", owner_agency="County", report_number="FR-1-R1",
+        version=1, kind="lead", case_number="FR-1", submitted_by="A", date_searched="2026-06-15",
+        investigating_agency="B", face_reviewer="C", verifying_reviewer="D (agreed)", agency_case_number="X",
+        issued_on="2026-06-15", name="N", lead_rank=1,
+    )  # fmt: skip
+    assert "Examined after the reveal" not in pdf_text(render_report(data))
+    assert "Examined after the reveal" in pdf_text(render_report(replace(data, after_reveal=True)))
 
 
 def test_the_gallery_cannot_be_copied_without_a_trace(gallery_live, app, people, submitted, make_user, clock):

@@ -147,3 +147,25 @@ def test_forged_or_missing_csrf_tokens_are_refused_and_audited(live, make_user, 
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "security.csrf_failure")).one()
     assert event.actor_id == user.id and event.outcome == "denied"
     assert browser.get("/").status_code == 200  # nothing was ended
+
+
+def test_a_locked_account_costs_the_same_hashing_as_a_wrong_password(auth, make_user, monkeypatch):
+    """Found (finding 13): a locked account answered in 17 ms against about 380 ms for a wrong
+    password, so the lock (and the username) leaked by timing. The same password hashing is done
+    either way; counted here rather than timed."""
+    from app.services.identity import passwords
+
+    hashed = []
+    real = passwords.check_password_hash
+    monkeypatch.setattr(passwords, "check_password_hash", lambda *a: hashed.append(1) or real(*a))
+    user, locked = make_user(), make_user()
+    for _ in range(5):
+        auth.password_step(locked.username, WRONG)
+    refresh(locked)
+    assert locked.locked
+    counts = []
+    for username in (user.username, locked.username, "nobody-at-all"):
+        hashed.clear()
+        auth.password_step(username, WRONG)
+        counts.append(len(hashed))
+    assert counts == [1, 1, 1]

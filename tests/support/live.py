@@ -4,6 +4,7 @@ client), clients that sign in through the real forms, and a way to fire requests
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -96,3 +97,10 @@ def refresh(*objects) -> None:
     db.session.expire_all()
     for obj in objects:
         db.session.refresh(obj)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for a server the test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -170,6 +170,8 @@ def still_allowed(user: User) -> bool:
 
 def check_password(attempt: Attempt, password: str) -> LoginResult:
     """Step two for the password. Audits the outcome (flushed; the caller commits)."""
+    if attempt.refused is LoginFailure.BAD_CREDENTIALS:  # a locked or deactivated account:
+        verify_password(None, password)  # the same hashing as a wrong password, so no timing says so
     if attempt.refused is not None:
         return LoginResult(None, attempt.refused)
     user = db.session.get(User, attempt.user_id) if attempt.user_id else None

@@ -14,7 +14,7 @@ from werkzeug.utils import secure_filename
 
 from app.clock import utcnow
 from app.extensions import db
-from app.matching.images import FILE_EXTENSIONS, ImageError, downscaled, encode_jpeg, load_image
+from app.matching.images import FILE_EXTENSIONS, ImageError, LoadedImage, downscaled, encode_jpeg, load_image
 from app.models import AuditEvent, Outcome, ProbeImage, RequestStatus, SearchRequest, User
 from app.services.gallery.search import probe_engine
 from app.services.oversight.audit import ObjectType, record_event
@@ -53,18 +53,23 @@ def _count_faces(pixels) -> list[list[int]]:
     return [[round(v / scale) for v in box] for box, _ in boxes]
 
 
-def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
-    """Store one upload on a draft: refused with a message (and nothing kept) unless it is a
-    real photo."""
-    require_own_draft(draft, actor)
-    return store_probe_image(draft, filename, data, actor=actor)
+@dataclass(frozen=True)
+class PreparedPhoto:
+    """An upload decoded and measured, before anything is written: the slow part (decoding,
+    counting faces) done outside any write lock, so one person's ten photos never hold the
+    database while they decode (on SQLite, everyone else's sign-in waited on them)."""
+
+    name: str
+    data: bytes
+    image: LoadedImage
+    sha256: str
+    boxes: list
 
 
-def store_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
+def prepare_photo(filename: str | None, data: bytes, *, actor: User) -> PreparedPhoto:
+    """Refused with a message unless it is a real photo; reads, never writes."""
     name = _safe_name(filename)
     _require_upload_allowance(actor, name)  # cheap check first: a flood costs no decoding
-    if len(draft.images) >= MAX_IMAGES:
-        raise ServiceError(f"{name}: a request carries at most {MAX_IMAGES} images.")
     if len(data) > MAX_IMAGE_BYTES:
         raise ServiceError(f"{name}: the file is larger than the limit of 20 MB per image.")
     try:
@@ -73,10 +78,26 @@ def store_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *
         )
     except ImageError as exc:
         raise ServiceError(f"{name}: {exc.message}") from exc
-    sha256 = hashlib.sha256(data).hexdigest()
+    return PreparedPhoto(name, data, image, hashlib.sha256(data).hexdigest(), _count_faces(image.pixels))
+
+
+def add_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
+    """Store one upload on a draft: refused with a message (and nothing kept) unless it is a
+    real photo."""
+    require_own_draft(draft, actor)
+    return store_probe_image(draft, filename, data, actor=actor)
+
+
+def store_probe_image(draft: SearchRequest, filename: str | None, data: bytes, *, actor: User) -> ProbeImage:
+    return store_prepared(draft, prepare_photo(filename, data, actor=actor), actor=actor)
+
+
+def store_prepared(draft: SearchRequest, photo: PreparedPhoto, *, actor: User) -> ProbeImage:
+    name, data, image, sha256, boxes = photo.name, photo.data, photo.image, photo.sha256, photo.boxes
+    if len(draft.images) >= MAX_IMAGES:
+        raise ServiceError(f"{name}: a request carries at most {MAX_IMAGES} images.")
     if any(existing.original_sha256 == sha256 for existing in draft.images):
         raise ServiceError(f"{name}: this image is already attached.")
-    boxes = _count_faces(image.pixels)
     throttle.hold(throttle.uploads_key(actor.id))  # recount under the lock: parallel uploads too
     _require_upload_allowance(actor, name)
     directory = _probe_dir(draft)

@@ -14,10 +14,12 @@ from app.extensions import db
 from app.models import Outcome, ProbeImage, RequestStatus, SearchRequest, User
 from app.services.intake import checks
 from app.services.intake.probe_images import (
+    PreparedPhoto,
     Upload,
-    add_probe_image,
+    prepare_photo,
     remove_probe_image,
     require_own_draft,
+    store_prepared,
 )
 from app.services.oversight.audit import ObjectType, hold_chain, record_event
 from app.services.platform import throttle
@@ -128,17 +130,29 @@ def save_with_uploads(
     remove_image: ProbeImage | None = None,
 ) -> DraftChange:
     """Keep what was typed (a new draft if there is none yet), then each upload: one refused
-    photo is reported and audited, the others are kept."""
+    photo is reported and audited, the others are kept. Every photo is decoded first, before
+    anything is written, so the write (and on SQLite the database's one write lock) lasts
+    only as long as storing them."""
+    if draft is not None:
+        require_own_draft(draft, actor)
+    prepared: list[PreparedPhoto | ServiceError] = []
+    for upload in uploads:
+        try:
+            prepared.append(prepare_photo(upload.filename, upload.data, actor=actor))
+        except ServiceError as err:
+            prepared.append(err)
     if uploads:
         throttle.hold(throttle.uploads_key(actor.id))  # before any audit write: locks in one order
     draft = draft or new_draft(requester=actor)
     save_draft(draft, fields, actor=actor)
     errors = []
     stated = fields.new_facts if fields.new_facts and fields.new_facts.stated else _last_stated(draft)
-    for upload in uploads:
+    for photo in prepared:
         try:
+            if isinstance(photo, ServiceError):
+                raise photo
             with db.session.begin_nested():
-                image = add_probe_image(draft, upload.filename, upload.data, actor=actor)
+                image = store_prepared(draft, photo, actor=actor)
                 if stated is not None:  # shown on the photo's card, for the requester to check
                     provenance.store_facts(image, stated)
         except ServiceError as err:

@@ -119,6 +119,7 @@ def build_report_data(
         sid=subject.sid or "—",
         booking_number=recent.booking_number,
         lead_rank=entry["rank"],
+        after_reveal=decision.after_reveal,
         processing_steps=steps,
         printed_bookings=((booking.id, "lead"), (recent.id, "recent")),
         **common,
