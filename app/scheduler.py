@@ -27,8 +27,8 @@ from app.services.oversight import checkpoints
 from app.services.oversight import monthly_audit as oversight
 from app.services.oversight.audit import set_audit_source
 from app.services.oversight.dashboard import heartbeat_path
+from app.services.oversight.housekeeping import sweep_orphan_files
 from app.services.platform.errors import ServiceError
-from app.services.platform.housekeeping import sweep_orphan_files
 
 log = logging.getLogger(__name__)
 

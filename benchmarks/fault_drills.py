@@ -149,7 +149,7 @@ def check_consistency(app, instance: Path, workload: Workload | None) -> list[st
     from app.extensions import db
     from app.models import FaceSearch, ProbeImage
     from app.services.oversight.audit import verify_chain
-    from app.services.platform.housekeeping import find_orphans, referenced_files
+    from app.services.oversight.housekeeping import find_orphans, referenced_files
 
     problems = []
     with app.app_context():

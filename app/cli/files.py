@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from app.cli import cli_actor
 from app.extensions import db
-from app.services.platform.housekeeping import sweep_orphan_files
+from app.services.oversight.housekeeping import sweep_orphan_files
 
 files_cli = AppGroup("files", help="Stored files under the instance folder.")
 

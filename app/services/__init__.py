@@ -7,8 +7,8 @@ grouped by what the product does:
 - ``review``     the state table, the reviewer's queue and work from claim to verified decision
 - ``gallery``    enrollment, the index, the 1:N search, sealed records
 - ``reports``    the Manual Search Report: issue, correct, deliver, lead outcomes
-- ``oversight``  the audit trail, audited reads, checkpoints, the monthly audit, figures
-- ``platform``   service errors, files, counting under locks, the sweep
+- ``oversight``  the audit trail, audited reads, checkpoints, the monthly audit, figures, the sweep
+- ``platform``   service errors, files with their transaction's fate, counting under locks
 
 They take the acting user as an argument and never commit; the view (through its one commit
 point), the CLI command or the job that called them commits. Two batch jobs commit as they

@@ -132,3 +132,31 @@ def test_matching_is_free_of_flask():
             ):
                 offenders.append(str(path.relative_to(APP)))
     assert offenders == []
+
+
+GROUPS = {"identity", "intake", "policy", "review", "gallery", "reports", "oversight", "platform"}
+
+
+def test_services_live_in_their_groups_and_platform_stands_alone():
+    """app/services/ holds the groups only (each a package with its docstring); nothing of the
+    domain imports the web or the CLI; `platform` imports no other group."""
+    services = APP / "services"
+    loose = sorted(p.name for p in services.glob("*.py") if p.name != "__init__.py")
+    assert loose == [], "a service module belongs in a group: " + ", ".join(loose)
+    packages = {p.name for p in services.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert packages == GROUPS
+    for group in GROUPS:
+        assert ast.get_docstring(ast.parse((services / group / "__init__.py").read_text("utf-8"))), group
+    for path, tree in sources(services):
+        imported = [
+            node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module
+        ] + [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        up = [m for m in imported if m.startswith(("app.blueprints", "app.cli", "app.security"))]
+        assert up == [], f"{path.relative_to(APP)} imports up: {up}"
+        if path.parent.name == "platform":
+            sideways = [
+                m
+                for m in imported
+                if m.startswith("app.services.") and not m.startswith("app.services.platform")
+            ]
+            assert sideways == [], f"{path.relative_to(APP)}: platform stands alone, imports {sideways}"

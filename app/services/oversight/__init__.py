@@ -1,2 +1,3 @@
 """What an auditor reads: the audit trail and its vocabulary, audited reads, signed checkpoints,
-the monthly audit, transparency figures, the dashboard."""
+the monthly audit, transparency figures, the dashboard, and the sweep of files no record
+refers to."""

@@ -1,2 +1,2 @@
-"""What every group stands on: service errors, files with their transaction's fate, counting
-under locks, the sweep of unreferenced files."""
+"""What every group stands on, importing none of them: service errors, files with their
+transaction's fate, counting under locks."""
