@@ -87,6 +87,18 @@ class Config:
     DESCRIPTOR_RUNTIME = "onnx"
     # The importing client's cluster credentials: ca.pem, client.pem, client-key.pem from
     # `flask cluster certs` (a folder outside the instance, readable by the operator only).
+    # E-mail notifications (docs/configuration.md): without MAIL_SERVER they go to the log.
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False  # STARTTLS after connecting
+    MAIL_USE_SSL = False  # TLS from the first byte (port 465)
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "leaddesk@localhost"
+    MAIL_CA_FILE: str | None = None  # the county's CA, if the mail server's certificate is from it
+    MAIL_TIMEOUT_SECONDS = 10
+    MAIL_MAX_ATTEMPTS = 6  # retried after 1, 2, 4, 8, 16 minutes, then given up (and shown)
+    PUBLIC_URL = "http://127.0.0.1:5000"  # the sign-in link messages carry
     GALLERY_CLUSTER_TLS_DIR: str | None = None
     GALLERY_CLUSTER_CHUNK = 16  # photos per task sent to a Dask cluster by `gallery import --scheduler`
     GALLERY_CLUSTER_CONNECT_SECONDS = 15

@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.services.gallery.index_builds import rebuild_index
 from app.services.identity.administration import disable_dormant_accounts
+from app.services.notify import outbox
 from app.services.oversight import checkpoints
 from app.services.oversight import monthly_audit as oversight
 from app.services.oversight.audit import set_audit_source
@@ -97,6 +98,14 @@ def heartbeat(app: Flask) -> None:
     temporary.replace(path)
 
 
+@job
+def send_mail() -> str | None:
+    run = outbox.send_due()
+    if run.sent or run.retried or run.failed:
+        return f"mail: {run.sent} sent, {run.retried} to retry, {run.failed} given up"
+    return None
+
+
 def build_scheduler(app: Flask, blocking: bool = True):
     timezone = app.config["SCHEDULER_TIMEZONE"]
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone=timezone)
@@ -115,4 +124,5 @@ def build_scheduler(app: Flask, blocking: bool = True):
     scheduler.add_job(
         heartbeat, IntervalTrigger(minutes=1), args=[app], id="heartbeat", next_run_time=utcnow()
     )
+    scheduler.add_job(send_mail, IntervalTrigger(minutes=1), args=[app], id="send-mail", max_instances=1)
     return scheduler

@@ -15,6 +15,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.models.mail import OutboxMessage
 from app.models.oversight import AuditFlag, MonthlyAudit
 from app.models.reports import LeadOutcome, Report, ReportBooking
 from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
@@ -49,6 +50,7 @@ __all__ = [
     "LeadOutcome",
     "LoginAttempt",
     "MonthlyAudit",
+    "OutboxMessage",
     "Outcome",
     "PendingApproval",
     "PolicyAcknowledgement",

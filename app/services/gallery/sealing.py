@@ -14,6 +14,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import Booking, Report, ReportBooking, SearchRequest, User
 from app.services.identity.accounts import speaks_for_agency
+from app.services.notify import messages as tell
 from app.services.oversight.audit import record_event
 from app.services.platform import throttle
 from app.services.platform.errors import PermissionDenied, ServiceError
@@ -64,6 +65,7 @@ def flag_reports_for_sealed(booking: Booking, *, actor: User | None) -> list[Rep
                 "booking_number": booking.booking_number,
             },
         )
+        tell.sealed_notice(report)
     db.session.flush()
     return flagged
 

@@ -23,6 +23,7 @@ from app.services.identity.accounts import (
 )
 from app.services.identity.passwords import hash_password
 from app.services.identity.sessions import end_other_sessions
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import PermissionDenied, ServiceError
 
@@ -214,6 +215,7 @@ def reset_password(user: User, *, actor: User, reason: str) -> TemporaryPassword
         reason=reason,
         detail={"username": user.username},
     )
+    tell.account_reset(user, "password")
     return TemporaryPassword(temporary)
 
 
@@ -234,6 +236,7 @@ def reset_mfa(user: User, *, actor: User, reason: str) -> None:
         reason=reason,
         detail={"username": user.username},
     )
+    tell.account_reset(user, "authenticator")
 
 
 TOLD_AT_SIGN_IN = {

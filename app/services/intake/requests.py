@@ -21,6 +21,7 @@ from app.services.intake.probe_images import (
     require_own_draft,
     store_prepared,
 )
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, hold_chain, record_event
 from app.services.platform import throttle
 from app.services.platform.errors import PermissionDenied, ServiceError
@@ -282,6 +283,8 @@ def submit_request(draft: SearchRequest, *, actor: User) -> SearchRequest:
             "screening": screening.for_audit()[:MAX_AUDITED_MENTIONS],
         },
     )
+    if draft.urgent or draft.person_at_risk:  # every certified reviewer hears of it at once
+        tell.urgent_request(draft)
     return draft
 
 

@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, PendingApproval, ReviewState
 from app.services.gallery.index_builds import index_status
 from app.services.gallery.sealing import outstanding_seal_notices
+from app.services.notify.outbox import outbox_status
 from app.services.oversight import checkpoints, monthly_audit, transparency
 from app.services.oversight.audit import READ_ACTIONS
 from app.services.review.waiting import requests_in_state
@@ -81,4 +82,5 @@ def dashboard() -> dict:
         "pending_approvals": db.session.scalars(
             select(PendingApproval).where(PendingApproval.decided_at.is_(None))
         ).all(),
+        **outbox_status(),
     }

@@ -23,6 +23,7 @@ class ObjectType(enum.StrEnum):
     CLAUSE_MAP = "clause_map"
     EXAMINATION = "examination"
     INDEX = "index"
+    MAIL = "mail"
     INSTANCE = "instance"
     MANIFEST = "manifest"
     MONTHLY_AUDIT = "monthly_audit"
@@ -148,6 +149,8 @@ ACTIONS: dict[str, AuditAction] = {
         _a("files.sweep", _O.INSTANCE, "Stored files swept"),
         # oversight
         _a("audit.browse", _O.AUDIT, "Audit trail browsed"),
+        _a("mail.sent", _O.MAIL, "Notification sent"),
+        _a("mail.failed", _O.MAIL, "Notification given up"),
         _a("queue.view", _O.REQUEST, "Review queue opened"),
         _a("audit.export", _O.AUDIT, "Audit trail exported"),
         _a("audit.verify", _O.AUDIT, "Audit chain verified"),

@@ -35,6 +35,7 @@ from app.models import (
 )
 from app.services.gallery.sealing import booking_key, most_recent_unsealed, require_unsealed
 from app.services.identity.accounts import sees_agency, speaks_for_agency
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.oversight.reads import record_read
 from app.services.platform import storage, throttle
@@ -219,6 +220,7 @@ def issue_report(request: SearchRequest, *, actor: User, comments: str = "") -> 
             "request": request.tracking_number,
         },
     )
+    tell.report_issued(report)
     return report
 
 
@@ -311,6 +313,7 @@ def correct_report(report: Report, *, actor: User, reason: str, comments: str) -
         reason=reason.strip(),
         detail={"report_number": number, "supersedes": report.report_number, "sha256": new.sha256},
     )
+    tell.report_issued(new, corrected=True)
     return new
 
 

@@ -21,6 +21,7 @@ from app.models import (
 )
 from app.services.identity.accounts import search_eligibility
 from app.services.intake.requests import justification_of
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import ServiceError
 from app.services.review.probes import ensure_works
@@ -170,6 +171,7 @@ def return_with_question(request: SearchRequest, *, reviewer: User, question: st
         object_id=request.id,
         reason=question.strip(),
     )
+    tell.question_asked(request)
     return message
 
 
@@ -187,6 +189,7 @@ def reject_out_of_policy(request: SearchRequest, *, reviewer: User, clause: str,
         object_id=request.id,
         reason=f"{clause.strip()}: {note.strip()}",
     )
+    tell.request_rejected(request)
 
 
 def claim_verification(request: SearchRequest, *, reviewer: User) -> ReviewAssignment:
