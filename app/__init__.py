@@ -46,6 +46,9 @@ def load_config(app: Flask, config_name: str | None, test_config: dict[str, Any]
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app)
     normalise_durations(app)
     check_choices(app)
+    from app.services.identity.directory import check_at_start as check_directory_at_start
+
+    check_directory_at_start(app.config)
     if config_name == "production":
         check_production_config(app)
     if app.config.get("PROXY_FIX"):

@@ -87,6 +87,17 @@ class Config:
     DESCRIPTOR_RUNTIME = "onnx"
     # The importing client's cluster credentials: ca.pem, client.pem, client-key.pem from
     # `flask cluster certs` (a folder outside the instance, readable by the operator only).
+    # Sign-in with the county directory (docs/configuration.md): off without DIRECTORY_URL.
+    DIRECTORY_URL: str | None = None  # ldaps://dir.county.local, or ldap://… with StartTLS
+    DIRECTORY_USE_STARTTLS = False
+    DIRECTORY_CA_FILE: str | None = None
+    DIRECTORY_USER_DN: str | None = None  # "uid={username},ou=people,dc=county,dc=local"
+    DIRECTORY_SEARCH_BASE: str | None = None  # or search here as the service account below
+    DIRECTORY_BIND_DN: str | None = None
+    DIRECTORY_BIND_PASSWORD: str | None = None
+    DIRECTORY_USERNAME_ATTRIBUTE = "uid"
+    DIRECTORY_REQUIRED_GROUP: str | None = None  # a group's DN its members must be in
+    DIRECTORY_TIMEOUT_SECONDS = 5
     # E-mail notifications (docs/configuration.md): without MAIL_SERVER they go to the log.
     MAIL_SERVER: str | None = None
     MAIL_PORT = 25

@@ -163,3 +163,21 @@ def certify_user(username, provider, number, completed, expires):
         f"Recorded {cert.provider} certification {cert.certificate_number} for {user.username}, "
         f"valid {cert.completed_on} to {cert.expires_on}."
     )
+
+
+@users_cli.command("sign-in-with")
+@click.argument("username")
+@click.argument("how", type=click.Choice(["directory", "local"]))
+@click.option("--reason", default="set by operator", show_default=True)
+def sign_in_with(username, how, reason):
+    """Check USERNAME's password with the county directory, or with LeadDesk's own ("local":
+    keep one break-glass administrator local)."""
+    cli_actor()
+    user = _user_or_fail(username)
+    try:
+        accounts.set_sign_in_with(user, how, actor=None, reason=reason)
+    except ServiceError as err:
+        _fail(err.message)
+    db.session.commit()
+    said = "the county directory" if how == "directory" else "a local password"
+    click.echo(f"{user.username} signs in with {said}.")

@@ -79,6 +79,9 @@ class User(UserMixin, db.Model):
     admin_granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     admin_granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # "local" (LeadDesk's own password: the break-glass administrator) or "directory" (the
+    # county directory checks it when DIRECTORY_URL is set; the hash here is then never used)
+    sign_in_with: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     # Fernet token of the base32 TOTP secret; None until the user enrols.

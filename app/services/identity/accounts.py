@@ -12,7 +12,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.models import Agency, CertificationProvider, PolicyAcknowledgement, Role, TrainingCertification, User
 from app.services.identity.passwords import hash_password, password_problems, verify_password
-from app.services.oversight.audit import record_event
+from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import NotFound, ServiceError
 
 
@@ -329,3 +329,20 @@ def acknowledge(user: User, agreement: Agreement, *, typed_name: str) -> PolicyA
         detail={"document": agreement.key, "version": agreement.version},
     )
     return record
+
+
+def set_sign_in_with(user: User, how: str, *, actor: User | None, reason: str) -> None:
+    """Whether the account's password is checked by the county directory or by LeadDesk
+    ("local": the break-glass administrator). Audited as a change to the account."""
+    if how not in ("local", "directory"):
+        raise ServiceError("An account signs in with 'local' or 'directory'.")
+    before, user.sign_in_with = user.sign_in_with, how
+    db.session.flush()
+    record_event(
+        "user.update",
+        actor=actor,
+        object_type=ObjectType.USER,
+        object_id=user.id,
+        reason=reason,
+        detail={"sign_in_with": {"before": before, "after": how}, "username": user.username},
+    )

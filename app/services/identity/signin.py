@@ -25,7 +25,7 @@ from sqlalchemy import func, select, update
 from app.clock import utcnow
 from app.extensions import db
 from app.models import LoginAttempt, Outcome, User, UserSession
-from app.services.identity import mfa
+from app.services.identity import directory, mfa
 from app.services.identity.accounts import get_user_by_username, lock_user, set_password
 from app.services.identity.passwords import verify_password
 from app.services.identity.sessions import end_other_sessions, end_session
@@ -168,6 +168,14 @@ def still_allowed(user: User) -> bool:
     return user.active and not user.locked
 
 
+def password_matches(user: User | None, password: str) -> bool:
+    """The password step: the county directory for an account that signs in with it, else
+    LeadDesk's own hash (an unknown username costs the same hashing)."""
+    if user is not None and directory.uses_directory(user):
+        return directory.check_directory_password(user, password)
+    return verify_password(user.password_hash if user else None, password)
+
+
 def check_password(attempt: Attempt, password: str) -> LoginResult:
     """Step two for the password. Audits the outcome (flushed; the caller commits)."""
     if attempt.refused is LoginFailure.BAD_CREDENTIALS:  # a locked or deactivated account:
@@ -175,7 +183,7 @@ def check_password(attempt: Attempt, password: str) -> LoginResult:
     if attempt.refused is not None:
         return LoginResult(None, attempt.refused)
     user = db.session.get(User, attempt.user_id) if attempt.user_id else None
-    password_ok = verify_password(user.password_hash if user else None, password)
+    password_ok = password_matches(user, password)
     if user is None:
         finish_attempt(attempt, succeeded=False)
         record_event(
@@ -333,7 +341,7 @@ def confirm_identity(session: UserSession, attempt: Attempt, password: str, code
     user = session.user
     if attempt.refused is not None:
         return False
-    if not verify_password(user.password_hash, password):
+    if not password_matches(user, password):
         _failed_in_session(session, attempt, "auth.reauthenticate", "wrong password when confirming identity")
         return False
     if not check_code(session, attempt, code, action="auth.reauthenticate"):
