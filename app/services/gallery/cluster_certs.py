@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -20,12 +20,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from app.clock import utcnow
 from app.services.platform.errors import ServiceError
 
 CA_DAYS = 3650
 LEAF_DAYS = 825
 ROLES = ("scheduler", "worker", "client")
+
+
+def _wall_clock() -> datetime:
+    """Certificates are checked by TLS libraries against the machine's own clock, so their
+    validity starts from it (never from the app's clock, which tests set)."""
+    return datetime.now(UTC)
 
 
 def _write(path: Path, data: bytes, *, secret: bool) -> None:
@@ -48,7 +53,7 @@ def make_ca(folder: Path, *, unit: str, days: int = CA_DAYS) -> Path:
         raise ServiceError(f"{folder / 'ca.pem'} exists: the cluster already has its authority.")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{unit} cluster CA")])
-    now = utcnow()
+    now = _wall_clock()
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -87,7 +92,7 @@ def issue(
             names.append(x509.IPAddress(ipaddress.ip_address(host)))
         except ValueError:
             names.append(x509.DNSName(host))
-    now = utcnow()
+    now = _wall_clock()
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
