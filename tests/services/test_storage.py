@@ -91,6 +91,7 @@ def test_sweep_removes_only_old_files_no_record_refers_to(app, draft, runner):
     recorded = [root / image.original_path, root / image.display_path]
     for path in (stray_upload, stray_report, not_swept, *recorded):
         os.utime(path, (two_hours_ago, two_hours_ago))
+    os.utime(young, (time.time(), time.time()))  # just written, by the clock the sweep reads
     orphans = sorted(str(p.relative_to(root)) for p in (stray_upload, stray_report))
 
     dry = runner.invoke(args=["files", "sweep", "--dry-run"])
