@@ -245,3 +245,14 @@ def test_the_closed_workspace_no_longer_shows_a_sealed_booking_number(auth, clie
     db.session.commit()
     page = client.get(url).get_data(as_text=True)
     assert number not in page and "sealed record" in page
+
+
+def test_a_first_decision_tells_the_other_certified_reviewers(people, submitted):
+    """The first decision is in: the other certified reviewers hear that a blind verification
+    waits (not the one who decided, not an uncertified reviewer)."""
+    from app.models import OutboxMessage
+
+    verified(submitted, people)
+    waiting = select(OutboxMessage).where(OutboxMessage.kind == "verification_waiting")
+    told = {m.to_address for m in db.session.scalars(waiting)}
+    assert told == {people["second"].email, people["third"].email}

@@ -63,6 +63,10 @@ def smtp(app, tmp_path):
         controller.stop()
 
 
+def queued(kind: str) -> list[OutboxMessage]:
+    return list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)))
+
+
 def urgent_request(auth, make_user):
     requester = make_user(Role.REQUESTER)
     reviewers = [make_user(Role.REVIEWER) for _ in range(2)]
@@ -135,3 +139,30 @@ def test_without_a_mail_server_messages_go_to_the_log(app, make_user, caplog):
     with caplog.at_level("INFO", logger="leaddesk.mail"):
         assert outbox.send_due().sent == 1
     assert "your password was reset" in caplog.text
+
+
+def test_a_change_waiting_for_a_second_admin_tells_the_other_admins(make_user):
+    from app.clock import utcnow
+    from app.services.identity import approvals
+
+    ada, ben, cy = (make_user(Role.ADMIN, username=n) for n in ("ada", "ben", "cy"))
+    approvals.request_or_apply("reset_mfa", ben, actor=ada, fresh_at=utcnow(), reason="lost his phone")
+    told = [
+        m.to_address
+        for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "approval_waiting"))
+    ]
+    assert told == [cy.email]  # not the one asking, not the one concerned
+
+
+def test_a_sign_in_from_a_new_address_tells_the_owner(make_user):
+    from app.services.notify import messages
+    from app.services.oversight.audit import audit_source, record_event
+
+    user = make_user(Role.REVIEWER)
+    messages.signed_in_from(user, "10.0.0.5")  # the very first sign-in: nothing to compare with
+    with audit_source("10.0.0.5"):
+        record_event("auth.login", actor=user)
+    messages.signed_in_from(user, "10.0.0.5")
+    messages.signed_in_from(user, "203.0.113.9")
+    (message,) = queued("new_address_sign_in")
+    assert "203.0.113.9" in message.body and message.to_address == user.email

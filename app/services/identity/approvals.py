@@ -29,6 +29,7 @@ from app.services.identity.administration import (
     set_agency_active,
     set_user_active,
 )
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import NotFound, PermissionDenied, ServiceError
 
@@ -136,6 +137,7 @@ def _ask_second_admin(
         reason=reason,
         detail={"change": change, "approval": approval.id, "subject": approval.subject, **params},
     )
+    tell.approval_waiting(approval.id, requested_by=actor, concerning=target)
     return f"Recorded: a second administrator must approve this change ({approval.subject})."
 
 

@@ -29,7 +29,8 @@ from app.services.identity import directory, mfa
 from app.services.identity.accounts import get_user_by_username, lock_user, set_password
 from app.services.identity.passwords import verify_password
 from app.services.identity.sessions import end_other_sessions, end_session
-from app.services.oversight.audit import ObjectType, record_event
+from app.services.notify import messages as tell
+from app.services.oversight.audit import ObjectType, current_source, record_event
 from app.services.platform import throttle
 
 
@@ -321,6 +322,7 @@ def verify_second_factor(session: UserSession, attempt: Attempt, code: str) -> b
 def _complete_sign_in(session: UserSession) -> None:
     user = session.user
     now = utcnow()
+    tell.signed_in_from(user, current_source())
     session.mfa_verified_at = now
     user.last_logon_at = now
     user.failed_login_count = 0

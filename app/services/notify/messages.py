@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Report, Role, SearchRequest, User
+from app.models import AuditEvent, Outcome, Report, Role, SearchRequest, User
 from app.services.identity.accounts import search_eligibility
 from app.services.notify.outbox import enqueue
 
@@ -30,6 +30,57 @@ def urgent_request(request: SearchRequest) -> int:
 def _certified_reviewers() -> list[User]:
     reviewers = db.session.scalars(select(User).where(User.role == Role.REVIEWER, User.active.is_(True)))
     return [r for r in reviewers if search_eligibility(r)]
+
+
+def verification_waiting(request: SearchRequest, *, decided_by: User) -> int:
+    """The first decision is in: the other certified reviewers may take the blind verification."""
+    others = [r for r in _certified_reviewers() if r.id != decided_by.id]
+    for reviewer in others:
+        enqueue(
+            "verification_waiting",
+            reviewer,
+            f"{request.tracking_number} waits for a verification",
+            f"Request {request.tracking_number} has its first decision and waits for a blind verification.",
+        )
+    return len(others)
+
+
+def approval_waiting(approval_id: int, *, requested_by: User, concerning: User | None) -> int:
+    """A change waits for a second administrator: every other active administrator hears."""
+    admins = db.session.scalars(select(User).where(User.role == Role.ADMIN, User.active.is_(True)))
+    told = [a for a in admins if a.id != requested_by.id and (concerning is None or a.id != concerning.id)]
+    for admin in told:
+        enqueue(
+            "approval_waiting",
+            admin,
+            "a change waits for a second administrator",
+            f"{requested_by.full_name} asked for a change that needs a second administrator "
+            f"(approval {approval_id}); decide it on the People page.",
+        )
+    return len(told)
+
+
+def signed_in_from(user: User, address: str) -> None:
+    """The account's owner hears of a sign-in from an address it was never signed in from
+    (not of its very first sign-in)."""
+    earlier = select(AuditEvent.source_address).where(
+        AuditEvent.actor_id == user.id,
+        AuditEvent.action == "auth.login",
+        AuditEvent.outcome == Outcome.SUCCESS,
+    )
+    seen = set(db.session.scalars(earlier.distinct()))
+    if seen and address not in seen:
+        new_address_sign_in(user, address)
+
+
+def new_address_sign_in(user: User, address: str) -> None:
+    enqueue(
+        "new_address_sign_in",
+        user,
+        "a sign-in from a new address",
+        f"Your LeadDesk account ({user.username}) was signed in from {address}, an address it had not "
+        "been used from. If it was not you, call the unit at once.",
+    )
 
 
 def question_asked(request: SearchRequest) -> None:

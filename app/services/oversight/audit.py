@@ -51,6 +51,11 @@ def audit_source(address: str) -> Iterator[None]:
         _source_address.reset(token)
 
 
+def current_source() -> str:
+    """The address the current action comes from (as every event records it)."""
+    return _source_address.get()
+
+
 def set_audit_source(address: str, system_actor: str | None = None) -> None:
     _source_address.set(address)
     if system_actor is not None:

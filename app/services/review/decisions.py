@@ -22,6 +22,7 @@ from app.models import (
     User,
 )
 from app.services.intake.requests import justification_of
+from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import ServiceError
 from app.services.review.workflow import (
@@ -76,7 +77,10 @@ def decide(
     )
     db.session.add(decision)
     db.session.flush()
-    advance(request, _step_after(request, decision))
+    step = _step_after(request, decision)
+    advance(request, step)
+    if step is Step.DECIDE:
+        tell.verification_waiting(request, decided_by=reviewer)
     record_event(
         "review.decide",
         actor=reviewer,
