@@ -12,7 +12,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from tests.support.live import free_port
 
 SUPERUSER = "leaddesk_admin"  # creates and drops the per-test databases
 OWNER_ROLE = "leaddesk_owner"  # owns the databases and tables; the migrations run as it
@@ -32,12 +33,6 @@ def server_binaries() -> Path | None:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PostgresServer:

@@ -88,16 +88,15 @@ def settings() -> DirectorySettings | None:
     return found
 
 
-def uses_directory(user: User) -> bool:
-    return user.sign_in_with == DIRECTORY and settings() is not None
-
-
-def check_directory_password(user: User, password: str) -> bool:
-    """Whether the directory accepts ``password`` for ``user`` now (and, when required, they
+def password_verdict(user: User, password: str) -> bool | None:
+    """None when the account does not sign in with the directory (or none is configured);
+    else whether the directory accepts ``password`` for ``user`` now (and, when required, they
     are in the group). Never raises for a wrong password, a deleted or disabled entry or a
     directory that cannot be reached: each is a failed password step."""
-    config = settings()
-    if config is None or not password:  # an empty password would be an anonymous bind
+    config = settings() if user.sign_in_with == DIRECTORY else None
+    if config is None:
+        return None
+    if not password:  # an empty password would be an anonymous bind
         return False
     try:
         return _bind_as(config, user.username, password)

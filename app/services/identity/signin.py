@@ -172,9 +172,8 @@ def still_allowed(user: User) -> bool:
 def password_matches(user: User | None, password: str) -> bool:
     """The password step: the county directory for an account that signs in with it, else
     LeadDesk's own hash (an unknown username costs the same hashing)."""
-    if user is not None and directory.uses_directory(user):
-        return directory.check_directory_password(user, password)
-    return verify_password(user.password_hash if user else None, password)
+    verdict = directory.password_verdict(user, password) if user is not None else None
+    return verdict if verdict is not None else verify_password(user.password_hash if user else None, password)
 
 
 def check_password(attempt: Attempt, password: str) -> LoginResult:
