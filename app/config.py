@@ -65,7 +65,7 @@ class Config:
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-bounded) session
     WTF_CSRF_CHECK_DEFAULT = False  # checked after the session is loaded, so failures name who
-    MAX_CONTENT_LENGTH = 220 * 1024 * 1024  # 10 images x 20 MB plus form overhead
+    MAX_CONTENT_LENGTH = 420 * 1024 * 1024  # 10 images x 20 MB and one 200 MB video, plus the form
     MAX_FORM_MEMORY_SIZE = 2 * 1024 * 1024  # text fields; files stream to disk
     MAX_IMAGE_PIXELS = 50_000_000  # anything larger is refused as a decompression bomb
     TRUSTED_HOSTS: list[str] | None = None

@@ -18,7 +18,14 @@ from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, 
 from app.models.mail import OutboxMessage
 from app.models.oversight import AuditFlag, MonthlyAudit
 from app.models.reports import LeadOutcome, Report, ReportBooking
-from app.models.requests import ProbeImage, RequestMessage, RequestStatus, ReviewState, SearchRequest
+from app.models.requests import (
+    ProbeImage,
+    ProbeVideo,
+    RequestMessage,
+    RequestStatus,
+    ReviewState,
+    SearchRequest,
+)
 from app.models.review import (
     CandidateExamination,
     Capacity,
@@ -55,6 +62,7 @@ __all__ = [
     "PendingApproval",
     "PolicyAcknowledgement",
     "ProbeImage",
+    "ProbeVideo",
     "ProbeWork",
     "Report",
     "ReportBooking",

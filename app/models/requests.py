@@ -130,6 +130,9 @@ class SearchRequest(db.Model):
     messages: Mapped[list[RequestMessage]] = relationship(
         back_populates="request", order_by="RequestMessage.id", cascade="all, delete-orphan"
     )
+    videos: Mapped[list[ProbeVideo]] = relationship(
+        back_populates="request", order_by="ProbeVideo.id", cascade="all, delete-orphan"
+    )
 
     @property
     def flagged(self) -> bool:
@@ -185,6 +188,13 @@ class ProbeImage(db.Model):
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     # brought by an answer to a reviewer's question (not with the request itself)
     answer_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
+    # A frame picked from a recorded video: which video (its SHA-256 is on it), the frame's
+    # number and time in it, and who picked it. "Extracted from video" is then Yes by construction.
+    video_id: Mapped[int | None] = mapped_column(ForeignKey("probe_video.id"), index=True)
+    video_sha256: Mapped[str | None] = mapped_column(String(64))  # kept if the video is removed
+    video_frame_number: Mapped[int | None] = mapped_column()
+    video_frame_ms: Mapped[int | None] = mapped_column()
+    picked_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
     # Provenance, stated by the requester as facts (app/services/policy/provenance.py).
     provenance_device: Mapped[str] = mapped_column(String(32), default="")
@@ -205,6 +215,15 @@ class ProbeImage(db.Model):
 
     request: Mapped[SearchRequest] = relationship(back_populates="images")
     provenance_determined_by: Mapped[User | None] = relationship(foreign_keys=[provenance_determined_by_id])
+    video: Mapped[ProbeVideo | None] = relationship(back_populates="frames")
+    picked_by: Mapped[User | None] = relationship(foreign_keys=[picked_by_id])
+
+    @property
+    def frame_label(self) -> str | None:
+        """Where in its video this frame was picked ("frame 212 at 0:07.07"), if it was."""
+        if self.video_sha256 is None or self.video_frame_ms is None:
+            return None
+        return f"frame {self.video_frame_number} at {clock_time(self.video_frame_ms)}"
 
     @property
     def searchable(self) -> bool:
@@ -213,6 +232,50 @@ class ProbeImage(db.Model):
     @property
     def source_flag_list(self) -> list[str]:
         return list(self.source_flags or [])
+
+
+def clock_time(milliseconds: int) -> str:
+    """0:07.070, 1:02:03.500: a time in a video as a player shows it."""
+    seconds, ms = divmod(int(milliseconds), 1000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    core = f"{minutes}:{seconds:02d}.{ms:03d}"
+    return f"{hours}:{minutes:02d}:{seconds:02d}.{ms:03d}" if hours else core
+
+
+class ProbeVideo(db.Model):
+    """A recorded video attached to a request: kept unchanged with its SHA-256, never searched.
+    A person steps through it and picks frames; each picked frame is a ``ProbeImage``."""
+
+    __tablename__ = "probe_video"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("search_request.id"), index=True)
+    original_name: Mapped[str] = mapped_column(String(200))  # sanitised, for display only
+    original_path: Mapped[str] = mapped_column(String(300))  # relative to the instance folder
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_bytes: Mapped[int] = mapped_column()
+    container: Mapped[str] = mapped_column(String(16))  # the demuxer that reads it (app/matching/video.py)
+    codec: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column()
+    height: Mapped[int] = mapped_column()
+    duration_ms: Mapped[int] = mapped_column()
+    fps_num: Mapped[int] = mapped_column()
+    fps_den: Mapped[int] = mapped_column()
+    frame_count: Mapped[int] = mapped_column()
+    # The provenance stated when it was attached: each picked frame starts from these facts.
+    stated_facts: Mapped[dict | None] = mapped_column(JSONValue)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    answer_id: Mapped[int | None] = mapped_column(ForeignKey("request_message.id"))
+
+    request: Mapped[SearchRequest] = relationship(back_populates="videos")
+    uploaded_by: Mapped[User] = relationship(foreign_keys=[uploaded_by_id])
+    frames: Mapped[list[ProbeImage]] = relationship(back_populates="video", order_by="ProbeImage.id")
+
+    @property
+    def length_label(self) -> str:
+        return clock_time(self.duration_ms)
 
 
 class RequestMessage(db.Model):

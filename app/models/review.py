@@ -173,6 +173,11 @@ class CandidateExamination(db.Model):
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revision: Mapped[int] = mapped_column(default=1)
     after_reveal: Mapped[bool] = mapped_column(default=False)
+    # How the examiner looked (per pane: brightness, contrast, gamma, invert, mirror, rotation)
+    # and what they marked (points, lines, outlines with notes), as of the last save or the
+    # conclusion: app/services/review/worksheets.py.
+    view_adjustments: Mapped[dict | None] = mapped_column(JSONValue)
+    annotations: Mapped[list | None] = mapped_column(JSONValue)
 
     search: Mapped[FaceSearch] = relationship()
     booking: Mapped[Booking] = relationship()

@@ -10,6 +10,7 @@ go to ``test-artifacts/browser/``. Any browser console error (CSP violations inc
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -159,6 +160,7 @@ def workstation(visitor: Visitor, search_url: str) -> None:
 
     # a refused checklist keeps every mark, the note and the conclusion; focus goes to the summary
     page.goto(f"{search_url}/candidates/1")
+    adjust_and_mark(page)
     for key in list(FEATURE_KEYS)[:10]:
         page.check(f"input[name=feature_{key}-mark][value=similar]")
     page.fill("#feature_hair-note", "thin, arched")
@@ -177,9 +179,40 @@ def workstation(visitor: Visitor, search_url: str) -> None:
     record = page.inner_text("section.record")
     assert "Booking number" in record and "BK-JOHN_SIMM" in record  # beside the candidate, once concluded
     visitor.shot("08-checklist-concluded")
+    # what was applied and marked is kept with the conclusion and shown again
+    assert page.inner_text("#annotation-list").startswith("1. probe, point · Facial marks: mole")
+    assert "contrast(1.5)" in page.eval_on_selector("#compare .pane-probe img", "e => e.style.filter")
     page.goto(search_url)
     assert "Viable investigative lead" in page.content() and "Not a lead" in page.content()
     visitor.shot("05-candidate-list-examined")
+
+
+def adjust_and_mark(page) -> None:
+    """A live view adjustment on one pane, reset in one key, set again; a point marked on the
+    probe with a feature and a note: both written into the checklist's hidden fields."""
+    page.fill("#adjust-probe-contrast", "1.5")
+    assert "contrast(1.5)" in page.eval_on_selector("#compare .pane-probe img", "e => e.style.filter")
+    assert "contrast(1)" in page.eval_on_selector("#compare .pane-candidate img", "e => e.style.filter")
+    page.locator("#compare .pane-probe .viewport").focus()
+    page.keyboard.press("r")
+    assert "contrast(1)" in page.eval_on_selector("#compare .pane-probe img", "e => e.style.filter")
+    page.fill("#adjust-probe-contrast", "1.5")
+    page.check("[data-adjust=mirror][data-adjust-pane=candidate]")
+    assert "scaleX(-1)" in page.eval_on_selector("#compare .pane-candidate .frame", "e => e.style.transform")
+    page.select_option("#annotation-feature", "Facial marks")
+    page.fill("#annotation-note", "mole")
+    page.locator("#compare .pane-probe .viewport").focus()
+    page.keyboard.press("0")  # fit: a viewport point is the image point
+    page.keyboard.press("m")
+    box = page.locator("#compare .pane-probe .viewport").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.75)
+    marks = json.loads(page.input_value("#checklist-form input[name=annotations]"))
+    assert len(marks) == 1 and marks[0]["feature"] == "Facial marks" and marks[0]["note"] == "mole"
+    ((x, y),) = marks[0]["points"]
+    assert abs(x - 0.25) < 0.02 and abs(y - 0.75) < 0.02, marks  # where it was clicked on the image
+    views = json.loads(page.input_value("#checklist-form input[name=view_adjustments]"))
+    assert views["probe"]["contrast"] == 1.5 and views["candidate"]["mirror"] is True
+    page.keyboard.press("m")
 
 
 def first_review(visitor: Visitor, request_id: int) -> None:

@@ -20,11 +20,16 @@ from wtforms.validators import Length, Optional
 from app.blueprints.common import choices
 from app.services.intake.probe_images import MAX_IMAGE_BYTES, Upload
 from app.services.intake.requests import TEXT_FIELDS, DraftFields
+from app.services.intake.videos import VideoUpload, is_video
 from app.services.policy import provenance, rules
 from app.services.policy.provenance import ImageFacts
 
 YES_NO = {"yes": "Yes", "no": "No"}
-PHOTO_TYPES = {"accept": "image/jpeg,image/png,image/tiff,image/heic,image/heif"}
+PHOTO_TYPES = {
+    "accept": "image/jpeg,image/png,image/tiff,image/heic,image/heif,"
+    "video/mp4,video/quicktime,video/x-m4v,video/x-msvideo,video/x-matroska,video/webm,"
+    ".mp4,.mov,.m4v,.avi,.mkv,.webm"
+}
 
 
 def _yes_no(value: str | None) -> bool | None:
@@ -35,11 +40,17 @@ def _answer(value: bool | None) -> str | None:
     return {True: "yes", False: "no"}.get(value)
 
 
-def uploads_of(field) -> list[Upload]:
-    """The photos sent with a form (a browser sends an empty part when none was chosen)."""
-    uploads = []
+def uploads_of(field) -> list[Upload | VideoUpload]:
+    """The photos and videos sent with a form (a browser sends an empty part when none was
+    chosen); which is which is decided from the first bytes, never the name."""
+    uploads: list[Upload | VideoUpload] = []
     for upload in field.data or []:
         if not hasattr(upload, "stream"):
+            continue
+        head = upload.stream.read(16)
+        upload.stream.seek(0)
+        if is_video(head):  # streamed to staging by the service, never read whole here
+            uploads.append(VideoUpload(upload.filename, upload.stream))
             continue
         data = upload.stream.read(MAX_IMAGE_BYTES + 1)  # one byte past the limit is enough to refuse
         if upload.filename or data:
@@ -144,7 +155,9 @@ class SearchRequestForm(FlaskForm):
     new = FormField(ProvenanceForm, separator="-")  # for the photos attached with this post
     images = MultipleFileField(
         "Images",
-        description="1 to 10 photos: JPEG, PNG, TIFF or HEIC, at most 20 MB each.",
+        description="1 to 10 photos: JPEG, PNG, TIFF or HEIC, at most 20 MB each. Or a recorded video "
+        "(MP4, MOV, M4V, AVI, MKV or WEBM, at most 200 MB) to pick frames from: the video itself is "
+        "never searched.",
         render_kw=PHOTO_TYPES,
     )
     affirmed = BooleanField(rules.AFFIRMATION)
@@ -209,7 +222,7 @@ class SearchRequestForm(FlaskForm):
             new_facts=self.new.form.facts("new"),
         )
 
-    def uploads(self) -> list[Upload]:
+    def uploads(self) -> list[Upload | VideoUpload]:
         return uploads_of(self.images)
 
 
@@ -220,8 +233,8 @@ class WithdrawForm(FlaskForm):
 class AnswerForm(FlaskForm):
     body = TextAreaField("Your answer", validators=[Length(max=5000)])
     images = MultipleFileField(
-        "New photos (optional)",
-        description="They go through the same checks as the first ones.",
+        "New photos or a recorded video (optional)",
+        description="They go through the same checks as the first ones; the reviewer picks a video's frames.",
         render_kw=PHOTO_TYPES,
     )
     new = FormField(ProvenanceForm, separator="-")
@@ -229,5 +242,5 @@ class AnswerForm(FlaskForm):
     def facts(self) -> ImageFacts:
         return self.new.form.facts("new")
 
-    def uploads(self) -> list[Upload]:
+    def uploads(self) -> list[Upload | VideoUpload]:
         return uploads_of(self.images)

@@ -19,7 +19,7 @@ from app.security.access import (
     require_need_to_know,
     roles_required,
 )
-from app.services.intake import answers
+from app.services.intake import answers, uploads
 from app.services.intake import requests as service
 from app.services.oversight.reads import record_read
 from app.services.platform import storage
@@ -110,7 +110,7 @@ def _save(draft: SearchRequest | None, form: SearchRequestForm, *, then_submit=F
         db.session.rollback()
         return _render_form(form, draft)
     done = perform(
-        lambda: service.save_with_uploads(
+        lambda: uploads.save_with_uploads(
             draft, form.draft_fields(), form.uploads(), actor=current_user, remove_image=remove
         ),
         flash_error=False,

@@ -6,6 +6,6 @@ from flask import Blueprint
 
 bp = Blueprint("review", __name__)
 
-from app.blueprints.review import candidates, probes, work  # noqa: E402, F401 - register views
+from app.blueprints.review import candidates, probes, videos, work, worksheets  # noqa: E402, F401 - register views
 
 __all__ = ["bp"]

@@ -19,7 +19,7 @@ from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, Pr
 from app.security.access import certified_staff_required, deny
 from app.services.oversight.reads import Candidate, record_read
 from app.services.platform.errors import ServiceError
-from app.services.review import examinations, searches
+from app.services.review import examinations, searches, worksheets
 from app.services.review.workflow import Action, allowed_actions
 
 from .forms import ChecklistForm, ExcludeForm, ReexamineForm, SearchForm
@@ -146,6 +146,7 @@ def examine(search_id: int, rank: int):
                 checklist=form.checklist(request.form),
                 conclusion=conclusion,
                 note=form.note.data or "",
+                **worksheets.views_posted(form.view_adjustments.data, form.annotations.data),
             ),
             "Conclusion recorded." if conclusion else "Checklist saved.",
             flash_error=False,
@@ -167,7 +168,11 @@ def exclude(search_id: int, rank: int):
     if form.validate_on_submit():
         done = perform(
             lambda: examinations.quick_exclude(
-                examination, reviewer=current_user, feature=form.feature.data, note=form.note.data or ""
+                examination,
+                reviewer=current_user,
+                feature=form.feature.data,
+                note=form.note.data or "",
+                **worksheets.views_posted(form.view_adjustments.data, form.annotations.data),
             ),
             f"Rank {rank} excluded: {form.feature.data} dissimilar.",
             flash_error=False,

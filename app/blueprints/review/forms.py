@@ -8,6 +8,7 @@ from wtforms import (
     DecimalField,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -155,6 +156,10 @@ class ChecklistForm(FlaskForm):
         validators=[Optional()],
     )
 
+    # Set by the workstation's script (app/static/js/examination.js); checked by the service.
+    view_adjustments = HiddenField(validators=[Optional(), Length(max=200_000)])
+    annotations = HiddenField(validators=[Optional(), Length(max=200_000)])
+
     def checklist(self, posted) -> dict[str, dict]:
         """Each feature's mark and note by its name. A feature whose fields were not in the post
         (``posted``: the form data) is left out, and the service refuses the checklist: a mark
@@ -197,6 +202,8 @@ class DecisionForm(FlaskForm):
 class ExcludeForm(FlaskForm):
     feature = SelectField("Dissimilar feature", choices=choices(((f, f) for f in FISWG_FEATURES), "Choose…"))
     note = StringField("What differs (optional)", validators=[Optional(), Length(max=500)])
+    view_adjustments = HiddenField(validators=[Optional(), Length(max=200_000)])
+    annotations = HiddenField(validators=[Optional(), Length(max=200_000)])
 
 
 class ImageDeterminationForm(Form):

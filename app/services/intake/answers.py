@@ -11,6 +11,7 @@ from app.models import Capacity, RequestMessage, SearchRequest, User
 from app.services.intake import checks
 from app.services.intake.probe_images import Upload, store_probe_image
 from app.services.intake.requests import MAX_AUDITED_MENTIONS, PolicyRefusal, local_rules, save_screening
+from app.services.intake.videos import VideoUpload, prepare_video, store_video
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform import throttle
 from app.services.platform.errors import ServiceError
@@ -25,7 +26,7 @@ def answer_question(
     *,
     actor: User,
     body: str,
-    uploads: list[Upload] | None = None,
+    uploads: list[Upload | VideoUpload] | None = None,
     facts: ImageFacts | None = None,
 ) -> RequestMessage:
     """The requester answers the reviewer's question; the request goes back to the reviewer.
@@ -61,6 +62,11 @@ def answer_question(
     db.session.flush()
     added = []
     for upload in uploads:
+        if isinstance(upload, VideoUpload):  # the reviewer picks its frames on the probe page
+            store_video(
+                request, prepare_video(upload, actor=actor), actor=actor, facts=stated, answer_id=answer.id
+            )
+            continue
         image = store_probe_image(request, upload.filename, upload.data, actor=actor)
         provenance.store_facts(image, stated)
         image.answer_id = answer.id

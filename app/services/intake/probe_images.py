@@ -37,11 +37,11 @@ def require_own_draft(draft: SearchRequest, actor: User) -> None:
         raise ServiceError("Only your own draft requests can be edited.")
 
 
-def _probe_dir(request: SearchRequest) -> str:
+def probe_dir(request: SearchRequest) -> str:
     return f"probes/{request.id:08d}"
 
 
-def _safe_name(filename: str | None) -> str:
+def safe_name(filename: str | None) -> str:
     cleaned = secure_filename(filename or "") or "upload"
     return cleaned[-120:]
 
@@ -68,8 +68,8 @@ class PreparedPhoto:
 
 def prepare_photo(filename: str | None, data: bytes, *, actor: User) -> PreparedPhoto:
     """Refused with a message unless it is a real photo; reads, never writes."""
-    name = _safe_name(filename)
-    _require_upload_allowance(actor, name)  # cheap check first: a flood costs no decoding
+    name = safe_name(filename)
+    require_upload_allowance(actor, name)  # cheap check first: a flood costs no decoding
     if len(data) > MAX_IMAGE_BYTES:
         raise ServiceError(f"{name}: the file is larger than the limit of 20 MB per image.")
     try:
@@ -99,8 +99,8 @@ def store_prepared(draft: SearchRequest, photo: PreparedPhoto, *, actor: User) -
     if any(existing.original_sha256 == sha256 for existing in draft.images):
         raise ServiceError(f"{name}: this image is already attached.")
     throttle.hold(throttle.uploads_key(actor.id))  # recount under the lock: parallel uploads too
-    _require_upload_allowance(actor, name)
-    directory = _probe_dir(draft)
+    require_upload_allowance(actor, name)
+    directory = probe_dir(draft)
     stored: list[str] = []
     try:
         stored.append(storage.store(f"{directory}/{sha256}-original.{FILE_EXTENSIONS[image.format]}", data))
@@ -145,14 +145,14 @@ def store_prepared(draft: SearchRequest, photo: PreparedPhoto, *, actor: User) -
     return probe
 
 
-def _require_upload_allowance(actor: User, name: str) -> None:
+def require_upload_allowance(actor: User, name: str) -> None:
     config = current_app.config
     since = utcnow() - config["UPLOAD_RATE_WINDOW"]
     # counted from the audit trail, which keeps every upload: removing photos frees nothing
     recent = db.session.scalar(
         select(func.count(AuditEvent.seq)).where(
             AuditEvent.actor_id == actor.id,
-            AuditEvent.action == "request.image_upload",
+            AuditEvent.action.in_(("request.image_upload", "request.video_upload")),
             AuditEvent.outcome == Outcome.SUCCESS,
             AuditEvent.occurred_at >= since,
         )
@@ -160,8 +160,8 @@ def _require_upload_allowance(actor: User, name: str) -> None:
     if recent >= int(config["UPLOAD_RATE_LIMIT"]):
         minutes = int(config["UPLOAD_RATE_WINDOW"].total_seconds() // 60)
         raise ServiceError(
-            f"{name}: you have uploaded {recent} photos in the last {minutes} minutes, the most the "
-            "portal accepts from one person; wait a few minutes and try again.",
+            f"{name}: you have uploaded {recent} photos and videos in the last {minutes} minutes, the "
+            "most the portal accepts from one person; wait a few minutes and try again.",
             audit_action="request.image_upload",
         )
 

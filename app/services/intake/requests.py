@@ -11,19 +11,13 @@ from sqlalchemy import func, select
 from app.clock import utcnow
 from app.documents.request_form import ImageRow, RequestFormData
 from app.extensions import db
-from app.models import Outcome, ProbeImage, RequestStatus, SearchRequest, User
+from app.models import RequestStatus, SearchRequest, User
 from app.services.intake import checks
 from app.services.intake.probe_images import (
-    PreparedPhoto,
-    Upload,
-    prepare_photo,
-    remove_probe_image,
     require_own_draft,
-    store_prepared,
 )
 from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, hold_chain, record_event
-from app.services.platform import throttle
 from app.services.platform.errors import PermissionDenied, ServiceError
 from app.services.policy import provenance
 from app.services.policy import rules as policy
@@ -120,61 +114,6 @@ def save_draft(draft: SearchRequest, fields: DraftFields, *, actor: User) -> Non
         if facts is not None:
             provenance.store_facts(image, facts)
     db.session.flush()
-
-
-def save_with_uploads(
-    draft: SearchRequest | None,
-    fields: DraftFields,
-    uploads: list[Upload],
-    *,
-    actor: User,
-    remove_image: ProbeImage | None = None,
-) -> DraftChange:
-    """Keep what was typed (a new draft if there is none yet), then each upload: one refused
-    photo is reported and audited, the others are kept. Every photo is decoded first, before
-    anything is written, so the write (and on SQLite the database's one write lock) lasts
-    only as long as storing them."""
-    if draft is not None:
-        require_own_draft(draft, actor)
-    prepared: list[PreparedPhoto | ServiceError] = []
-    for upload in uploads:
-        try:
-            prepared.append(prepare_photo(upload.filename, upload.data, actor=actor))
-        except ServiceError as err:
-            prepared.append(err)
-    if uploads:
-        throttle.hold(throttle.uploads_key(actor.id))  # before any audit write: locks in one order
-    draft = draft or new_draft(requester=actor)
-    save_draft(draft, fields, actor=actor)
-    errors = []
-    stated = fields.new_facts if fields.new_facts and fields.new_facts.stated else _last_stated(draft)
-    for photo in prepared:
-        try:
-            if isinstance(photo, ServiceError):
-                raise photo
-            with db.session.begin_nested():
-                image = store_prepared(draft, photo, actor=actor)
-                if stated is not None:  # shown on the photo's card, for the requester to check
-                    provenance.store_facts(image, stated)
-        except ServiceError as err:
-            errors.append(err.message)
-            record_event(
-                "request.image_upload",
-                actor=actor,
-                outcome=Outcome.FAILED,
-                object_type=ObjectType.REQUEST,
-                object_id=draft.id,
-                reason=err.message[:500],
-            )
-    if remove_image is not None:
-        remove_probe_image(draft, remove_image, actor=actor)
-    return DraftChange(draft, errors)
-
-
-def _last_stated(draft: SearchRequest) -> ImageFacts | None:
-    """What the requester stated for the last photo that has its provenance, if any."""
-    stated = [provenance.facts_of(i) for i in draft.images if provenance.facts_of(i).stated]
-    return stated[-1] if stated else None
 
 
 def image_facts_for_check(request: SearchRequest) -> list[ImageFacts]:

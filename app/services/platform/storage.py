@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import event
@@ -57,6 +60,62 @@ def store(relative: str | Path, data: bytes, *, read_only: bool = False) -> str:
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         current_app.logger.error("storage failed for %s: %s", relative, exc)
+        raise StorageFailure(str(exc)) from exc
+    db.session().info.setdefault(_NEW, []).append(target)
+    return str(Path(relative))
+
+
+class TooLarge(ValueError):
+    """A staged upload ran past its limit; nothing was kept."""
+
+
+@dataclass
+class Staged:
+    """An upload copied to the instance's staging folder (in chunks, hashed on the way), before
+    anything is recorded: ``store_staged`` moves it into place, ``discard_staged`` drops it."""
+
+    path: Path
+    sha256: str
+    size: int
+    head: bytes
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def stage(stream: BinaryIO, *, limit: int, chunk: int = 1024 * 1024) -> Staged:
+    """Copy ``stream`` to a private staging file; TooLarge past ``limit`` bytes (and nothing kept)."""
+    folder = path_of("staging")
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False)  # noqa: SIM115
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with handle:
+            while block := stream.read(chunk):
+                size += len(block)
+                if size > limit:
+                    raise TooLarge(f"larger than {limit // (1024 * 1024)} MB")
+                if len(head) < 64:
+                    head = (head + block)[:64]
+                digest.update(block)
+                handle.write(block)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+    return Staged(Path(handle.name), digest.hexdigest(), size, head)
+
+
+def store_staged(relative: str | Path, staged: Staged) -> str:
+    """Move a staged file to ``relative`` with the transaction's fate (as ``store``)."""
+    target = path_of(relative)
+    if target.exists() and target.stat().st_size == staged.size:
+        staged.discard()  # content-addressed: these bytes are already here
+        return str(Path(relative))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+    except OSError as exc:
+        staged.discard()
         raise StorageFailure(str(exc)) from exc
     db.session().info.setdefault(_NEW, []).append(target)
     return str(Path(relative))

@@ -11,7 +11,7 @@ that the stated provenance fits what they see (or refuses the image quoting the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.services.policy.rules import (
     ACTIVE_INVESTIGATION,
@@ -147,6 +147,10 @@ def facts_of(image, *, key: str | None = None, name: str | None = None) -> Image
 
 
 def store_facts(image, facts: ImageFacts) -> None:
+    """A frame picked from a video is recorded and extracted from video by construction,
+    whatever is posted."""
+    if getattr(image, "video_sha256", None):
+        facts = replace(facts, mode=RECORDED, extracted_from_video=True)
     for field in FACT_FIELDS:
         value = getattr(facts, field)
         if isinstance(value, str):

@@ -4,6 +4,8 @@ revision of the examination, recorded as made after the reveal."""
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -169,9 +171,13 @@ def save_examination(
     checklist: dict[str, dict],
     conclusion: Conclusion | None,
     note: str,
+    view_adjustments: dict | None = None,
+    annotations: list | None = None,
 ) -> None:
     """Save the checklist, and a conclusion once every feature is marked. A recorded
-    conclusion is final: it revealed the candidate's identity."""
+    conclusion is final: it revealed the candidate's identity. The view adjustments and the
+    annotations (already checked: app/services/review/worksheets.py) are kept as of this save;
+    None keeps the saved ones."""
     if examination.reviewer_id != reviewer.id:
         raise PermissionDenied("This examination belongs to another reviewer.")
     require(examination.search.request, reviewer, Action.SEARCH)
@@ -180,6 +186,10 @@ def save_examination(
     clean = clean_checklist(checklist)
     _require_grounds(clean, conclusion, int(current_app.config["VIABLE_LEAD_MIN_SIMILAR"]))
     values = {"checklist": clean, "note": note.strip() or None}
+    if view_adjustments is not None:
+        values["view_adjustments"] = view_adjustments
+    if annotations is not None:
+        values["annotations"] = annotations
     if conclusion is not None:
         values |= {"conclusion": Conclusion(conclusion), "concluded_at": utcnow()}
     # Only while no conclusion stands: of two saves at once, one concludes and the other is told.
@@ -202,6 +212,7 @@ def save_examination(
             "conclusion": str(conclusion) if conclusion else None,
             "revision": examination.revision,
             "after_reveal": examination.after_reveal,
+            "annotations": len(examination.annotations or []),
         },
     )
 
@@ -245,8 +256,11 @@ def _require_grounds(checklist: dict[str, dict], conclusion: Conclusion | None, 
         )
 
 
-def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature: str, note: str = "") -> None:
-    """Exclude an obvious non-match in two actions: the dissimilar feature, and "not a lead"."""
+def quick_exclude(
+    examination: CandidateExamination, *, reviewer: User, feature: str, note: str = "", **views
+) -> None:
+    """Exclude an obvious non-match in two actions: the dissimilar feature, and "not a lead"
+    (``views``: the view adjustments and annotations, as ``save_examination`` takes them)."""
     if feature not in FISWG_FEATURES:
         raise ServiceError("Choose the feature that is dissimilar.", field="feature")
     saved = examination.checklist or {}
@@ -258,6 +272,7 @@ def quick_exclude(examination: CandidateExamination, *, reviewer: User, feature:
         checklist=checklist,
         conclusion=Conclusion.NOT_A_LEAD,
         note=examination.note or f"Excluded: {feature} dissimilar.",
+        **views,
     )
 
 
@@ -279,6 +294,8 @@ def reexamine(examination: CandidateExamination, *, reviewer: User, reason: str)
         reviewer_id=reviewer.id,
         rank=examination.rank,
         checklist=dict(examination.checklist or {}),
+        view_adjustments=examination.view_adjustments,
+        annotations=list(examination.annotations or []),
         revision=examination.revision + 1,
         after_reveal=True,
     )
@@ -352,4 +369,6 @@ def form_data(examination: CandidateExamination) -> dict:
         },
         "note": examination.note or "",
         "conclusion": examination.conclusion.value if examination.conclusion else "",
+        "view_adjustments": json.dumps(examination.view_adjustments) if examination.view_adjustments else "",
+        "annotations": json.dumps(examination.annotations) if examination.annotations else "",
     }

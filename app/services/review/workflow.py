@@ -202,6 +202,7 @@ class Action(enum.StrEnum):
     WITHDRAW = "withdraw"
     ANSWER = "answer"
     SCREEN = "screen"  # the determinations before a search: each image's source, the First Amendment
+    PICK_FRAME = "pick_frame"  # a frame of the request's video made a probe, by the reviewer holding it
 
 
 WORKING_ACTIONS = {Action.SEARCH, Action.DECIDE}
@@ -258,11 +259,13 @@ def why_not(request: SearchRequest, actor: User, action: Action) -> str | None:
         if current_assignment(request, Capacity.VERIFIER) is not None:
             return "Another reviewer is already verifying this request."
         return None
-    if action in (Action.RELEASE, Action.ASK, Action.REJECT, Action.SCREEN):
+    if action in (Action.RELEASE, Action.ASK, Action.REJECT, Action.SCREEN, Action.PICK_FRAME):
         if capacity is not Capacity.PRIMARY:
             return "You do not hold this request."
         if state is not ReviewState.CLAIMED:
             return f"This is not possible while the request is {state.label.lower()}."
+        if action is Action.PICK_FRAME and not request.videos:
+            return "This request has no video."
         if action is Action.SCREEN and not request.awaiting_determination:
             return "No determination is waiting on this request."
         return None
