@@ -114,6 +114,16 @@ def workstation(visitor: Visitor, search_url: str) -> None:
     scale, x, y = transform(page)
     assert abs((px - x) / scale - px) < 2 and abs((py - y) / scale - py) < 2
     assert transform(page, "candidate") == (scale, x, y)  # the panes move together
+    # unlocked, each pane zooms alone; locked again, the candidate follows the probe
+    page.keyboard.press("u")
+    assert page.get_attribute("#lock-panes", "aria-pressed") == "false"
+    box = page.locator("#compare .pane-candidate .viewport").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -400)
+    wait_until(lambda: transform(page, "candidate")[0] > scale * 1.3)
+    assert transform(page) == (scale, x, y) and "unlocked" in page.inner_text("#mode-indicator")
+    page.keyboard.press("u")
+    wait_until(lambda: transform(page, "candidate") == (scale, x, y))
     # drag-pan follows the pointer while the button is held, and only then
     page.mouse.move(cx, cy)
     page.mouse.down()
@@ -213,6 +223,11 @@ def adjust_and_mark(page) -> None:
     views = json.loads(page.input_value("#checklist-form input[name=view_adjustments]"))
     assert views["probe"]["contrast"] == 1.5 and views["candidate"]["mirror"] is True
     page.keyboard.press("m")
+    # one key shows the untouched original beside the images (fetched only then: an audited read)
+    assert page.get_attribute("#original-beside img", "src") is None
+    page.keyboard.press("o")
+    wait_until(lambda: page.eval_on_selector("#original-beside img", "e => e.complete && e.naturalWidth > 0"))
+    page.keyboard.press("o")
 
 
 def first_review(visitor: Visitor, request_id: int) -> None:

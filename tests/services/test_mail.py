@@ -166,3 +166,21 @@ def test_a_sign_in_from_a_new_address_tells_the_owner(make_user):
     messages.signed_in_from(user, "203.0.113.9")
     (message,) = queued("new_address_sign_in")
     assert "203.0.113.9" in message.body and message.to_address == user.email
+
+
+def test_two_senders_at_once_send_each_message_once(auth, make_user, smtp, monkeypatch):
+    """A second sender starting while the first is mid-delivery (a second scheduler, an
+    overlapping run) finds every message already claimed."""
+    urgent_request(auth, make_user)
+    deliver, runs = outbox._deliver, []
+
+    def deliver_while_another_sender_runs(message, config):
+        if not runs:
+            runs.append(None)
+            runs.append(outbox.send_due())  # the other sender, now
+        deliver(message, config)
+
+    monkeypatch.setattr(outbox, "_deliver", deliver_while_another_sender_runs)
+    first = outbox.send_due()
+    assert first.sent + runs[1].sent == 2  # the other sender took the message not yet claimed
+    assert sorted(r[0][0] for r in smtp.received) == sorted(m.to_address for m in queued("urgent_request"))

@@ -2,7 +2,8 @@
 
 ``enqueue`` writes a message in the caller's transaction (so it exists exactly when the action
 does); ``send_due`` (the scheduler, every minute) sends what is due over SMTP (``MAIL_*``
-settings; STARTTLS or SSL as configured), each message in its own short transaction, and on a
+settings; STARTTLS or SSL as configured), each message claimed first (two senders never send
+one message twice) and in its own short transaction, and on a
 refusal or a dropped connection keeps it with a later retry (1, 2, 4 … minutes, up to
 ``MAIL_MAX_ATTEMPTS``), then marks it failed for the administrator to see. Every message sent
 or given up is audited. Without ``MAIL_SERVER`` (development), messages are written to the log
@@ -19,7 +20,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.clock import utcnow
 from app.extensions import db
@@ -67,9 +68,9 @@ def send_due(limit: int = 50) -> SendRun:
     db.session.commit()
     sent = retried = failed = 0
     for message_id in due:
+        if not _claim(message_id, config):
+            continue  # another sender has it (a second scheduler, an overlapping run)
         message = db.session.get(OutboxMessage, message_id)
-        if message is None or message.sent_at is not None:
-            continue
         try:
             _deliver(message, config)
         except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
@@ -102,6 +103,24 @@ def send_due(limit: int = 50) -> SendRun:
             )
         db.session.commit()
     return SendRun(sent, retried, failed)
+
+
+def _claim(message_id: int, config) -> bool:
+    """Take one due message for this sender, race-free by construction: one conditional UPDATE
+    moves its ``send_after`` past a lease, and only the sender whose UPDATE changed the row
+    sends it. A sender that dies mid-send leaves it to be sent again once the lease ends (at
+    least once: SMTP offers nothing better)."""
+    now = utcnow()
+    lease = timedelta(seconds=4 * float(config["MAIL_TIMEOUT_SECONDS"]) + 60)
+    taken = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.send_after <= now)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+        .values(send_after=now + lease)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return taken == 1
 
 
 def _deliver(message: OutboxMessage, config) -> None:

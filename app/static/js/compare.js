@@ -1,4 +1,5 @@
-// The comparison workstation: probe and candidate in synced panes (side by side, overlay,
+// The comparison workstation: probe and candidate in synced panes (locked, the default) or each
+// zoomed and panned alone (unlocked: U), side by side, overlay,
 // curtain, flicker), wheel zoom to the cursor, drag-pan with mouse, touch or pen (pinch to
 // zoom), keyboard pan and zoom, landmarks, and shortcuts. The view (zoom, pan, mode) is kept
 // per search in sessionStorage, so the probe stays as it is from candidate to candidate.
@@ -17,33 +18,49 @@
   var indicator = document.getElementById("mode-indicator");
   var landmarksButton = document.getElementById("show-landmarks");
   // Pan is kept as a fraction of the pane's width so that it survives a resize or a new page.
-  var view = { scale: 1, x: 0, y: 0, mode: "side", mix: 50, landmarks: false };
+  // ``view`` holds the probe's zoom and pan (and both panes' while locked); ``view.alone`` the
+  // candidate's while unlocked.
+  var view = { scale: 1, x: 0, y: 0, mode: "side", mix: 50, landmarks: false, locked: true, alone: null };
+  var lockButton = document.getElementById("lock-panes");
   var flickerTimer = null;
 
   function load() {
     try {
       var saved = JSON.parse(window.sessionStorage.getItem(storageKey) || "null");
       if (saved && typeof saved.scale === "number") { view = Object.assign(view, saved); }
+      if (!view.locked && !(view.alone && typeof view.alone.scale === "number")) { view.locked = true; view.alone = null; }
     } catch (e) { /* storage unavailable: start fresh */ }
   }
   function save() {
     try { window.sessionStorage.setItem(storageKey, JSON.stringify(view)); } catch (e) { /* ignore */ }
   }
   function width() { return viewports[0].clientWidth || 1; }
-  function clamp() {
-    view.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, view.scale));
-    var least = 1 - view.scale;  // the image always covers the pane
-    view.x = Math.min(0, Math.max(least, view.x));
-    view.y = Math.min(0, Math.max(least, view.y));
+  function clamp(st) {
+    st.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, st.scale));
+    var least = 1 - st.scale;  // the image always covers the pane
+    st.x = Math.min(0, Math.max(least, st.x));
+    st.y = Math.min(0, Math.max(least, st.y));
+  }
+  // The zoom and pan a pane follows: the shared one, or the candidate's own while unlocked.
+  function stateOf(viewport) {
+    return !view.locked && view.alone && viewport === candidateViewport ? view.alone : view;
+  }
+  function states() { return !view.locked && view.alone ? [view, view.alone] : [view]; }
+  function setLocked(locked) {
+    view.locked = locked;
+    view.alone = locked ? null : { scale: view.scale, x: view.x, y: view.y };
+    render();
   }
 
   function render() {
-    clamp();
+    states().forEach(clamp);
     // the mode first: it sets the panes' size, which the pan (a fraction of it) is scaled by
     root.className = "compare mode-" + view.mode + (view.landmarks ? " with-landmarks" : "");
     var w = width();
-    var t = "translate(" + (view.x * w) + "px," + (view.y * w) + "px) scale(" + view.scale + ")";
-    stages.forEach(function (s) { s.style.transform = t; });
+    stages.forEach(function (s, i) {
+      var st = stateOf(viewports[i]);
+      s.style.transform = "translate(" + (st.x * w) + "px," + (st.y * w) + "px) scale(" + st.scale + ")";
+    });
     var amount = view.mix / 100;
     candidateViewport.style.opacity = view.mode === "overlay" ? String(amount) : "";
     candidateViewport.style.clipPath = view.mode === "curtain" ? "inset(0 0 0 " + (amount * 100) + "%)" : "";
@@ -53,7 +70,9 @@
       b.setAttribute("aria-pressed", String(b.getAttribute("data-mode") === view.mode));
     });
     landmarksButton.setAttribute("aria-pressed", String(view.landmarks));
-    indicator.textContent = MODES[view.mode] + " · " + view.scale.toFixed(1) + "×" + (view.landmarks ? " · landmarks" : "");
+    if (lockButton) { lockButton.setAttribute("aria-pressed", String(view.locked)); }
+    indicator.textContent = MODES[view.mode] + " · " + view.scale.toFixed(1) + "×" +
+      (view.locked ? "" : " / " + view.alone.scale.toFixed(1) + "× · unlocked") + (view.landmarks ? " · landmarks" : "");
     save();
   }
 
@@ -71,24 +90,30 @@
   }
 
   // Zoom keeping the image point under (px, py) — pane pixels — where it is.
-  function zoomAt(factor, px, py) {
+  function zoomAt(factor, px, py, st) {
+    st = st || view;
     var w = width();
-    var before = view.scale;
-    view.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, before * factor));
-    var ratio = view.scale / before;
-    view.x = px / w - (px / w - view.x) * ratio;
-    view.y = py / w - (py / w - view.y) * ratio;
+    var before = st.scale;
+    st.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, before * factor));
+    var ratio = st.scale / before;
+    st.x = px / w - (px / w - st.x) * ratio;
+    st.y = py / w - (py / w - st.y) * ratio;
     render();
   }
-  function zoomCentre(factor) { zoomAt(factor, width() / 2, width() / 2); }
-  function panBy(dx, dy) { view.x += dx; view.y += dy; render(); }
-  function reset() { view.scale = 1; view.x = 0; view.y = 0; render(); }
+  function zoomCentre(factor) {
+    states().forEach(function (st) { zoomAt(factor, width() / 2, width() / 2, st); });
+  }
+  function panBy(dx, dy, st) { st = st || view; st.x += dx; st.y += dy; render(); }
+  function reset() {
+    states().forEach(function (st) { st.scale = 1; st.x = 0; st.y = 0; });
+    render();
+  }
 
   viewports.forEach(function (viewport) {
     viewport.addEventListener("wheel", function (event) {
       event.preventDefault();
       var box = viewport.getBoundingClientRect();
-      zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - box.left, event.clientY - box.top);
+      zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - box.left, event.clientY - box.top, stateOf(viewport));
     }, { passive: false });
 
     // Pointer events cover mouse, touch and pen; two pointers pinch.
@@ -109,13 +134,14 @@
       if (event.pointerType === "mouse" && !(event.buttons & 1)) { end(event); return; }
       var w = width();
       if (pointers.size === 1) {
-        panBy((event.clientX - last.x) / w, (event.clientY - last.y) / w);
+        panBy((event.clientX - last.x) / w, (event.clientY - last.y) / w, stateOf(viewport));
       } else if (pointers.size === 2) {
         var other = Array.from(pointers.entries()).find(function (p) { return p[0] !== event.pointerId; })[1];
         var distance = Math.hypot(event.clientX - other.x, event.clientY - other.y);
         if (pinch) {
           var box = viewport.getBoundingClientRect();
-          zoomAt(distance / pinch, (event.clientX + other.x) / 2 - box.left, (event.clientY + other.y) / 2 - box.top);
+          zoomAt(distance / pinch, (event.clientX + other.x) / 2 - box.left, (event.clientY + other.y) / 2 - box.top,
+            stateOf(viewport));
         }
         pinch = distance;
       }
@@ -137,6 +163,7 @@
   });
   mix.addEventListener("input", function () { view.mix = Number(mix.value); render(); });
   landmarksButton.addEventListener("click", function () { view.landmarks = !view.landmarks; render(); });
+  if (lockButton) { lockButton.addEventListener("click", function () { setLocked(!view.locked); }); }
   document.getElementById("zoom-in").addEventListener("click", function () { zoomCentre(1.25); });
   document.getElementById("zoom-out").addEventListener("click", function () { zoomCentre(1 / 1.25); });
   document.getElementById("zoom-reset").addEventListener("click", reset);
@@ -155,6 +182,7 @@
     "3": function () { setMode("curtain"); },
     "4": function () { setMode("flicker"); },
     "l": function () { view.landmarks = !view.landmarks; render(); },
+    "u": function () { setLocked(!view.locked); },
     "+": function () { zoomCentre(1.25); },
     "=": function () { zoomCentre(1.25); },
     "-": function () { zoomCentre(1 / 1.25); },
@@ -173,7 +201,7 @@
     if (arrow && event.target && event.target.classList && event.target.classList.contains("viewport")) {
       event.preventDefault();
       var step = event.shiftKey ? KEY_PAN * 4 : KEY_PAN;
-      panBy(arrow[0] * step, arrow[1] * step);
+      panBy(arrow[0] * step, arrow[1] * step, stateOf(event.target));
       return;
     }
     var action = KEYS[event.key.toLowerCase()];

@@ -172,10 +172,20 @@
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
     var key = event.key.toLowerCase();
     if (key === "r") { event.preventDefault(); resetAdjustments(); }
+    else if (key === "o" && original) { event.preventDefault(); original.open = !original.open; }
     else if (key === "m" && markButton) { event.preventDefault(); setMarking(!marking); }
     else if (event.key === "Enter" && marking) { event.preventDefault(); finish(); }
     else if (event.key === "Escape" && drawing) { drawing = null; draw(); }
   });
+
+  // The untouched original, fetched (an audited read) only when it is opened.
+  var original = document.getElementById("original-beside");
+  if (original) {
+    original.addEventListener("toggle", function () {
+      var img = original.querySelector("img");
+      if (original.open && !img.getAttribute("src")) { img.setAttribute("src", img.getAttribute("data-src")); }
+    });
+  }
 
   applyAdjustments();
   draw();
