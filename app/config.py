@@ -187,6 +187,8 @@ class Config:
     UNIT_CONTACT = PLACEHOLDER_UNIT_CONTACT
     UNIT_AGENCY_NAME = PLACEHOLDER_UNIT_AGENCY  # owner of reports ("property of ...")
     REPORT_LOGO: str | None = None  # optional image file, relative to the instance folder
+    # A lead's report carries each examiner's worksheet of the lead as an appendix.
+    REPORT_WORKSHEETS = True
 
 
 class DevelopmentConfig(Config):

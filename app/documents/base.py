@@ -17,6 +17,20 @@ LEAD_LINE = "Investigative lead only — not a positive identification"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
+class UnprintableText(ValueError):
+    """Text the document's font cannot print: never dropped without a word (the caller refuses
+    the document and says which characters)."""
+
+    def __init__(self, characters: list[str]) -> None:
+        shown = ", ".join(f"'{c}' (U+{ord(c):04X})" for c in characters[:8])
+        more = f" and {len(characters) - 8} more" if len(characters) > 8 else ""
+        super().__init__(
+            f"The document cannot print {shown}{more}: its font has Latin, Greek, Cyrillic, Armenian, "
+            "Georgian and Hebrew letters, not Chinese, Japanese or Korean. Write the name or text "
+            "in Latin letters (as on the booking record) or leave the characters out; nothing was issued."
+        )
+
+
 class LeadDeskPDF(FPDF):
     def __init__(
         self, *, unit_name: str, document_id: str, title: str, lead_line: bool = True, orientation: str = "P"
@@ -129,5 +143,12 @@ class LeadDeskPDF(FPDF):
                 table.row([str(v) for v in values])
         self.ln(3)
 
-    def render(self) -> bytes:
-        return bytes(self.output())
+    def render(self, *, refuse_unprintable: bool = False) -> bytes:
+        """The PDF's bytes; with ``refuse_unprintable`` (a document that leaves the unit), text
+        the font cannot print raises instead of vanishing."""
+        data = bytes(self.output())
+        fonts = self.fonts.values()
+        missing = sorted({chr(c) for font in fonts for c in getattr(font, "missing_glyphs", ())})
+        if missing and refuse_unprintable:
+            raise UnprintableText(missing)
+        return data

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.documents.base import FONT, LeadDeskPDF
+from app.documents.worksheet import WorksheetData, draw_worksheet
 
 # The template's words exactly (no full stop after NEEDED: the seed has none).
 BANNER = (
@@ -15,6 +16,8 @@ VIABILITY = (
     "The above investigative lead is deemed viable for further investigation based on a facial "
     "recognition search and morphological comparison. See the demographic information below:"
 )
+
+PREVIEW_LINE = "PREVIEW — NOT ISSUED. This copy is not a report and must not leave the unit."
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class ReportData:
     third_reviewer: str | None = None  # who settled a dispute, if there was one
     # every booking the report prints, (booking id, role): a seal of any of them notices it
     printed_bookings: tuple[tuple[int, str], ...] = ()
+    # the examiners' worksheets of the lead, one per examiner (the unit's REPORT_WORKSHEETS)
+    worksheets: tuple[WorksheetData, ...] = ()
+    preview: bool = False  # a preview before issuing: marked on every page, never issued
 
 
 def closing_paragraphs(data: ReportData) -> list[str]:
@@ -75,10 +81,14 @@ def closing_paragraphs(data: ReportData) -> list[str]:
 def render_report(data: ReportData) -> bytes:
     pdf = LeadDeskPDF(
         unit_name=data.unit_name,
-        document_id=data.report_number,
+        document_id=f"PREVIEW, NOT ISSUED · {data.report_number}" if data.preview else data.report_number,
         title=f"Manual Search Report {data.report_number}",
     )
     pdf.add_page()
+    if data.preview:
+        pdf.paragraph(
+            "PREVIEW — NOT ISSUED. This copy is not a report and must not leave the unit.", 11, True
+        )
     if data.logo:
         pdf.image(data.logo, x=pdf.l_margin, y=pdf.get_y(), h=16, keep_aspect_ratio=True)
         pdf.ln(18)
@@ -130,7 +140,12 @@ def render_report(data: ReportData) -> bytes:
     pdf.field("Index version", data.index_version)
     processed = "Yes: " + "; ".join(data.processing_steps) if data.processing_steps else "No"
     pdf.field("Probe processed", processed)
-    return pdf.render()
+    for number, worksheet in enumerate(data.worksheets, 1):
+        pdf.add_page()
+        draw_worksheet(
+            pdf, worksheet, f"Appendix {number}: examiner's worksheet of the lead · {worksheet.examiner}"
+        )
+    return pdf.render(refuse_unprintable=True)
 
 
 def no_match_paragraph(owner_agency: str) -> str:

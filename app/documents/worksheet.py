@@ -87,7 +87,14 @@ def render_worksheet(data: WorksheetData) -> bytes:
     )
     pdf.add_page()
     pdf.heading(data.unit_name, 11)
-    pdf.heading("Examiner's worksheet · one-to-one comparison", 14)
+    draw_worksheet(pdf, data, "Examiner's worksheet · one-to-one comparison")
+    return pdf.render(refuse_unprintable=True)
+
+
+def draw_worksheet(pdf: LeadDeskPDF, data: WorksheetData, title: str) -> None:
+    """The worksheet from the current page on (its own PDF, or a report's appendix)."""
+    pdf.heading(title, 14)
+    pdf.field("Worksheet", data.document_id)
     pdf.field("Request", data.tracking_number or "—")
     pdf.field("Search", f"{data.search_id} (model {data.model_id})")
     pdf.field("Candidate", f"photo rank {data.rank} · score {data.score}")
@@ -133,7 +140,6 @@ def render_worksheet(data: WorksheetData) -> bytes:
     pdf.field("View adjustments", "; ".join(data.adjustments) or "None: both images as they are")
     pdf.field("Examination note", data.note or "—")
     _originals(pdf, data)
-    return pdf.render()
 
 
 def _figure(pdf: LeadDeskPDF, data: WorksheetData) -> None:
@@ -145,7 +151,9 @@ def _figure(pdf: LeadDeskPDF, data: WorksheetData) -> None:
         (("probe", data.probe_searched, "Probe as searched"), ("candidate", data.candidate, "Candidate"))
     ):
         x = pdf.l_margin + column * (side + 6)
-        pdf.image(annotated(png, data.annotations, pane), x=x, y=top, w=side, h=side)
+        figure = io.BytesIO()
+        annotated(png, data.annotations, pane).save(figure, "JPEG", quality=90)
+        pdf.image(figure, x=x, y=top, w=side, h=side)
         pdf.set_xy(x, top + side + 1)
         pdf.set_font(FONT, "", 8)
         pdf.cell(side, 4, caption, align="C")
@@ -169,6 +177,8 @@ def _originals(pdf: LeadDeskPDF, data: WorksheetData) -> None:
     width, height = original.size
     room_w, room_h = pdf.epw, pdf.h - pdf.get_y() - 30
     scale = min(room_w / width, room_h / height)
-    pdf.image(original, x=pdf.l_margin, y=pdf.get_y() + 2, w=width * scale, h=height * scale)
+    pdf.image(
+        io.BytesIO(data.probe_original), x=pdf.l_margin, y=pdf.get_y() + 2, w=width * scale, h=height * scale
+    )
     pdf.set_y(pdf.get_y() + height * scale + 4)
     pdf.paragraph(f"Original, {width} × {height} pixels, shown whole.", size=8)

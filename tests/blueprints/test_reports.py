@@ -249,3 +249,66 @@ def test_requester_records_the_lead_outcome(auth, client, people, submitted):
     assert report.lead_outcome.value == "corroborated" and report.lead_outcome_note == "Fingerprints matched"
     assert db.session.scalars(select(CandidateExamination)).first() is not None
     assert db.session.scalars(select(Report)).one().id == report.id
+
+
+def test_a_lead_report_carries_each_examiners_worksheet_unless_the_unit_turns_it_off(
+    gallery_app, people, submitted
+):
+    verified(submitted, people)
+    decision = report_service.final_decision(submitted)
+    args = {"report_number": "X-R1", "version": 1, "issued_on": "2026-11-22", "comments": ""}
+    text = pdf_text(render_report(report_service.build_report_data(submitted, decision, **args)))
+    assert "Appendix 1: examiner's worksheet of the lead · Riley Chen" in text
+    assert "Appendix 2: examiner's worksheet of the lead · Sam Ortiz" in text
+    assert "FISWG morphological comparison" in text and "Face/head outline" in text
+    gallery_app.config["REPORT_WORKSHEETS"] = False
+    text = pdf_text(render_report(report_service.build_report_data(submitted, decision, **args)))
+    assert "Appendix" not in text and "FISWG morphological comparison" not in text
+
+
+def test_a_preview_shows_the_report_with_the_comments_typed_and_issues_nothing(
+    auth, client, people, submitted
+):
+    verified(submitted, people)
+    auth.login(people["second"])
+    url = f"/review/requests/{submitted.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Preview the report (PDF)" in page
+    response = auth.post(
+        f"/reports/preview/{submitted.id}", {"comments": "Seen at the pier, 2025."}, token_from=url
+    )
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = pdf_text(response.data)
+    assert (
+        "PREVIEW — NOT ISSUED" in text
+        and "Seen at the pier, 2025." in text
+        and "Manual Search Report" in text
+    )
+    assert db.session.scalars(select(Report)).all() == []  # nothing issued, numbered or stored
+    assert submitted.review_state is ReviewState.VERIFIED
+    read = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "report.preview")).one()
+    assert read.actor_id == people["second"].id
+    auth.logout()
+    auth.login(people["requester"])  # may not issue, so may not preview
+    refused = auth.post(
+        f"/reports/preview/{submitted.id}", {"comments": ""}, token_from=f"/requests/{submitted.id}"
+    )
+    assert refused.status_code in (302, 403) and refused.mimetype != "application/pdf"
+
+
+def test_characters_the_report_cannot_print_are_refused_by_name_and_nothing_is_issued(people, submitted):
+    verified(submitted, people)
+    with pytest.raises(report_service.ServiceError) as refused:
+        report_service.issue_report(
+            submitted, actor=people["first"], comments="Known as 王小明 (김) at the port."
+        )
+    assert "'王' (U+738B)" in refused.value.message and "'김' (U+AE40)" in refused.value.message
+    assert "nothing was issued" in refused.value.message
+    db.session.rollback()
+    assert db.session.scalars(select(Report)).all() == []
+    # Cyrillic, Armenian and Hebrew print
+    report = report_service.issue_report(submitted, actor=people["first"], comments="Иван · Արամ · דוד")
+    db.session.commit()
+    assert "Иван · Արամ · דוד" in pdf_text(
+        Path(report_service.storage.path_of(report.file_path)).read_bytes()
+    )

@@ -211,7 +211,8 @@ def test_other_agency_gets_404_and_it_is_audited(auth, client, make_user, make_a
     denied = audit("access.denied")[-1]
     assert denied.actor_id == outsider.id and denied.object_type == "request"
     assert request_.tracking_number not in client.get("/requests/").get_data(as_text=True)
-    response = auth.post(f"/requests/{request_.id}/withdraw", {"reason": "x"}, token_from="/requests/")
+    withdraw = {"reason": "x", "confirm": "y"}
+    response = auth.post(f"/requests/{request_.id}/withdraw", withdraw, token_from="/requests/")
     assert response.status_code == 404
     assert db.session.get(SearchRequest, request_.id).status is RequestStatus.SUBMITTED
 
@@ -234,6 +235,14 @@ def test_withdraw_only_before_review(auth, client, requester):
     auth.post(
         f"/requests/{request_.id}/withdraw",
         {"reason": "Suspect arrested"},
+        token_from=f"/requests/{request_.id}",
+    )
+    assert "tick the confirmation" in client.get(f"/requests/{request_.id}").get_data(as_text=True)
+    db.session.refresh(request_)
+    assert request_.status is RequestStatus.SUBMITTED  # one click is not enough
+    auth.post(
+        f"/requests/{request_.id}/withdraw",
+        {"reason": "Suspect arrested", "confirm": "y"},
         token_from=f"/requests/{request_.id}",
     )
     db.session.refresh(request_)

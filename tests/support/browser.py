@@ -16,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.conftest import TEST_DATABASE, TEST_PASSWORD
+from tests.support.live import buffered
 
 CHROMIUM = os.environ.get("LEADDESK_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser" / TEST_DATABASE
@@ -48,7 +49,7 @@ NEEDS_CHROMIUM = [
 
 @pytest.fixture
 def live_server(gallery_app) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, gallery_app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(gallery_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"

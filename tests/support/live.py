@@ -79,8 +79,24 @@ def at_once(count: int, action: Callable[[int], object]) -> list:
         return list(pool.map(fire, range(count)))
 
 
+def buffered(app):
+    """Each response read whole, its file closed, before a byte is sent: a browser that leaves a
+    page mid-download (a favicon, a frame) makes Werkzeug's development server drop the
+    connection without closing the response (gunicorn, in production, closes it)."""
+
+    def respond(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return respond
+
+
 def serve(app) -> tuple[LiveServer, Callable[[], None]]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 

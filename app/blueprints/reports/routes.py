@@ -28,6 +28,7 @@ from app.services.gallery import sealing
 from app.services.identity.accounts import sees_agency
 from app.services.oversight.reads import record_read
 from app.services.reports import issuance as service
+from app.services.reports import preview as previews
 
 bp = Blueprint("reports", __name__)
 # Requesters see their agency's reports; staff need a current certification and need to know.
@@ -84,6 +85,25 @@ def issue(request_id: int):
         return redirect(url_for("review.workspace", request_id=request_id))
     flash(f"Report {done.value.report_number} issued to {search_request.agency.name}.", "success")
     return redirect(url_for("reports.detail", report_id=done.value.id))
+
+
+@bp.route("/preview/<int:request_id>", methods=["POST"])
+@certified_staff_required
+def preview(request_id: int):
+    """The report as it would be issued with the comments typed so far (nothing issued)."""
+    search_request = db.get_or_404(SearchRequest, request_id)
+    form = IssueForm()
+    if not form.validate_on_submit():
+        abort(400)
+    comments = form.comments.data or ""
+    done = perform(lambda: previews.preview_report(search_request, actor=current_user, comments=comments))
+    if not done.ok:
+        return redirect(url_for("review.workspace", request_id=request_id))
+    response = current_app.response_class(done.value, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="preview-{search_request.tracking_number}.pdf"'
+    )
+    return response
 
 
 @bp.route("/<int:report_id>")

@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
 from app.blueprints.common import choices
 from app.services.intake.probe_images import MAX_IMAGE_BYTES, Upload
@@ -228,6 +228,10 @@ class SearchRequestForm(FlaskForm):
 
 class WithdrawForm(FlaskForm):
     reason = StringField("Why withdraw it", validators=[Length(max=500)])
+    confirm = BooleanField(
+        "Yes, withdraw it: the unit stops all work on it, and it cannot be sent again",
+        validators=[DataRequired()],
+    )
 
 
 class AnswerForm(FlaskForm):

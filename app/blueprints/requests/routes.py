@@ -231,6 +231,8 @@ def withdraw(request_id: int):
             ),
             f"Request {search_request.tracking_number} withdrawn.",
         )
+    else:
+        flash("Not withdrawn: tick the confirmation to withdraw the request.", "error")
     return redirect(url_for("requests.detail", request_id=request_id))
 
 

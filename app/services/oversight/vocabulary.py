@@ -141,6 +141,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("candidate.examine", _O.BOOKING, "Candidate examined"),
         _a("candidate.reexamine", _O.BOOKING, "Candidate examined again"),
         # reports and sealed records
+        _a("report.preview", _O.REQUEST, "Report previewed before issue", read=True),
         _a("report.issue", _O.REPORT, "Report issued"),
         _a("report.correct", _O.REPORT, "Report corrected"),
         _a("report.view", _O.REPORT, "Report opened", read=True),

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.clock import utcnow
+from app.documents.base import UnprintableText
 from app.documents.report import ReportData, render_report
 from app.extensions import db
 from app.matching.images import encode_jpeg, load_image
@@ -43,6 +44,7 @@ from app.services.platform.errors import PermissionDenied, ServiceError
 from app.services.review.decisions import final_decision
 from app.services.review.probes import prepare_spec
 from app.services.review.workflow import Action, Step, advance, decisions, require
+from app.services.review.worksheets import lead_worksheets
 
 REPORT_IMAGE_SIDE = 600  # pixels: sharp on paper, small in the PDF
 
@@ -123,6 +125,9 @@ def build_report_data(
         after_reveal=decision.after_reveal,
         processing_steps=steps,
         printed_bookings=((booking.id, "lead"), (recent.id, "recent")),
+        worksheets=lead_worksheets(decisions(request), booking, unit_name=config["UNIT_NAME"])
+        if config["REPORT_WORKSHEETS"]
+        else (),
         **common,
     )
 
@@ -235,7 +240,10 @@ def _save(
     supersedes: Report | None = None,
     reason: str | None = None,
 ) -> Report:
-    pdf = render_report(data)
+    try:
+        pdf = render_report(data)
+    except UnprintableText as err:
+        raise ServiceError(str(err)) from None
     sha = hashlib.sha256(pdf).hexdigest()
     path = storage.store(f"reports/{sha}.pdf", pdf, read_only=True)  # issued reports never change
     report = Report(

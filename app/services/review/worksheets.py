@@ -18,11 +18,12 @@ import math
 from datetime import UTC, date, datetime
 
 from app.clock import utcnow
+from app.documents.base import UnprintableText
 from app.documents.worksheet import WorksheetData, render_worksheet
 from app.extensions import db
 from app.matching.images import encode_png
 from app.matching.processing import describe_step
-from app.models import CandidateExamination, FaceSearch, ProbeImage, User
+from app.models import Booking, CandidateExamination, FaceSearch, ProbeImage, ReviewDecision, User
 from app.services.oversight.reads import Candidate, record_read
 from app.services.platform import storage
 from app.services.platform.errors import NotFound, ServiceError
@@ -179,7 +180,21 @@ def worksheet_of(search: FaceSearch, rank: int, *, reviewer: User, unit_name: st
     record_read(
         "candidate.worksheet_view", Candidate(search, entry), actor=reviewer, revision=examination.revision
     )
-    return render_worksheet(data)
+    try:
+        return render_worksheet(data)
+    except UnprintableText as err:
+        raise ServiceError(str(err)) from None
+
+
+def lead_worksheets(
+    decisions: list[ReviewDecision], lead: Booking, *, unit_name: str
+) -> tuple[WorksheetData, ...]:
+    """Each examiner's worksheet of the lead, in the order they decided (a report's appendix)."""
+    return tuple(
+        worksheet_data(d.examination, d.examination.search, unit_name=unit_name)
+        for d in decisions
+        if d.examination is not None and d.lead_booking_id == lead.id
+    )
 
 
 def worksheet_data(examination: CandidateExamination, search: FaceSearch, *, unit_name: str) -> WorksheetData:
