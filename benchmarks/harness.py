@@ -85,6 +85,15 @@ def make_account(role, agency_code: str, username: str) -> Account:
             actor=None, user=user, provider=CertificationProvider.LACRIS, number=f"LACRIS-P-{username}",
             completed_on=today - timedelta(days=30), expires_on=today + timedelta(days=300),
         )  # fmt: skip
+    from app.models import PolicyAcknowledgement
+    from app.services.identity.accounts import agreements_for
+
+    for agreement in agreements_for(user):  # the policies the role works under, signed
+        db.session.add(
+            PolicyAcknowledgement(
+                user_id=user.id, document=agreement.key, version=agreement.version, typed_name=user.full_name
+            )
+        )
     db.session.commit()
     return Account(username, password, secret, user.id)
 

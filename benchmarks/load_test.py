@@ -36,6 +36,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
     from app.services.gallery.index_builds import rebuild_index
     from app.services.intake import requests as request_service
     from app.services.intake.probe_images import Upload
+    from app.services.intake.uploads import save_with_uploads
     from app.services.policy.provenance import ImageFacts
     from app.services.review import assignments
     from tests.gallery import distractors, fixture_rows, gallery_row, write_manifest
@@ -77,7 +78,7 @@ def prepare(instance: Path, reviewers: int, requesters: int) -> dict:
                 Upload(photo.name, photo.read_bytes())
                 for photo in (photos[(2 * n) % len(photos)], photos[(2 * n + 1) % len(photos)])
             ]
-            draft = request_service.save_with_uploads(None, fields, uploads, actor=requester).draft
+            draft = save_with_uploads(None, fields, uploads, actor=requester).draft
             request_service.submit_request(draft, actor=requester)
             assignments.claim(draft, reviewer=db.session.get(User, reviewer.user_id))
             db.session.commit()

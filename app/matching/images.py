@@ -184,6 +184,20 @@ def encode_png(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+LOSSLESS_UP_TO = 4_000_000  # pixels: an evidence view this size or smaller is sent as PNG
+
+
+def encode_evidence(pixels: np.ndarray) -> tuple[bytes, str]:
+    """A photo at its full resolution for the examiner's view: lossless (PNG) up to 4 MP; above
+    that a JPEG at quality 95 with full colour resolution (4:4:4), visually lossless at a fifth
+    of the size, so a 24 MP probe opens in a second on the intranet."""
+    if pixels.shape[0] * pixels.shape[1] <= LOSSLESS_UP_TO:
+        return encode_png(pixels), "image/png"
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "JPEG", quality=95, subsampling=0, optimize=False)
+    return buffer.getvalue(), "image/jpeg"
+
+
 def encode_jpeg(pixels: np.ndarray, *, quality: int = 90, max_side: int | None = None) -> bytes:
     """A fresh JPEG of the pixels (no EXIF, nothing hidden); the same input gives the same bytes."""
     if max_side is not None:

@@ -80,6 +80,35 @@ def face_from_eyes(pixels: np.ndarray, left, right, engine: FaceEngine) -> Face:
 class AlignedChip:
     pixels: np.ndarray
     landmarks: list[list[float]]  # found again on the chip, for the landmark overlay
+    # The chip as a transform of its source photo: CSS matrix(a, b, c, d, e, f) taking a point
+    # of the source (pixel edges at integers) to the chip, and the source's width and height.
+    # The workstation draws the source's own pixels through it at every zoom.
+    transform: tuple[float, float, float, float, float, float] = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+    source_size: tuple[int, int] = (0, 0)
+
+    @property
+    def chip_pixels_per_source_pixel(self) -> float:
+        return float(np.hypot(self.transform[0], self.transform[1]))
+
+
+def chip_transform(details, size: int) -> tuple[float, float, float, float, float, float]:
+    """The similarity dlib's ``get_face_chip`` applies (from its chip details: the source
+    rectangle and angle), as a CSS matrix from source to chip. dlib samples chip pixel u at
+    centre + R(angle)·(u − (size−1)/2)·(width/size); in edge coordinates (+½ on both sides)
+    that is source = origin + R·(chip − size/2)·s, inverted here."""
+    rect, angle = details.rect, details.angle
+    k = size / rect.width()  # chip pixels per source pixel
+    ox, oy = (rect.left() + rect.right()) / 2 + 0.5, (rect.top() + rect.bottom()) / 2 + 0.5
+    cos, sin = np.cos(angle) * k, np.sin(angle) * k
+    half = size / 2
+    return (
+        float(cos),
+        float(-sin),
+        float(sin),
+        float(cos),
+        float(half - (cos * ox + sin * oy)),
+        float(half - (-sin * ox + cos * oy)),
+    )
 
 
 def aligned_chip(
@@ -94,4 +123,6 @@ def aligned_chip(
     chip = dlib.get_face_chip(pixels, shape, size=size, padding=0.5)
     found = engine.analyze(chip, describe=False, detector="hog")
     points = [[round(x, 1), round(y, 1)] for x, y in found[0].landmarks] if found else []
-    return AlignedChip(chip, points)
+    details = dlib.get_face_chip_details(shape, size=size, padding=0.5)
+    height, width = pixels.shape[:2]
+    return AlignedChip(chip, points, chip_transform(details, size), (int(width), int(height)))

@@ -97,6 +97,7 @@ def workstation(visitor: Visitor, search_url: str) -> None:
     )
     page.evaluate("sessionStorage.clear()")
     page.reload()
+    evidence_resolution(page)
     probe, candidate = (
         page.locator(f"#compare .pane-{p} .viewport").bounding_box() for p in ("probe", "candidate")
     )
@@ -195,6 +196,33 @@ def workstation(visitor: Visitor, search_url: str) -> None:
     page.goto(search_url)
     assert "Viable investigative lead" in page.content() and "Not a lead" in page.content()
     visitor.shot("05-candidate-list-examined")
+
+
+def evidence_resolution(page) -> None:
+    """Each pane draws its full-resolution source (not the 512-px chip) once it has arrived,
+    aligned exactly over the chip; zoomed past 1:1 its pixels show as pixels."""
+    for pane in ("probe", "candidate"):
+        source = f"#compare .pane-{pane} img.source"
+        wait_until(lambda s=source: page.eval_on_selector(s, "e => e.complete && e.naturalWidth > 0"))
+        natural = page.eval_on_selector(source, "e => [e.naturalWidth, e.naturalHeight]")
+        assert natural == [
+            int(page.get_attribute(source, "width")),
+            int(page.get_attribute(source, "height")),
+        ]
+        assert "has-source" in page.get_attribute(f"#compare .pane-{pane}", "class")
+        # the source's box, through its transform, sits where the chip's landmarks say the face is
+        assert page.eval_on_selector(source, "e => getComputedStyle(e).visibility") == "visible"
+    page.locator("#compare .pane-probe .viewport").focus()
+    for _ in range(30):
+        page.keyboard.press("+")
+    scale = page.inner_text("#compare .pane-probe .pixel-scale")
+    assert scale.endswith(":1") and float(scale.strip("· ").split(":")[0]) >= 3, scale  # ≥ 3 screen px each
+    assert "pixels" in page.get_attribute("#compare .pane-probe img.source", "class")
+    page.keyboard.press("0")
+    fitted = page.inner_text("#compare .pane-probe .pixel-scale").strip("· ")
+    # at fit, a source smaller than the pane is shown as what it is (its pixels, not smoothed)
+    upscaled = fitted.endswith(":1") and float(fitted.split(":")[0]) > 1
+    assert ("pixels" in page.get_attribute("#compare .pane-probe img.source", "class")) == upscaled
 
 
 def adjust_and_mark(page) -> None:

@@ -13,7 +13,7 @@ from app.blueprints.common import perform, send_image, show_error
 from app.blueprints.review import bp
 from app.blueprints.review.common import request_or_404, search_or_404, to_workspace
 from app.extensions import db
-from app.matching.images import encode_jpeg, encode_png
+from app.matching.images import encode_evidence, encode_jpeg, encode_png
 from app.matching.probe import COMPARISON_SIZE
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, ProbeWork
 from app.security.access import certified_staff_required, deny
@@ -103,6 +103,7 @@ def _render_compare(
         booking=examination.booking,
         revealed=examination.conclusion is not None,
         landmarks={"probe": probe_chip.landmarks, "candidate": booking_chip.landmarks},
+        sources={"probe": probe_chip, "candidate": booking_chip},
         position=position + 1,
         total=len(ranks),
         chip_size=COMPARISON_SIZE,
@@ -224,6 +225,19 @@ def chip(search_id: int, which: str, rank: int):
     except ServiceError:
         abort(404)
     return send_image(encode_png(pixels), "image/png")
+
+
+@bp.route("/searches/<int:search_id>/sources/<any(probe, candidate):which>/<int:rank>")
+@certified_staff_required
+def source(search_id: int, which: str, rank: int):
+    """The full-resolution photo behind a chip (the probe as searched, the booking photo)."""
+    found = search_or_404(search_id)
+    try:
+        _, entry = _candidate_image(found, rank, f"{which} at full resolution")
+        data, mimetype = encode_evidence(examinations.source_pixels(found, entry, which))
+    except ServiceError:
+        abort(404)
+    return send_image(data, mimetype)
 
 
 @bp.route("/searches/<int:search_id>/candidates/<int:rank>/thumbnail.jpg")

@@ -5,7 +5,11 @@ spec with every search so the search can be re-run to the same list."""
 from __future__ import annotations
 
 import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
@@ -13,7 +17,7 @@ from app.matching.images import encode_png, load_image
 from app.matching.probe import PreparedProbe, ProbeRecipe, prepare_probe
 from app.matching.processing import ProcessingError
 from app.models import ProbeImage, ProbeWork, User
-from app.services.gallery.search import probe_engine
+from app.services.gallery.search import engine_settings, face_engine, probe_engine
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform import storage
 from app.services.platform.errors import PermissionDenied, ServiceError
@@ -60,17 +64,35 @@ def recipe_of(work: ProbeWork) -> ProbeRecipe:
 
 
 def prepare_spec(spec: dict) -> PreparedProbe:
-    """A probe prepared as a search recorded it (its original, checked against its hash)."""
+    """A probe prepared as a search recorded it (its original, checked against its hash).
+
+    The workstation asks for the same recorded probe several times per page (the page, its
+    chip, its full-resolution source): the last two preparations are kept in this process,
+    keyed by the recorded spec itself (the original's hash, the steps, the face, the eyes), so
+    a kept one is exactly what preparing again would give. The probe must still exist
+    unchanged each time: a purged probe is never served from here."""
     probe = db.session.get(ProbeImage, spec["probe_image_id"])
     if probe is None or probe.original_sha256 != spec["probe_sha256"]:
         raise ServiceError("The recorded probe is no longer available unchanged.")
+    settings = engine_settings(current_app.config, role="probe")
+    return _prepared(json.dumps(spec, sort_keys=True), str(storage.path_of(probe.original_path)), settings)
+
+
+@lru_cache(maxsize=2)
+def _prepared(spec_key: str, original: str, settings) -> PreparedProbe:
+    spec = json.loads(spec_key)
     eyes = spec.get("manual_eyes")
     recipe = ProbeRecipe(
         steps=tuple(spec["steps"]),
         face_index=spec["face_index"],
         manual_eyes=tuple(tuple(point) for point in eyes) if eyes else None,
     )
-    return _prepare(probe, recipe)
+    try:
+        prepared = prepare_probe(load_image(Path(original)).pixels, recipe, face_engine(settings))
+    except ProcessingError as exc:
+        raise ServiceError(str(exc), field="step") from exc
+    prepared.pixels.flags.writeable = False  # shared by whoever asks next: never changed in place
+    return prepared
 
 
 def prepare(work: ProbeWork) -> PreparedProbe:

@@ -8,7 +8,18 @@
   "use strict";
   var root = document.getElementById("compare");
   if (!root) { return; }
-  var MIN_SCALE = 1, MAX_SCALE = 10, KEY_PAN = 0.05;
+  var MIN_SCALE = 1, MAX_SCALE = 10, KEY_PAN = 0.05, BEYOND_ONE_TO_ONE = 4;
+  var chipSize = Number(root.getAttribute("data-chip-size")) || 512;
+  // The evidence's own pixels: each pane draws its full-resolution source through the chip's
+  // transform (eyes level, the same distance apart), from the first zoom step to 1:1 of the
+  // source and beyond, pixelated past 1:1 so the pixels stay visible. The chip shows until the
+  // source has arrived.
+  var sources = Array.prototype.map.call(root.querySelectorAll("img.source"), function (img) {
+    var matrix = (img.getAttribute("data-matrix") || "1,0,0,1,0,0").split(",").map(Number);
+    img.addEventListener("load", function () { img.closest(".pane").classList.add("has-source"); render(); });
+    img.setAttribute("src", img.getAttribute("data-src"));
+    return { img: img, matrix: matrix, k: Number(img.getAttribute("data-k")) || 1 };
+  });
   var MODES = { side: "Side by side", overlay: "Overlay", curtain: "Curtain", flicker: "Flicker" };
   var storageKey = "leaddesk.compare." + root.getAttribute("data-search");
   var viewports = root.querySelectorAll(".viewport");
@@ -35,8 +46,14 @@
     try { window.sessionStorage.setItem(storageKey, JSON.stringify(view)); } catch (e) { /* ignore */ }
   }
   function width() { return viewports[0].clientWidth || 1; }
+  // Deep enough to see each source pixel as BEYOND_ONE_TO_ONE screen pixels, in the finer pane.
+  function maxScale() {
+    var finest = Math.min.apply(null, sources.map(function (s) { return s.k; }).concat([Infinity]));
+    if (!isFinite(finest)) { return MAX_SCALE; }
+    return Math.max(MAX_SCALE, BEYOND_ONE_TO_ONE * chipSize / (width() * finest));
+  }
   function clamp(st) {
-    st.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, st.scale));
+    st.scale = Math.min(maxScale(), Math.max(MIN_SCALE, st.scale));
     var least = 1 - st.scale;  // the image always covers the pane
     st.x = Math.min(0, Math.max(least, st.x));
     st.y = Math.min(0, Math.max(least, st.y));
@@ -60,6 +77,15 @@
     stages.forEach(function (s, i) {
       var st = stateOf(viewports[i]);
       s.style.transform = "translate(" + (st.x * w) + "px," + (st.y * w) + "px) scale(" + st.scale + ")";
+    });
+    var fit = w / chipSize;
+    sources.forEach(function (source, i) {
+      var m = source.matrix;
+      source.img.style.transform = "matrix(" + m.map(function (v) { return v * fit; }).join(",") + ")";
+      var onScreen = stateOf(viewports[i]).scale * fit * source.k;  // screen pixels per source pixel
+      source.img.classList.toggle("pixels", onScreen > 1);
+      var shown = source.img.closest(".pane").querySelector(".pixel-scale");
+      if (shown) { shown.textContent = "· " + (onScreen >= 1 ? onScreen.toFixed(1) + ":1" : "1:" + (1 / onScreen).toFixed(1)); }
     });
     var amount = view.mix / 100;
     candidateViewport.style.opacity = view.mode === "overlay" ? String(amount) : "";
@@ -94,7 +120,7 @@
     st = st || view;
     var w = width();
     var before = st.scale;
-    st.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, before * factor));
+    st.scale = Math.min(maxScale(), Math.max(MIN_SCALE, before * factor));
     var ratio = st.scale / before;
     st.x = px / w - (px / w - st.x) * ratio;
     st.y = py / w - (py / w - st.y) * ratio;

@@ -38,12 +38,13 @@
     PANES.forEach(function (pane) {
       var a = adjust[pane];
       var frame = root.querySelector(".pane-" + pane + " .frame");
-      var img = frame.querySelector("img");
+      var imgs = frame.querySelectorAll("img");
       var exponent = String(1 / a.gamma);
       document.querySelectorAll("#gamma-" + pane + " feFuncR, #gamma-" + pane + " feFuncG, #gamma-" + pane + " feFuncB")
         .forEach(function (f) { f.setAttribute("exponent", exponent); });
-      img.style.filter = "url(#gamma-" + pane + ") brightness(" + a.brightness + ") contrast(" + a.contrast + ")" +
+      var filter = "url(#gamma-" + pane + ") brightness(" + a.brightness + ") contrast(" + a.contrast + ")" +
         (a.invert ? " invert(1)" : "");
+      imgs.forEach(function (img) { img.style.filter = filter; });
       frame.style.transform = "rotate(" + a.rotate + "deg)" + (a.mirror ? " scaleX(-1)" : "");
       document.querySelectorAll("[data-adjust-pane=" + pane + "]").forEach(function (input) {
         var name = input.getAttribute("data-adjust");
