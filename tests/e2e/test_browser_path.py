@@ -318,9 +318,15 @@ def first_review(visitor: Visitor, request_id: int) -> None:
 
 
 def examine(visitor: Visitor, note: str) -> None:
+    """The checklist by keyboard: C to the first feature, one key per mark (S similar), then
+    the note, the conclusion and Save."""
     page = visitor.page
-    for key in FEATURE_KEYS:
-        page.check(f"input[name=feature_{key}-mark][value=similar]")
+    page.locator("#compare .pane-probe .viewport").focus()
+    page.keyboard.press("c")
+    for _ in FEATURE_KEYS:
+        page.keyboard.press("s")
+    assert all(page.is_checked(f"input[name=feature_{key}-mark][value=similar]") for key in FEATURE_KEYS)
+    assert page.evaluate("document.activeElement.name") == "conclusion"  # the marks done, on to concluding
     page.fill("#note", note)
     page.check("input[name=conclusion][value=viable_lead]")
     page.click("form.checklist-form button[type=submit]")

@@ -188,6 +188,26 @@
     });
   }
 
+  // The checklist by keyboard, one key per mark: on a feature's row, S, D or V marks it
+  // similar, dissimilar or not visible and moves to the next feature (C goes to the first).
+  var MARK_KEYS = { s: "similar", d: "dissimilar", v: "not_visible" };
+  var checklist = document.querySelector("#checklist-form table.checklist");
+  if (checklist) {
+    checklist.addEventListener("keydown", function (event) {
+      var target = event.target;
+      var value = MARK_KEYS[event.key.toLowerCase()];
+      if (!value || event.ctrlKey || event.metaKey || event.altKey || target.type !== "radio") { return; }
+      var row = target.closest("tr");
+      var choice = row.querySelector("input[type=radio][value=" + value + "]");
+      if (!choice) { return; }
+      event.preventDefault();
+      choice.checked = true;
+      var next = row.nextElementSibling;
+      var following = next ? next.querySelector("input[type=radio]") : document.querySelector("#checklist-form input[name=conclusion]");
+      if (following) { following.focus(); }
+    });
+  }
+
   applyAdjustments();
   draw();
 })();
