@@ -94,6 +94,33 @@ def test_faces_are_counted_before_submitting(auth, client, requester):
     assert 'id="image-count">3<' in page
 
 
+def test_an_unsent_draft_can_be_deleted_by_its_requester_only_with_its_files(
+    app, auth, client, requester, make_user
+):
+    response = submit(auth, valid_form(requester, action="check"), [photo("john_simm__1.jpg")])
+    draft = db.session.scalars(select(SearchRequest)).one()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Delete the draft" in page
+    files = [
+        Path(app.instance_path, p) for p in (draft.images[0].original_path, draft.images[0].display_path)
+    ]
+    assert all(f.exists() for f in files)
+    url = f"/requests/drafts/{draft.id}"
+    auth.logout()
+    auth.login(make_user(Role.REQUESTER, agency=requester.agency))  # a colleague: not theirs
+    assert auth.post(f"{url}/delete", token_from="/requests/").status_code == 404
+    auth.logout()
+    auth.login(requester)
+    assert auth.post(f"{url}/delete", token_from=url).status_code == 302
+    assert db.session.scalars(select(SearchRequest)).all() == [] and not any(f.exists() for f in files)
+    assert audit("request.draft_discard")[-1].actor_id == requester.id
+    # a sent request is not a draft: it can only be withdrawn, and stays
+    assert submit(auth, valid_form(requester), [photo("john_simm__1.jpg")]).status_code == 302
+    sent = db.session.scalars(select(SearchRequest)).one()
+    auth.post(f"/requests/drafts/{sent.id}/delete", token_from=f"/requests/{sent.id}")
+    assert db.session.get(SearchRequest, sent.id).status is RequestStatus.SUBMITTED
+
+
 @pytest.mark.clause("SD-7", "PU-1", "PU-2", "LR-1", "LR-2", "AU-5", "RF-2", "RF-4", "PS-1", "PS-3")
 @pytest.mark.parametrize(
     ("overrides", "field_message", "clause"),

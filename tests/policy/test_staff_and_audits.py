@@ -135,8 +135,14 @@ def test_an_unsuitable_probe_is_searched_only_with_the_reviewers_reason(people, 
     probes.update_probe_work(work, reviewer=reviewer, steps=[])
     work.manual_eyes = [[52, 70], [98, 70]]
     db.session.commit()
-    search = searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5, override_reason="")
+    # eyes placed by hand make the verdict the reviewer's own: a reason, whatever the verdict
+    with pytest.raises(ServiceError, match="eyes placed by hand"):
+        searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5, override_reason="")
+    db.session.rollback()
+    reason = "The eyes are clear to me; the detector misses the turned head."
+    search = searches.run_search(submitted, reviewer=reviewer, works=[work], top_k=5, override_reason=reason)
     recorded = search.probe_list[0]
+    assert recorded["override_reason"] == reason
     assert (
         recorded["suitability"] in ("suitable", "marginal", "unsuitable")
         and "suitability_reasons" in recorded

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.common import perform, send_image
+from app.blueprints.common import CsrfForm, perform, require_valid, send_image
 from app.documents.request_form import please_assist, render_request_form
 from app.extensions import db
 from app.models import ProbeImage, RequestStatus, Role, SearchRequest
@@ -91,6 +91,19 @@ def submit_draft(request_id: int):
     if draft is None:
         return redirect(url_for("requests.detail", request_id=request_id))
     return _save(draft, SearchRequestForm(), then_submit=True)
+
+
+@bp.route("/drafts/<int:request_id>/delete", methods=["POST"])
+@requester_required
+def delete_draft(request_id: int):
+    draft = _own_draft(request_id)
+    require_valid(CsrfForm())
+    if draft is None:
+        return redirect(url_for("requests.detail", request_id=request_id))
+    done = perform(lambda: service.discard_draft(draft, actor=current_user), "The draft was deleted.")
+    return redirect(
+        url_for("requests.index") if done.ok else url_for("requests.edit_draft", request_id=request_id)
+    )
 
 
 @bp.route("/drafts/<int:request_id>/images/<int:image_id>/remove", methods=["POST"])

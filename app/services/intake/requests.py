@@ -18,6 +18,7 @@ from app.services.intake.probe_images import (
 )
 from app.services.notify import messages as tell
 from app.services.oversight.audit import ObjectType, hold_chain, record_event
+from app.services.platform import storage
 from app.services.platform.errors import PermissionDenied, ServiceError
 from app.services.policy import provenance
 from app.services.policy import rules as policy
@@ -251,6 +252,27 @@ def _next_tracking_number(year: int) -> str:
     )
     number = int(highest.removeprefix(prefix)) + 1 if highest else 1
     return f"{prefix}{number:06d}"
+
+
+def discard_draft(draft: SearchRequest, *, actor: User) -> None:
+    """Delete a draft that was never sent, with its photos and videos (their files removed):
+    only its requester, only a draft. A sent request is withdrawn instead, and kept."""
+    require_own_draft(draft, actor)
+    if draft.status is not RequestStatus.DRAFT or draft.submitted_at is not None:
+        raise ServiceError(
+            "Only a draft that was never sent can be deleted; withdraw a sent request instead."
+        )
+    kept = {"images": len(draft.images), "videos": len(draft.videos), "created": draft.created_at.isoformat()}
+    for image in draft.images:
+        for relative in (image.original_path, image.display_path):
+            storage.remove(relative)
+    for clip in draft.videos:
+        storage.remove(clip.original_path)
+    record_event(
+        "request.draft_discard", actor=actor, object_type=ObjectType.REQUEST, object_id=draft.id, detail=kept
+    )
+    db.session.delete(draft)
+    db.session.flush()
 
 
 def withdraw_request(request: SearchRequest, *, actor: User, reason: str) -> None:

@@ -101,6 +101,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("request.refused", _O.REQUEST, "Request refused by the policy"),
         _a("request.submit", _O.REQUEST, "Request submitted"),
         _a("request.withdraw", _O.REQUEST, "Request withdrawn"),
+        _a("request.draft_discard", _O.REQUEST, "Unsent draft deleted"),
         _a("request.answer", _O.REQUEST, "Question answered"),
         _a("request.view", _O.REQUEST, "Request opened", read=True),
         _a("request.image_view", _O.REQUEST, "Probe photo viewed", read=True),

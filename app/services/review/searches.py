@@ -142,11 +142,17 @@ def run_search(
     for work in works:
         prepared = prepare(work)
         spec = spec_of(work, prepared)
-        if prepared.verdict == UNSUITABLE:
+        # Eyes placed by hand make the verdict the reviewer's own: it needs a reason too.
+        by_hand = bool(spec.get("manual_eyes"))
+        if prepared.verdict == UNSUITABLE or by_hand:
             if len(override_reason.strip()) < MIN_OVERRIDE_CHARS:
+                why = (
+                    "has its eyes placed by hand (the verdict is then yours, not the detector's)"
+                    if by_hand
+                    else f"was judged unsuitable ({'; '.join(prepared.reasons)})"
+                )
                 raise ServiceError(
-                    f"Probe {work.probe.original_name} was judged unsuitable "
-                    f"({'; '.join(prepared.reasons)}). Say why it should be searched anyway.",
+                    f"Probe {work.probe.original_name} {why}. Say why it should be searched anyway.",
                     field="override_reason",
                 )
             spec["override_reason"] = override_reason.strip()
