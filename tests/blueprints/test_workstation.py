@@ -180,6 +180,15 @@ def test_after_a_decision_the_workspace_shows_it_and_who_acts_next(auth, client,
     page = client.get(url).get_data(as_text=True)
     assert "Search the gallery" not in page and "Record decision" not in page
     assert "Your decision (reviewer): <strong>Investigative lead" in page
+    # the same decision again from a stale second tab: said on the page, nothing recorded
+    stale = auth.post(
+        f"{url}/decide",
+        {"outcome": "no_match", "search_id": str(search.id), "confirm_unexamined": "y"},
+        token_from=url,
+    )
+    assert stale.status_code == 302
+    assert "Your decision was not recorded" in client.get(url).get_data(as_text=True)
+    assert db.session.scalars(select(ReviewDecision)).one().outcome.value == "lead"
     assert "a second certified reviewer to verify it blind" in page
     auth.logout()
     auth.login(people["second"])

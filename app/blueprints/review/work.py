@@ -39,6 +39,7 @@ from app.services.policy import rules
 from app.services.reports.issuance import report_comments_from, reports_for
 from app.services.review import assignments, decisions, examinations, intake, probes, searches
 from app.services.review.workflow import (
+    Action,
     allowed_actions,
     capacity_of,
     current_assignment,
@@ -312,6 +313,11 @@ def decide(request_id: int):
             flash_error=False,
         )
         if done.ok:
+            return to_workspace(request_id)
+        if Action.DECIDE not in allowed_actions(search_request, current_user):
+            # a stale tab: the request moved on (decided elsewhere, released, withdrawn), so
+            # the form is no longer on the page; say so instead of dropping the decision
+            flash(f"Your decision was not recorded: {done.error.message}", "error")
             return to_workspace(request_id)
         show_error(form, done.error)
     return _render_workspace(search_request, decision_form=form)
