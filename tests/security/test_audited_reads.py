@@ -26,6 +26,7 @@ READS = {
     "review.candidates": ("first", "/review/searches/{search}"),
     "review.compare": ("first", "/review/searches/{search}/candidates/1"),
     "review.chip": ("first", "/review/searches/{search}/chips/candidate/1.png"),
+    "review.source": ("first", "/review/searches/{search}/sources/probe/1"),
     "review.thumbnail": ("first", "/review/searches/{search}/candidates/2/thumbnail.jpg"),
     "review.worksheet": ("first", "/review/searches/{search}/candidates/1/worksheet.pdf"),
     "reports.detail": ("requester", "/reports/{report}"),
@@ -120,7 +121,7 @@ def test_the_list_of_reads_covers_every_page(app):
 
 def test_the_image_routes_are_all_reads(app):
     """Every route that can answer with an image or a PDF is in the list of audited reads."""
-    image_like = re.compile(r"\.(png|jpg|jpeg|pdf|csv)|image|chip|thumbnail|download")
+    image_like = re.compile(r"\.(png|jpg|jpeg|pdf|csv)|image|chip|thumbnail|download|sources/|frames/")
     answering_files = {
         rule.endpoint
         for rule in app.url_map.iter_rules()
