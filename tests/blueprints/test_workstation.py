@@ -87,6 +87,22 @@ def test_the_list_pins_the_probe_and_marks_what_was_examined(auth, client, peopl
     assert page.count("Not examined") == 8
 
 
+def test_two_to_six_candidates_beside_the_probe(auth, client, people, submitted):
+    search = claim_and_search(auth, client, submitted.id, people["first"])
+    listing = client.get(f"/review/searches/{search.id}").get_data(as_text=True)
+    assert 'name="rank" value="1"' in listing and "Compare the ticked beside the probe" in listing
+    page = client.get(f"/review/searches/{search.id}/grid?rank=3&rank=1&rank=2").get_data(as_text=True)
+    assert "3 candidates beside the probe" in page
+    assert page.count("/chips/candidate/") == 3 and "/chips/probe/1.png" in page
+    assert page.index("Photo rank <strong>1</strong>") < page.index("Photo rank <strong>3</strong>")
+    assert "john_simm" not in page.lower()  # no identity in the grid
+    for refused in ("rank=1", "rank=1&rank=2&rank=3&rank=4&rank=5&rank=6&rank=7", "rank=1&rank=999"):
+        response = client.get(f"/review/searches/{search.id}/grid?{refused}")
+        assert response.status_code == 302, refused
+    grid_reads = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "search.grid_view")).all()
+    assert len(grid_reads) == 1 and json.loads(grid_reads[0].detail)["ranks"] == [1, 2, 3]
+
+
 def test_quick_exclude_takes_two_actions_and_moves_on(auth, client, people, submitted):
     search = claim_and_search(auth, client, submitted.id, people["first"])
     url = f"/review/searches/{search.id}/candidates/2"
@@ -97,10 +113,13 @@ def test_quick_exclude_takes_two_actions_and_moves_on(auth, client, people, subm
     examination = db.session.scalars(select(CandidateExamination)).one()
     assert examination.conclusion is Conclusion.NOT_A_LEAD and examination.rank == 2
     assert examination.checklist["Ears"] == {"mark": "dissimilar", "note": "lobes attached"}
-    # the identity appears beside the candidate once concluded
+    # the identity appears beside the candidate once concluded, and the checklist stays, read-only
     html = client.get(url).get_data(as_text=True)
     record = html.split('id="record-title"')[1].split("</section>")[0]
     assert "Booking number" in record
+    done = html.split('id="checklist-done-title"')[1].split("</section>")[0]
+    assert '<th scope="row">Ears</th><td>Dissimilar</td><td>lobes attached</td>' in done
+    assert 'name="feature_ears-mark"' not in html
 
 
 def test_quick_exclude_without_a_feature_records_nothing(auth, client, people, submitted):

@@ -510,6 +510,7 @@ def every_main_page_for_every_role(browser, live_server, people, clock, search_r
             ("candidates-by-photo", f"/review/searches/{search.id}?by=photo"),
             ("compare", f"/review/searches/{search.id}/candidates/1"),
             ("compare-unexamined", f"/review/searches/{search.id}/candidates/4"),
+            ("candidates-grid", f"/review/searches/{search.id}/grid?rank=1&rank=2&rank=3&rank=4"),
         ],
         problems,
     )

@@ -27,6 +27,7 @@ READS = {
     "review.compare": ("first", "/review/searches/{search}/candidates/1"),
     "review.chip": ("first", "/review/searches/{search}/chips/candidate/1.png"),
     "review.source": ("first", "/review/searches/{search}/sources/probe/1"),
+    "review.grid": ("first", "/review/searches/{search}/grid?rank=1&rank=2&rank=3"),
     "review.thumbnail": ("first", "/review/searches/{search}/candidates/2/thumbnail.jpg"),
     "review.worksheet": ("first", "/review/searches/{search}/candidates/1/worksheet.pdf"),
     "reports.detail": ("requester", "/reports/{report}"),

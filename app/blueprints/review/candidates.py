@@ -19,7 +19,7 @@ from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, Pr
 from app.security.access import certified_staff_required, deny
 from app.services.oversight.reads import Candidate, record_read
 from app.services.platform.errors import ServiceError
-from app.services.review import examinations, searches, worksheets
+from app.services.review import examinations, searches, worksheets, workstation
 from app.services.review.workflow import Action, allowed_actions
 
 from .forms import ChecklistForm, ExcludeForm, ReexamineForm, SearchForm
@@ -68,8 +68,21 @@ def candidates(search_id: int):
         probes=found.probe_list,
         pinned_rank=found.result_list[0]["rank"] if found.result_list else None,
         examinations=examinations.examinations_in(found, current_user),
+        probe_numbers={p["probe_image_id"]: n for n, p in enumerate(found.probe_list, 1)},
         lead_notice=True,
     )
+
+
+@bp.route("/searches/<int:search_id>/grid")
+@certified_staff_required
+def grid(search_id: int):
+    """Two to six candidates beside the probe, each with its rank and score (a person's other
+    bookings, or candidates ticked on the list)."""
+    found = search_or_404(search_id)
+    done = perform(lambda: workstation.grid_of(found, request.args.getlist("rank"), reviewer=current_user))
+    if not done.ok:
+        return _to_list(search_id)
+    return render_template("review/grid.html", search=found, entries=done.value, lead_notice=True)
 
 
 def _opened(search_id: int, rank: int) -> tuple[FaceSearch, CandidateExamination | None]:
@@ -110,6 +123,7 @@ def _render_compare(
         previous_rank=ranks[position - 1] if position > 0 else None,
         next_rank=ranks[position + 1] if position + 1 < len(ranks) else None,
         features=examinations.FISWG_FEATURES,
+        marks=examinations.CHECKLIST_MARKS,
         min_similar=current_app.config["VIABLE_LEAD_MIN_SIMILAR"],
         form=form,
         reexamine_form=ReexamineForm(),
@@ -234,7 +248,7 @@ def source(search_id: int, which: str, rank: int):
     found = search_or_404(search_id)
     try:
         _, entry = _candidate_image(found, rank, f"{which} at full resolution")
-        data, mimetype = encode_evidence(examinations.source_pixels(found, entry, which))
+        data, mimetype = encode_evidence(workstation.source_pixels(found, entry, which))
     except ServiceError:
         abort(404)
     return send_image(data, mimetype)

@@ -136,6 +136,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("probe.process", _O.PROBE, "Probe processed"),
         _a("search.run", _O.SEARCH, "Search run"),
         _a("search.candidates_view", _O.SEARCH, "Candidate list viewed", read=True),
+        _a("search.grid_view", _O.SEARCH, "Candidates viewed in a grid beside the probe", read=True),
         _a("candidate.open", _O.BOOKING, "Candidate opened", read=True),
         _a("candidate.image_view", _O.BOOKING, "Candidate image viewed", read=True),
         _a("candidate.worksheet_view", _O.BOOKING, "Examiner's worksheet downloaded", read=True),

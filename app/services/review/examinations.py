@@ -345,22 +345,6 @@ def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
     return aligned_chip(prepared.pixels, prepared.chosen, face_engine(COMPARISON_ENGINE))
 
 
-def source_pixels(search: FaceSearch, entry: dict, which: str):
-    """The full-resolution photo a chip is cut from: the probe as searched (its recorded
-    chain applied) or the candidate's booking photo. The workstation draws it through the
-    chip's transform, so the examiner compares the evidence's own pixels."""
-    if which == "probe":
-        recorded = search.probe_list
-        probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
-        return prepare_spec(next(p for p in recorded if p["probe_image_id"] == probe_id)).pixels
-    booking = db.session.get(Booking, entry["booking_id"])
-    if booking is None or booking.sealed:
-        raise NotFound(
-            "This record has been sealed.", object_type=ObjectType.BOOKING, object_id=entry["booking_id"]
-        )
-    return load_image(storage.path_of(booking.photo_path)).pixels
-
-
 def booking_chip(booking: Booking) -> AlignedChip:
     if booking.sealed:
         raise NotFound("This record has been sealed.", object_type=ObjectType.BOOKING, object_id=booking.id)
