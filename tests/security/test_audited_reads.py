@@ -58,6 +58,7 @@ NOT_READS = {
     "admin.agencies": "agency list",
     "admin.agency": "an agency's contact details",
     "admin.monthly_audits": "list of months",
+    "admin.monthly_preview": "counts per account, the month so far (the look is audited)",
     "admin.audit_verify": "a button (the check is audited)",
     "admin.clause_map": "the policy map and counts",
     "review.justify": "a form asking why (the tracking number only)",

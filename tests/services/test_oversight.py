@@ -193,3 +193,14 @@ def test_monthly_pages(month_of_work, auth, client, make_user):
     page = client.get(f"/admin/monthly/{MONTH}").get_data(as_text=True)
     assert "no case number" in page and "rchen" in page
     assert client.get(f"/admin/monthly/{MONTH}/file.csv").mimetype == "text/csv"
+
+
+def test_the_month_so_far_can_be_previewed_and_nothing_is_kept(month_of_work, auth, client, make_user, clock):
+    at(clock, 20)  # still October: its audit cannot be generated yet, but it can be looked at
+    auth.login(make_user(Role.ADMIN))
+    assert "The month so far (a preview)" in client.get("/admin/monthly").get_data(as_text=True)
+    page = client.get("/admin/monthly/current").get_data(as_text=True)
+    assert "The month so far · 2026-10" in page and "no case number" in page and "rchen" in page
+    assert db.session.scalars(select(monthly_audit.MonthlyAudit)).all() == []  # nothing generated
+    looked = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "audit.monthly_preview")).one()
+    assert looked.object_id == "2026-10"

@@ -39,6 +39,13 @@ def monthly_audits():
     return render_template("admin/monthly_list.html", audits=audits, form=form)
 
 
+@bp.route("/monthly/current")
+@admin_required
+def monthly_preview():
+    month, rows, flags = oversight.preview_current_month(actor=current_user)
+    return render_template("admin/monthly_preview.html", month=month, rows=rows, flags=flags)
+
+
 @bp.route("/monthly/<month>")
 @admin_required
 def monthly_audit(month: str):

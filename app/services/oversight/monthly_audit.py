@@ -151,6 +151,17 @@ def previous_month(today: date) -> str:
     return (first - timedelta(days=1)).strftime("%Y-%m")
 
 
+def preview_current_month(*, actor: User) -> tuple[str, list[dict], list[tuple[str | None, str, str]]]:
+    """The month so far (in the unit's time zone), figures and flags as the audit would show
+    them today: nothing is kept, signed or sent; looking is audited."""
+    month = utcnow().astimezone(local_zone()).strftime("%Y-%m")
+    rows, flags = compute_month(month)
+    record_event(
+        "audit.monthly_preview", actor=actor, object_type=ObjectType.MONTHLY_AUDIT, object_id=month
+    )
+    return month, rows, flags
+
+
 def record_monthly_view(audit: MonthlyAudit, *, actor: User) -> None:
     record_event(
         "audit.monthly_view", actor=actor, object_type=ObjectType.MONTHLY_AUDIT, object_id=audit.month

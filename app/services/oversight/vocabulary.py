@@ -166,6 +166,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("audit.checkpoint", _O.AUDIT, "Checkpoint signed"),
         _a("audit.monthly_generate", _O.MONTHLY_AUDIT, "Monthly audit generated"),
         _a("audit.monthly_view", _O.MONTHLY_AUDIT, "Monthly audit viewed"),
+        _a("audit.monthly_preview", _O.MONTHLY_AUDIT, "The month so far previewed"),
         _a("audit.monthly_download", _O.MONTHLY_AUDIT, "Monthly audit downloaded"),
         _a("audit.monthly_sign_off", _O.MONTHLY_AUDIT, "Monthly audit signed off"),
         _a("audit.flag_clear", _O.AUDIT_FLAG, "Audit flag cleared"),
