@@ -321,11 +321,14 @@ def examine(visitor: Visitor, note: str) -> None:
     """The checklist by keyboard: C to the first feature, one key per mark (S similar), then
     the note, the conclusion and Save."""
     page = visitor.page
+    page.wait_for_url("**/candidates/**")
+    page.wait_for_load_state("load")  # the page's scripts hold the keys
     page.locator("#compare .pane-probe .viewport").focus()
     page.keyboard.press("c")
-    for _ in FEATURE_KEYS:
+    wait_until(lambda: page.evaluate("document.activeElement.type") == "radio")
+    for key in FEATURE_KEYS:
         page.keyboard.press("s")
-    assert all(page.is_checked(f"input[name=feature_{key}-mark][value=similar]") for key in FEATURE_KEYS)
+        wait_until(lambda k=key: page.is_checked(f"input[name=feature_{k}-mark][value=similar]"), timeout=5)
     assert page.evaluate("document.activeElement.name") == "conclusion"  # the marks done, on to concluding
     page.fill("#note", note)
     page.check("input[name=conclusion][value=viable_lead]")
