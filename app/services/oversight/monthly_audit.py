@@ -156,9 +156,7 @@ def preview_current_month(*, actor: User) -> tuple[str, list[dict], list[tuple[s
     them today: nothing is kept, signed or sent; looking is audited."""
     month = utcnow().astimezone(local_zone()).strftime("%Y-%m")
     rows, flags = compute_month(month)
-    record_event(
-        "audit.monthly_preview", actor=actor, object_type=ObjectType.MONTHLY_AUDIT, object_id=month
-    )
+    record_event("audit.monthly_preview", actor=actor, object_type=ObjectType.MONTHLY_AUDIT, object_id=month)
     return month, rows, flags
 
 

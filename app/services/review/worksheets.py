@@ -63,9 +63,8 @@ def _json(raw: str | None, empty, what: str):
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise ServiceError(
-            f"The {what} sent with the examination are not readable; nothing was saved."
-        ) from (exc)
+        message = f"The {what} sent with the examination are not readable; nothing was saved."
+        raise ServiceError(message) from exc
 
 
 def clean_adjustments(raw: str | None) -> dict | None:
