@@ -104,6 +104,8 @@ def workstation(visitor: Visitor, search_url: str) -> None:
     assert candidate["x"] >= probe["x"] + probe["width"] and probe["width"] >= 400  # large, side by side
     checklist = page.locator(".workstation-checklist").bounding_box()
     assert checklist["x"] >= candidate["x"] + candidate["width"] - 1  # the checklist beside the images
+    save = page.locator("form.checklist-form .save-bar button").bounding_box()
+    assert save["y"] + save["height"] <= page.viewport_size["height"]  # Save in view, no scrolling
     visitor.shot("06-compare-side-by-side")
 
     # wheel zoom keeps the point under the cursor where it was
