@@ -239,3 +239,48 @@ def test_the_reviewer_holding_the_request_picks_frames_and_each_waits_for_its_so
     refused = auth.post(f"{page}/pick", {"frame": "3"}, token_from=workspace_url(request.id))
     assert refused.status_code in (302, 403, 404)
     assert db.session.scalar(select(func.count()).where(ProbeImage.video_id == video.id)) == 1
+
+
+def test_a_video_sent_with_an_answer_is_kept_for_its_frames_and_never_searched(
+    auth, requester, make_user, clip
+):
+    from app.services.review import assignments
+    from tests.support.photos import photo
+
+    assert submit(auth, valid_form(requester), [photo("john_simm__1.jpg")]).status_code == 302
+    request = draft()
+    reviewer = make_user(Role.REVIEWER)
+    assignments.claim(request, reviewer=reviewer)
+    assignments.return_with_question(request, reviewer=reviewer, question="Is there video of him leaving?")
+    db.session.commit()
+    stated = {k: v for k, v in valid_form(requester).items() if k.startswith("new-")}
+    url = f"/requests/{request.id}"
+    response = auth.post(
+        f"{url}/answer",
+        {
+            "body": "Yes, the store's second camera.",
+            **stated,
+            "images": [(io.BytesIO(clip.read_bytes()), "exit.mp4")],
+        },
+        token_from=url,
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    db.session.refresh(request)
+    answer = request.messages[-1]
+    assert answer.kind == "answer" and request.status is RequestStatus.IN_REVIEW
+    video = db.session.scalars(select(ProbeVideo).where(ProbeVideo.answer_id == answer.id)).one()
+    assert video.original_name == "exit.mp4" and video.frame_count == 20
+    assert len(request.images) == 1  # the video itself is never a probe: its frames will be
+    # a body-worn camera's recording is refused in an answer as at intake, and nothing is kept
+    assignments.return_with_question(request, reviewer=reviewer, question="Any other footage?")
+    db.session.commit()
+    worn = {**stated, "new-device": "officer_worn"}
+    refused = auth.post(
+        f"{url}/answer",
+        {"body": "The deputy's camera.", **worn, "images": [(io.BytesIO(clip.read_bytes()), "cam.mp4")]},
+        token_from=url,
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code in (200, 302)
+    assert count(ProbeVideo) == 1
