@@ -115,6 +115,13 @@ def send_image(data: bytes, mimetype: str, download_name: str | None = None) -> 
     return send_file(io.BytesIO(data), mimetype=mimetype, max_age=0, download_name=download_name)
 
 
+def send_pdf(data: bytes, filename: str, *, inline: bool = False) -> Response:
+    """A PDF made for this request, as a download (or shown in the browser, ``inline``)."""
+    response = current_app.response_class(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    return response
+
+
 def show_error(form: FlaskForm, err: ServiceError) -> None:
     """A service's refusal shown on the form that was sent, everything typed kept."""
     if err.field and err.field in form._fields:

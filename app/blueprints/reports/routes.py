@@ -3,7 +3,7 @@ and the sealed-record procedure."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import FileField, SelectField, StringField, TextAreaField
@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.blueprints.common import CsrfForm as ActionForm
-from app.blueprints.common import perform
+from app.blueprints.common import perform, send_pdf
 from app.extensions import db
 from app.models import LeadOutcome, Report, Role, SearchRequest
 from app.security.access import (
@@ -99,11 +99,7 @@ def preview(request_id: int):
     done = perform(lambda: previews.preview_report(search_request, actor=current_user, comments=comments))
     if not done.ok:
         return redirect(url_for("review.workspace", request_id=request_id))
-    response = current_app.response_class(done.value, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="preview-{search_request.tracking_number}.pdf"'
-    )
-    return response
+    return send_pdf(done.value, f"preview-{search_request.tracking_number}.pdf", inline=True)
 
 
 @bp.route("/<int:report_id>")
@@ -133,9 +129,7 @@ def download(report_id: int):
     done = perform(lambda: service.read_report(report, actor=current_user))
     if not done.ok:
         return redirect(url_for("reports.detail", report_id=report_id))
-    response = current_app.response_class(done.value, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{report.report_number}.pdf"'
-    return response
+    return send_pdf(done.value, f"{report.report_number}.pdf")
 
 
 @bp.route("/<int:report_id>/correct", methods=["POST"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from app.blueprints.common import CsrfForm, perform, require_valid, send_image
+from app.blueprints.common import CsrfForm, perform, require_valid, send_image, send_pdf
 from app.documents.request_form import please_assist, render_request_form
 from app.extensions import db
 from app.models import ProbeImage, RequestStatus, Role, SearchRequest
@@ -227,9 +227,7 @@ def request_pdf(request_id: int):
         abort(404)
     pdf = render_request_form(service.request_form_document(search_request))
     record_read("request.pdf_download", search_request, actor=current_user)
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="{search_request.tracking_number}.pdf"'
-    return response
+    return send_pdf(pdf, f"{search_request.tracking_number}.pdf")
 
 
 @bp.route("/<int:request_id>/withdraw", methods=["POST"])

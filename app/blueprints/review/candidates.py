@@ -117,6 +117,7 @@ def _render_compare(
         revealed=examination.conclusion is not None,
         landmarks={"probe": probe_chip.landmarks, "candidate": booking_chip.landmarks},
         sources={"probe": probe_chip, "candidate": booking_chip},
+        probe_image_id=examinations.probe_spec_of(found, entry)["probe_image_id"],
         position=position + 1,
         total=len(ranks),
         chip_size=COMPARISON_SIZE,

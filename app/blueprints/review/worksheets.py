@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, redirect, url_for
 from flask_login import current_user
 
-from app.blueprints.common import perform
+from app.blueprints.common import perform, send_pdf
 from app.blueprints.review import bp
 from app.blueprints.review.common import search_or_404
 from app.security.access import certified_staff_required
@@ -20,6 +20,4 @@ def worksheet(search_id: int, rank: int):
     done = perform(lambda: worksheets.worksheet_of(found, rank, reviewer=current_user, unit_name=unit))
     if not done.ok:
         return redirect(url_for("review.compare", search_id=search_id, rank=rank))
-    response = current_app.response_class(done.value, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="worksheet-{search_id}-{rank}.pdf"'
-    return response
+    return send_pdf(done.value, f"worksheet-{search_id}-{rank}.pdf")

@@ -335,11 +335,16 @@ def examinations_of(request: SearchRequest, reviewer: User) -> list[CandidateExa
     )
 
 
-def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
-    """The probe as it was searched (its recorded chain), aligned for comparing with ``entry``."""
+def probe_spec_of(search: FaceSearch, entry: dict) -> dict:
+    """The recorded probe that found ``entry`` (the first that did, in a fused search)."""
     recorded = search.probe_list
     probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
-    prepared = prepare_spec(next(p for p in recorded if p["probe_image_id"] == probe_id))
+    return next(p for p in recorded if p["probe_image_id"] == probe_id)
+
+
+def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
+    """The probe as it was searched (its recorded chain), aligned for comparing with ``entry``."""
+    prepared = prepare_spec(probe_spec_of(search, entry))
     if prepared.chosen is None:
         raise ServiceError("The recorded probe no longer shows a face.")
     return aligned_chip(prepared.pixels, prepared.chosen, face_engine(COMPARISON_ENGINE))

@@ -33,6 +33,7 @@ from app.services.review.examinations import (
     entry_at,
     latest_examination,
     probe_chip,
+    probe_spec_of,
     require_reader,
 )
 
@@ -202,9 +203,8 @@ def worksheet_data(examination: CandidateExamination, search: FaceSearch, *, uni
     entry = entry_at(search, examination.rank)
     probe = probe_chip(search, entry)
     candidate = booking_chip(examination.booking)
-    probe_id = entry["found_by"][0] if entry.get("found_by") else search.probe_list[0]["probe_image_id"]
-    spec = next(p for p in search.probe_list if p["probe_image_id"] == probe_id)
-    image = db.session.get(ProbeImage, probe_id)
+    spec = probe_spec_of(search, entry)
+    image = db.session.get(ProbeImage, spec["probe_image_id"])
     original = storage.path_of(image.display_path).read_bytes() if image else b""
     reviewer = db.session.get(User, examination.reviewer_id)
     revealed = examination.conclusion is not None

@@ -12,7 +12,7 @@ from app.services.oversight.audit import ObjectType
 from app.services.oversight.reads import record_read
 from app.services.platform import storage
 from app.services.platform.errors import NotFound, ServiceError
-from app.services.review.examinations import entry_at, require_reader
+from app.services.review.examinations import entry_at, probe_spec_of, require_reader
 from app.services.review.probes import prepare_spec
 
 GRID_SIZES = range(2, 7)
@@ -35,9 +35,7 @@ def source_pixels(search: FaceSearch, entry: dict, which: str) -> np.ndarray:
     chain applied) or the candidate's booking photo. The workstation draws it through the
     chip's transform, so the examiner compares the evidence's own pixels."""
     if which == "probe":
-        recorded = search.probe_list
-        probe_id = entry["found_by"][0] if entry.get("found_by") else recorded[0]["probe_image_id"]
-        return prepare_spec(next(p for p in recorded if p["probe_image_id"] == probe_id)).pixels
+        return prepare_spec(probe_spec_of(search, entry)).pixels
     booking = db.session.get(Booking, entry["booking_id"])
     if booking is None or booking.sealed:
         raise NotFound(
