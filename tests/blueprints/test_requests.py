@@ -114,6 +114,26 @@ def test_an_unsent_draft_can_be_deleted_by_its_requester_only_with_its_files(
     assert auth.post(f"{url}/delete", token_from=url).status_code == 302
     assert db.session.scalars(select(SearchRequest)).all() == [] and not any(f.exists() for f in files)
     assert audit("request.draft_discard")[-1].actor_id == requester.id
+    # a draft sent from another tab after this one loaded it is seen as sent, and stays
+    from sqlalchemy import update
+
+    from app.services.intake import requests as intake
+    from app.services.platform.errors import ServiceError
+
+    response = submit(auth, valid_form(requester, action="check"), [photo("john_simm__1.jpg")])
+    other_tab = db.session.scalars(select(SearchRequest)).one()
+    db.session.execute(
+        update(SearchRequest)
+        .where(SearchRequest.id == other_tab.id)
+        .values(status=RequestStatus.SUBMITTED)
+        .execution_options(synchronize_session=False)
+    )
+    assert other_tab.status is RequestStatus.DRAFT  # what this tab still believes
+    with pytest.raises(ServiceError, match="never sent"):
+        intake.discard_draft(other_tab, actor=requester)
+    db.session.rollback()  # (the other tab's send undone here: the draft is deleted for real)
+    intake.discard_draft(other_tab, actor=requester)
+    db.session.commit()
     # a sent request is not a draft: it can only be withdrawn, and stays
     assert submit(auth, valid_form(requester), [photo("john_simm__1.jpg")]).status_code == 302
     sent = db.session.scalars(select(SearchRequest)).one()

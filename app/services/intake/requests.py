@@ -256,8 +256,11 @@ def _next_tracking_number(year: int) -> str:
 
 def discard_draft(draft: SearchRequest, *, actor: User) -> None:
     """Delete a draft that was never sent, with its photos and videos (their files removed):
-    only its requester, only a draft. A sent request is withdrawn instead, and kept."""
+    only its requester, only a draft. A sent request is withdrawn instead, and kept. Submitting
+    holds the same lock, so a draft sent from another tab a moment ago is seen as sent here."""
     require_own_draft(draft, actor)
+    hold_chain()
+    db.session.refresh(draft)
     if draft.status is not RequestStatus.DRAFT or draft.submitted_at is not None:
         raise ServiceError(
             "Only a draft that was never sent can be deleted; withdraw a sent request instead."
