@@ -99,8 +99,17 @@ def register_request_hooks(app: Flask) -> None:
 
     app.before_request(load_user_session)
     app.before_request(enforce_access)
-    # CSRF after the session is known, so a refused token is audited with who sent it.
-    app.before_request(csrf.protect)
+
+    # CSRF after the session is known, so a refused token is audited with who sent it. A
+    # peer unit's API call carries no token: its client certificate is what proves it.
+    @app.before_request
+    def csrf_protect():
+        from app.security.access import rule_for_endpoint
+
+        rule = rule_for_endpoint(request.endpoint) if request.endpoint else None
+        if rule is None or not rule.peer_unit:
+            csrf.protect()
+
     app.after_request(set_security_headers)
     register_commit_point(app)  # runs before the headers are set: its 503 page gets them too
 
@@ -108,6 +117,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.blueprints.admin import bp as admin_bp
     from app.blueprints.auth import bp as auth_bp
+    from app.blueprints.interconnect import bp as interconnect_bp
     from app.blueprints.main import bp as main_bp
     from app.blueprints.reports import bp as reports_bp
     from app.blueprints.requests import bp as requests_bp
@@ -119,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(review_bp, url_prefix="/review")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(interconnect_bp, url_prefix="/interconnect")
 
 
 def register_commands(app: Flask) -> None:

@@ -110,6 +110,12 @@ class Config:
     MAIL_TIMEOUT_SECONDS = 10
     MAIL_MAX_ATTEMPTS = 6  # retried after 1, 2, 4, 8, 16 minutes, then given up (and shown)
     PUBLIC_URL = "http://127.0.0.1:5000"  # the sign-in link messages carry
+    # The interconnect (README, "Other counties"): this unit's name is its certificate's
+    # common name; its key and certificate live in INTERCONNECT_DIR (instance/interconnect).
+    INTERCONNECT_UNIT_NAME: str | None = None
+    INTERCONNECT_DIR: str | None = None
+    INTERCONNECT_TIMEOUT_SECONDS = 5.0  # the most a search waits for the peers, all together
+    INTERCONNECT_CRL_FILE: str | None = None  # the authority's revocation list (PEM)
     GALLERY_CLUSTER_TLS_DIR: str | None = None
     GALLERY_CLUSTER_CHUNK = 16  # photos per task sent to a Dask cluster by `gallery import --scheduler`
     GALLERY_CLUSTER_CONNECT_SECONDS = 15

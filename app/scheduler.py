@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.extensions import db
 from app.services.gallery.index_builds import rebuild_index
 from app.services.identity.administration import disable_dormant_accounts
+from app.services.interconnect import peer_search
 from app.services.notify import outbox
 from app.services.oversight import checkpoints
 from app.services.oversight import monthly_audit as oversight
@@ -90,6 +91,12 @@ def nightly_file_sweep() -> str:
     return f"{len(sweep_orphan_files(actor=None).orphans)} orphan file(s) removed"
 
 
+@job
+def daily_peer_seals() -> str:
+    """Records a peer revealed here and sealed since: their reports get the destroy notice."""
+    return peer_search.check_all_seals()
+
+
 def heartbeat(app: Flask) -> None:
     """Lets the portal warn when the scheduler is not running."""
     path = heartbeat_path(app.instance_path)
@@ -117,6 +124,7 @@ def build_scheduler(app: Flask, blocking: bool = True):
         (daily_account_review, "dormant-accounts", {"hour": 1, "minute": 30}, {}),
         (daily_audit_checkpoint, "audit-checkpoint", {"hour": 0, "minute": 5}, {"misfire_grace_time": 86400}),
         (nightly_file_sweep, "file-sweep", {"hour": 4, "minute": 15}, {}),
+        (daily_peer_seals, "peer-seals", {"hour": 5, "minute": 30}, {"misfire_grace_time": 86400}),
     ]
     for function, job_id, when, options in jobs:
         trigger = CronTrigger(timezone=timezone, **when)

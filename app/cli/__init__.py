@@ -21,6 +21,7 @@ def register(app: Flask) -> None:
     from app.cli.database import database_cli
     from app.cli.demo import demo_cli, demo_gallery_command
     from app.cli.files import files_cli
+    from app.cli.interconnect import interconnect_cli
     from app.cli.matching import gallery_cli, index_cli, search_command
     from app.cli.policy import policy_cli
     from app.cli.scheduler import scheduler_command
@@ -35,6 +36,7 @@ def register(app: Flask) -> None:
         files_cli,
         gallery_cli,
         index_cli,
+        interconnect_cli,
         policy_cli,
     ):
         app.cli.add_command(command)

@@ -44,6 +44,7 @@ class ReportData:
     main_number: str = ""
     sid: str = ""
     booking_number: str = ""
+    repository: str = ""  # whose gallery the lead came from (this unit's, or a peer's)
     comments: str = ""
     candidate_list_size: int = 0
     lead_rank: int | None = None
@@ -180,4 +181,6 @@ def _lead_body(pdf: LeadDeskPDF, data: ReportData) -> None:
     pdf.field("MAIN #", data.main_number)
     pdf.field("SID", data.sid)
     pdf.field("Recent booking number", data.booking_number)
+    if data.repository:
+        pdf.field("Repository", data.repository)
     pdf.field("Comments", data.comments)

@@ -15,6 +15,7 @@ from app.models.accounts import (
 )
 from app.models.audit import AuditChainHead, AuditCheckpoint, AuditEvent, Outcome
 from app.models.gallery import Booking, BuildOutcome, FaceTemplate, IndexBuild, Subject
+from app.models.interconnect import InterconnectPeer, PeerDisclosure, PeerSearch, RemoteCandidate
 from app.models.mail import OutboxMessage
 from app.models.oversight import AuditFlag, MonthlyAudit
 from app.models.reports import LeadOutcome, Report, ReportBooking
@@ -54,16 +55,20 @@ __all__ = [
     "FaceSearch",
     "FaceTemplate",
     "IndexBuild",
+    "InterconnectPeer",
     "LeadOutcome",
     "LoginAttempt",
     "MonthlyAudit",
     "OutboxMessage",
     "Outcome",
+    "PeerDisclosure",
+    "PeerSearch",
     "PendingApproval",
     "PolicyAcknowledgement",
     "ProbeImage",
     "ProbeVideo",
     "ProbeWork",
+    "RemoteCandidate",
     "Report",
     "ReportBooking",
     "RequestMessage",

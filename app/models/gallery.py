@@ -44,6 +44,9 @@ class Booking(db.Model):
     # indexed: a search filters only what was sealed since the index's build (a short range)
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     seal_reference: Mapped[str | None] = mapped_column(String(100))
+    # None: this unit's own gallery; else the interconnect peer whose repository holds it
+    # (app/models/interconnect.py RemoteCandidate), never enrolled or searched here.
+    repository: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     subject: Mapped[Subject] = relationship(back_populates="bookings")

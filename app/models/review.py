@@ -135,7 +135,10 @@ class FaceSearch(db.Model):
     fusion: Mapped[str | None] = mapped_column(String(32))
     results: Mapped[list] = mapped_column(
         JSONValue
-    )  # [{rank, booking_id, template_id, distance, score, found_by}]
+    )  # [{rank, booking_id, template_id, distance, score, found_by, repository?}]
+    # Which repositories were asked and how each answered (the interconnect):
+    # [{name, status, candidates, milliseconds}]; None for a search of this unit's gallery only.
+    repositories: Mapped[list | None] = mapped_column(JSONValue)
 
     request: Mapped[SearchRequest | None] = relationship()
     reviewer: Mapped[User] = relationship()

@@ -39,6 +39,9 @@ class AccessRule:
     # Reviewers need a current certification here, administrators (overseeing) do not: the
     # queue, which names requests, agencies and purposes.
     reviewers_certified: bool = False
+    # Reached by a peer unit only, proven by its client certificate (the interconnect's API):
+    # no session, no CSRF token, the peer in ``g.peer``.
+    peer_unit: bool = False
 
 
 def _attach(rule: AccessRule) -> Callable[[F], F]:
@@ -52,6 +55,7 @@ def _attach(rule: AccessRule) -> Callable[[F], F]:
 public = _attach(AccessRule(public=True))
 signed_in = _attach(AccessRule())
 mfa_pending_allowed = _attach(AccessRule(allow_pending_mfa=True))
+peer_unit_required = _attach(AccessRule(peer_unit=True))
 
 
 def roles_required(
@@ -134,6 +138,27 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
+def _admit_peer():
+    """The peer unit this connection's certificate proves, or a refusal (audited, JSON)."""
+    from app.services.interconnect import peers, trust
+
+    try:
+        g.peer = peers.connecting_peer(request.environ)
+    except trust.PeerRefused as err:
+        db.session.rollback()
+        record_event(
+            "interconnect.refused",
+            actor=None,
+            outcome=Outcome.DENIED,
+            object_type="route",
+            object_id=request.endpoint,
+            reason=err.message,
+            detail={"path": request.path},
+        )
+        return {"error": f"refused: {err.message}"}, 403
+    return None
+
+
 def enforce_access():
     endpoint = request.endpoint
     if endpoint is None:
@@ -144,6 +169,8 @@ def enforce_access():
         abort(403)
     if rule.public:
         return None
+    if rule.peer_unit:
+        return _admit_peer()
     user_session = g.get("user_session")
     if user_session is None:
         if g.get("session_expired"):

@@ -17,12 +17,13 @@ from app.matching.images import encode_evidence, encode_jpeg, encode_png
 from app.matching.probe import COMPARISON_SIZE
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, ProbeWork
 from app.security.access import certified_staff_required, deny
+from app.services.interconnect import peer_search
 from app.services.oversight.reads import Candidate, record_read
 from app.services.platform.errors import ServiceError
 from app.services.review import examinations, searches, worksheets, workstation
 from app.services.review.workflow import Action, allowed_actions
 
-from .forms import ChecklistForm, ExcludeForm, ReexamineForm, SearchForm
+from .forms import ChecklistForm, ExcludeForm, ReexamineForm, SearchForm, repository_choices
 
 THUMBNAIL_SIDE = 200
 
@@ -34,6 +35,7 @@ def search(request_id: int):
     form = SearchForm()
     mine = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == current_user.id))
     form.work_id.choices = [SelectChoice(w.id, str(w.id)) for w in mine]
+    form.repositories.choices = repository_choices()
     if not form.validate_on_submit():
         flash("Choose at least one probe and a K between 1 and 50.", "error")
         return to_workspace(request_id)
@@ -45,6 +47,7 @@ def search(request_id: int):
             works=works,
             top_k=form.top_k.data,
             override_reason=form.override_reason.data or "",
+            peers=peer_search.chosen_peers(form.repositories.data or []),
         )
     )
     return (

@@ -130,6 +130,14 @@ class SearchForm(FlaskForm):
     override_reason = TextAreaField(
         "Why search a probe judged unsuitable (only then)", validators=[Optional(), Length(max=2000)]
     )
+    # The other units' repositories (the interconnect); this unit's own is always searched.
+    repositories = MultiCheckboxField("Other repositories to search", validators=[Optional()])
+
+
+def repository_choices() -> list[SelectChoice]:
+    from app.services.interconnect.peers import enabled_peers
+
+    return [SelectChoice(p.name, p.name) for p in enabled_peers()]
 
 
 class FeatureForm(Form):

@@ -34,6 +34,7 @@ from app.security.access import (
 )
 from app.services.identity import need_to_know
 from app.services.identity.accounts import search_eligibility
+from app.services.interconnect import peer_search
 from app.services.oversight.reads import record_list_view, record_read
 from app.services.policy import rules
 from app.services.reports.issuance import report_comments_from, reports_for
@@ -58,6 +59,7 @@ from .forms import (
     RejectForm,
     ScreeningForm,
     SearchForm,
+    repository_choices,
 )
 
 
@@ -128,8 +130,10 @@ def _render_workspace(search_request, **forms):
     mine = searches.searches_for(search_request, current_user) if capacity else []
     decision_form = forms.pop("decision_form", None) or DecisionForm()
     search_form = forms.pop("search_form", None) or SearchForm(
-        work_id=searches.last_searched_works(mine, works)
+        work_id=searches.last_searched_works(mine, works),
+        repositories=[p.name for p in peer_search.chosen_peers(None)],
     )
+    search_form.repositories.choices = repository_choices()
     return render_template(
         "review/workspace.html",
         search_request=search_request,

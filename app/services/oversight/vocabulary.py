@@ -27,6 +27,8 @@ class ObjectType(enum.StrEnum):
     INSTANCE = "instance"
     MANIFEST = "manifest"
     MONTHLY_AUDIT = "monthly_audit"
+    PEER = "peer"
+    PEER_SEARCH = "peer_search"
     PROBE = "probe"
     REPORT = "report"
     REQUEST = "request"
@@ -135,6 +137,16 @@ ACTIONS: dict[str, AuditAction] = {
         _a("probe.image_view", _O.PROBE, "Probe image viewed", read=True),
         _a("probe.process", _O.PROBE, "Probe processed"),
         _a("search.run", _O.SEARCH, "Search run"),
+        # the interconnect: peers, the searches this unit answered for them, reveals, seals
+        _a("interconnect.peer_add", _O.PEER, "Peer unit added"),
+        _a("interconnect.peer_disable", _O.PEER, "Peer unit disabled"),
+        _a("interconnect.peer_enable", _O.PEER, "Peer unit enabled"),
+        _a("interconnect.refused", _O.PEER, "Peer unit refused"),
+        _a("interconnect.search_answered", _O.PEER_SEARCH, "Search answered for a peer unit", read=True),
+        _a("interconnect.reveal_answered", _O.BOOKING, "Record given to a peer unit", read=True),
+        _a("interconnect.reveal", _O.BOOKING, "Record fetched from a peer unit", read=True),
+        _a("interconnect.seals_answered", _O.PEER, "Seals told to a peer unit"),
+        _a("interconnect.seals_checked", _O.PEER, "Seals asked of a peer unit"),
         _a("search.candidates_view", _O.SEARCH, "Candidate list viewed", read=True),
         _a("search.grid_view", _O.SEARCH, "Candidates viewed in a grid beside the probe", read=True),
         _a("candidate.open", _O.BOOKING, "Candidate opened", read=True),

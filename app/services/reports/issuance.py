@@ -121,6 +121,7 @@ def build_report_data(
         main_number=subject.main_number or "—",
         sid=subject.sid or "—",
         booking_number=recent.booking_number,
+        repository=booking.repository or config["REPOSITORY_NAME"],
         lead_rank=entry["rank"],
         after_reveal=decision.after_reveal,
         processing_steps=steps,

@@ -17,6 +17,7 @@ from app.matching.images import load_image
 from app.matching.probe import AlignedChip, aligned_chip
 from app.models import Booking, CandidateExamination, Conclusion, FaceSearch, SearchRequest, User
 from app.services.gallery.search import face_engine
+from app.services.interconnect import peer_search
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.oversight.reads import Candidate, record_read
 from app.services.platform import storage
@@ -202,6 +203,8 @@ def save_examination(
     if not saved:
         raise ServiceError(FINAL)
     db.session.refresh(examination)
+    if conclusion is not None:  # a peer's candidate: its record comes from its repository now
+        peer_search.reveal(examination.booking, reviewer=reviewer, request=examination.search.request)
     record_event(
         "candidate.examine",
         actor=reviewer,
@@ -353,6 +356,9 @@ def probe_chip(search: FaceSearch, entry: dict) -> AlignedChip:
 def booking_chip(booking: Booking) -> AlignedChip:
     if booking.sealed:
         raise NotFound("This record has been sealed.", object_type=ObjectType.BOOKING, object_id=booking.id)
+    held = peer_search.held_chip(booking)  # a peer's candidate, not yet revealed
+    if held is not None:
+        return held
     engine = face_engine(COMPARISON_ENGINE)
     pixels = load_image(storage.path_of(booking.photo_path)).pixels
     faces = engine.analyze(pixels, describe=False)

@@ -10,22 +10,22 @@ import numpy as np
 from sqlalchemy import select
 
 from app.extensions import db
-from app.matching.scoring import similarity_score
 from app.matching.suitability import UNSUITABLE
 from app.models import (
-    Booking,
     Capacity,
     FaceSearch,
-    FaceTemplate,
+    InterconnectPeer,
     Outcome,
     ProbeWork,
     SearchRequest,
     User,
 )
-from app.services.gallery.search import check_top_k, gallery_model_id, search_descriptor
+from app.services.gallery.fusion import FUSION_RULE, search_people
+from app.services.gallery.search import check_top_k, gallery_model_id
 from app.services.identity.accounts import missing_agreements
 from app.services.identity.operator_auth import authenticate_operator
 from app.services.intake.requests import justification_of
+from app.services.interconnect import peer_search
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform.errors import ServiceError
 from app.services.review.probes import prepare, prepare_spec, probe_work, spec_of
@@ -34,20 +34,12 @@ from app.services.review.workflow import Action, decisions, require, why_not
 EXIT_REFUSED = 2  # the command-line search's exit codes: a refused invocation or probe
 EXIT_NO_FACE = 3
 
-FUSION_RULE = "mean-distance"  # measured on the LFW dev set: see docs/measured.md
 MIN_OVERRIDE_CHARS = 10
-# K slots are K people: bookings are fetched three deep per slot, so that a person with several
-# bookings takes one slot and every one of their bookings keeps its own distance.
-BOOKINGS_PER_SLOT = 3
 
 
-def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | None], str, float | None]:
-    """Search each probe; with several, rank the union of their lists by the mean distance
-    to every probe (the rule measured best on the LFW dev set; docs/measured.md)."""
-    fused: dict[int, dict] = {}
-    descriptors: list[np.ndarray] = []
-    versions: set[int | None] = set()
-    strategy, recalls = "exact", []
+def _descriptors(specs: list[dict]) -> list[tuple[int, np.ndarray]]:
+    """Each recorded probe's descriptor, as its chain prepares it now."""
+    found = []
     for spec in specs:
         prepared = prepare_spec(spec)
         if prepared.chosen is None:
@@ -55,62 +47,8 @@ def _fused_search(specs: list[dict], top_k: int) -> tuple[list[dict], set[int | 
                 f"No face to search in probe {spec['probe_image_id']}: "
                 "crop, rotate or place the eyes by hand."
             )
-        descriptors.append(prepared.chosen.descriptor)
-        result = search_descriptor(prepared.chosen.descriptor, top_k, bookings=top_k * BOOKINGS_PER_SLOT)
-        versions.add(result.index_version)
-        strategy = result.strategy
-        recalls.append(result.recall)
-        for candidate in result.candidates:
-            entry = fused.setdefault(
-                candidate.booking_id,
-                {
-                    "booking_id": candidate.booking_id,
-                    "template_id": candidate.template_id,
-                    "distance": candidate.distance,
-                    "score": candidate.score,
-                    "found_by": [],
-                },
-            )
-            entry["found_by"].append(spec["probe_image_id"])
-    if len(descriptors) > 1 and fused:
-        vectors = {
-            row.id: np.frombuffer(row.descriptor, dtype="<f4")
-            for row in db.session.execute(
-                select(FaceTemplate.id, FaceTemplate.descriptor).where(
-                    FaceTemplate.id.in_([e["template_id"] for e in fused.values()])
-                )
-            )
-        }
-        for entry in fused.values():
-            template = vectors[entry["template_id"]]
-            mean = float(np.mean([np.linalg.norm(template - d) for d in descriptors]))
-            entry.update(distance=mean, score=similarity_score(mean))
-    recall = None if None in recalls else min(recalls, default=None)
-    return _by_person(fused.values(), top_k), versions, strategy, recall
-
-
-def _by_person(entries, top_k: int) -> list[dict]:
-    """The K nearest people, each with every booking found (best first): entries keep their
-    own rank (by photo) and carry the person's rank and subject."""
-    ordered = sorted(entries, key=lambda e: (e["distance"], e["booking_id"]))
-    subjects = dict(
-        db.session.execute(
-            select(Booking.id, Booking.subject_id).where(Booking.id.in_([e["booking_id"] for e in ordered]))
-        ).all()
-    )
-    person_rank: dict[int, int] = {}
-    kept = []
-    for entry in ordered:
-        subject = subjects[entry["booking_id"]]
-        if subject not in person_rank:
-            if len(person_rank) == top_k:
-                continue
-            person_rank[subject] = len(person_rank) + 1
-        kept.append(entry | {"subject_id": subject, "person_rank": person_rank[subject]})
-    for rank, entry in enumerate(kept, start=1):
-        entry["rank"] = rank
-        entry["distance"] = round(float(entry["distance"]), 6)
-    return kept
+        found.append((spec["probe_image_id"], prepared.chosen.descriptor))
+    return found
 
 
 def run_search(
@@ -122,11 +60,13 @@ def run_search(
     override_reason: str = "",
     channel: str = "web",
     os_user: str | None = None,
+    peers: list[InterconnectPeer] | None = None,
 ) -> FaceSearch:
     """Search one probe, or several photos of the same person fused into one list.
 
     The reviewer determines suitability (Investigative searches, 2): a probe the verdict calls
-    unsuitable is searched only with the reviewer's reason, recorded with the search.
+    unsuitable is searched only with the reviewer's reason, recorded with the search. ``peers``:
+    the other units' repositories searched too (the interconnect), each within a bounded wait.
     """
     require(request, reviewer, Action.SEARCH)
     check_top_k(top_k)
@@ -157,7 +97,11 @@ def run_search(
                 )
             spec["override_reason"] = override_reason.strip()
         specs.append(spec)
-    ranked, versions, strategy, recall = _fused_search(specs, top_k)
+    probes = _descriptors(specs)
+    local = search_people(probes, top_k)
+    asked = peer_search.ask_peers(request, reviewer, peers or [], probes, top_k) if peers else None
+    ranked = peer_search.merged(local.entries, asked, top_k) if asked else local.entries
+    versions, strategy, recall = local.versions, local.strategy, local.recall
     search = FaceSearch(
         request_id=request.id,
         reviewer_id=reviewer.id,
@@ -171,6 +115,7 @@ def run_search(
         index_recall=recall,
         fusion=FUSION_RULE if len(works) > 1 else None,
         results=ranked,
+        repositories=asked.repositories if asked else None,
     )
     db.session.add(search)
     db.session.flush()
@@ -191,6 +136,7 @@ def run_search(
             "override_reason": override_reason.strip() or None,
             "channel": channel,
             **({"os_user": os_user} if os_user else {}),
+            **({"repositories": asked.repositories} if asked else {}),
         },
     )
     return search
@@ -198,8 +144,7 @@ def run_search(
 
 def rerun_search(search: FaceSearch) -> list[dict]:
     """The candidate list the recorded probes, chains and K give now (for audits and tests)."""
-    ranked, *_ = _fused_search(search.probe_list, search.top_k)
-    return ranked
+    return search_people(_descriptors(search.probe_list), search.top_k).entries
 
 
 def primary_search(request: SearchRequest) -> FaceSearch | None:

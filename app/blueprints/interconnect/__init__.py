@@ -1,0 +1,3 @@
+from app.blueprints.interconnect.routes import bp
+
+__all__ = ["bp"]
