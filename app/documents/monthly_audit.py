@@ -1,6 +1,7 @@
 """The monthly audit of facial recognition use as a PDF: landscape, one row per user with the
 figures the policy's audit lists (username, last logon, search period, number of searches,
-search reasons, sealed-record notices), then the flags for the administrator."""
+search reasons, sealed-record notices), a row per peer unit of the interconnect (the searches
+answered for it and sent to it), then the flags for the administrator."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ HEADERS = [
     "Records read",
     "Sources determined",
     "1st Am. determined",
+    "At peers",
 ]
 # relative widths: numbers' columns just fit their one-word headers, the reasons take the rest
-WIDTHS = [28, 13, 18, 22, 22, 16, 46, 16, 16, 16, 18, 16, 17, 17]
+WIDTHS = [28, 13, 18, 22, 22, 16, 46, 16, 16, 16, 18, 16, 17, 17, 14]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def render_monthly_audit(doc: MonthlyAuditDocument) -> bytes:
             row.get("records_read", 0),
             row.get("source_determinations", 0),
             row.get("first_amendment_determinations", 0),
+            row.get("peer_searches", 0),
         ]
         for row in doc.rows
     ]

@@ -14,6 +14,8 @@ HEADERS = [
     "Rejected",
     "Withdrawn",
     "Searches",
+    "At peers",
+    "For peers",
     "Leads",
     "No match",
     "Corrob.",

@@ -113,6 +113,7 @@ def _status(search) -> dict[str, str]:
     return {r["name"]: r["status"] for r in search.repositories}
 
 
+@pytest.mark.clause("AU-2")
 def test_a_search_across_three_units_merges_by_score_and_names_nobody(cafri, submitted, people):
     search = _search(submitted, people["first"])
     assert _status(search) == {"local": "answered", "riverside": "answered", "sanbern": "answered"}
@@ -215,6 +216,11 @@ def test_a_lead_from_a_peer_is_revealed_at_the_conclusion_reported_and_sealed_fr
     db.session.expire_all()
     assert db.session.get(Booking, entry["booking_id"]).sealed
     assert db.session.get(Report, report.id).seal_notice_at is not None
+    with cafri["units"]["riverside"].context():  # Riverside audited what it told
+        told = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "interconnect.seals_answered")
+        )
+        assert [json.loads(e.detail)["sealed"] for e in told] == [1]
     # told once: asking again seals nothing new
     assert "riverside: 0 newly sealed" in cafri["runner"].invoke(args=["interconnect", "seals"]).output
 
@@ -388,3 +394,31 @@ def test_without_the_unit_certificate_a_search_still_runs_locally(gallery_app, s
         trust.unit_identity()
     search = _search(submitted, people["first"], names=[])
     assert search.repositories is None and search.result_list
+
+
+@pytest.mark.clause("AU-3")
+def test_the_monthly_audit_and_the_figures_count_searches_for_and_by_each_peer(
+    cafri, submitted, people, auth
+):
+    from app.services.oversight.monthly_figures import compute_month
+    from app.services.oversight.transparency import transparency_rows
+
+    _search(submitted, people["first"])
+    month = submitted.submitted_at.strftime("%Y-%m")
+    rows, _ = compute_month(month)
+    by_name = {row["username"]: row for row in rows}
+    assert by_name[people["first"].username]["peer_searches"] == 1
+    assert by_name["peer:riverside"]["peer_searches"] == 1 and by_name["peer:sanbern"]["peer_searches"] == 1
+    figures = {row["period"]: row for row in transparency_rows([month])}
+    assert (
+        figures[month]["searches_sent_to_peers"] == 1 and figures[month]["searches_answered_for_peers"] == 0
+    )
+    with cafri["units"]["riverside"].context():
+        rows, _ = compute_month(month)
+        answered = next(row for row in rows if row["username"] == "peer:losangeles")
+        assert answered["searches"] == 1 and "Riley Chen (LACRIS" in answered["search_reasons"]
+        figures = {row["period"]: row for row in transparency_rows([month])}
+        assert figures[month]["searches_answered_for_peers"] == 1
+    auth.login(people["admin"])
+    page = auth.client.get("/admin/").data.decode()
+    assert "riverside" in page and "Searches answered for it" in page

@@ -46,6 +46,7 @@ READS_PROVEN_ELSEWHERE = {
 }
 # GET pages that show no biometric or criminal-history record (and why).
 NOT_READS = {
+    "interconnect.seals": "a peer unit's (mutual TLS): references it was given and seal numbers, no record",
     "requests.index": "the agency's own list: tracking numbers and status",
     "requests.new": "an empty form",
     "requests.edit_draft": "the requester's own unsent draft",
@@ -65,7 +66,7 @@ NOT_READS = {
     "requests.video": "the frame stepper of the requester's own draft; each frame it shows is a read",
     "review.video": "the frame stepper: the video's facts; each frame shown is a read (requests.video_frame)",
 }
-SENSITIVE_PREFIXES = ("requests.", "review.", "reports.", "admin.")
+SENSITIVE_PREFIXES = ("requests.", "review.", "reports.", "admin.", "interconnect.")
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from app.services.gallery.fusion import search_people
 from app.services.gallery.search import face_engine, gallery_model_id
 from app.services.interconnect import peers, wire
 from app.services.oversight.audit import ObjectType, record_event
+from app.services.oversight.reads import record_read
 from app.services.platform import storage
 from app.services.platform.errors import NotFound, ServiceError
 from app.services.review.examinations import COMPARISON_ENGINE
@@ -103,22 +104,15 @@ def answer_search(peer: InterconnectPeer, payload) -> dict:
                 "landmarks": landmarks,
             }
         )
-    record_event(
+    record_read(
         "interconnect.search_answered",
+        asked,
         actor=None,
         actor_username=f"peer:{peer.name}",
-        object_type=ObjectType.PEER_SEARCH,
-        object_id=asked.id,
-        reason=f"{question.purpose}; case {question.case_number}",
-        detail={
-            "peer": peer.name,
-            "request": question.tracking_number,
-            "reviewer": question.reviewer_name,
-            "certification": question.reviewer_certification,
-            "probes": len(question.descriptors),
-            "candidates": len(answered),
-            "top_k": question.top_k,
-        },
+        reviewer=question.reviewer_name,
+        certification=question.reviewer_certification,
+        probes=len(question.descriptors),
+        top_k=question.top_k,
     )
     return {
         "protocol": wire.PROTOCOL,
@@ -162,20 +156,14 @@ def answer_reveal(peer: InterconnectPeer, reference: str, payload) -> dict:
         raise SealedHere("This record has been sealed: it cannot be disclosed.")
     first = disclosure.revealed_at is None
     disclosure.revealed_at = disclosure.revealed_at or utcnow()
-    record_event(
+    record_read(
         "interconnect.reveal_answered",
+        disclosure,
         actor=None,
         actor_username=f"peer:{peer.name}",
-        object_type=ObjectType.BOOKING,
-        object_id=booking.id,
-        reason=f"conclusion recorded on {tracking}",
-        detail={
-            "peer": peer.name,
-            "reviewer": reviewer,
-            "request": tracking,
-            "peer_search": disclosure.peer_search_id,
-            "first": first,
-        },
+        reviewer=reviewer,
+        request=tracking,
+        first=first,
     )
     subject = booking.subject
     return {

@@ -5,6 +5,7 @@ unusual read volume, verified requests without a report, approvals waiting)."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,12 +15,13 @@ from sqlalchemy import func, select
 from app.charts import stacked_bars
 from app.clock import utcnow
 from app.extensions import db
-from app.models import AuditEvent, PendingApproval, ReviewState
+from app.models import AuditEvent, FaceSearch, InterconnectPeer, PeerSearch, PendingApproval, ReviewState
 from app.services.gallery.index_builds import index_status
 from app.services.gallery.sealing import outstanding_seal_notices
 from app.services.notify.outbox import outbox_status
 from app.services.oversight import checkpoints, monthly_audit, transparency
 from app.services.oversight.audit import READ_ACTIONS
+from app.services.oversight.peer_figures import sent_to
 from app.services.review.waiting import requests_in_state
 
 HEARTBEAT_FILE = "scheduler-heartbeat.json"
@@ -82,5 +84,25 @@ def dashboard() -> dict:
         "pending_approvals": db.session.scalars(
             select(PendingApproval).where(PendingApproval.decided_at.is_(None))
         ).all(),
+        "peers": peer_status(now),
         **outbox_status(),
     }
+
+
+def peer_status(now) -> list[dict]:
+    """Each peer unit: enabled, how it last answered, and its searches this month both ways."""
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    answered = Counter(
+        db.session.scalars(select(PeerSearch.peer_name).where(PeerSearch.received_at >= start))
+    )
+    sent = Counter(
+        name
+        for search in db.session.scalars(
+            select(FaceSearch).where(FaceSearch.created_at >= start, FaceSearch.repositories.is_not(None))
+        )
+        for name in sent_to(search)
+    )
+    return [
+        {"peer": peer, "answered_for": answered.get(peer.name, 0), "sent_to": sent.get(peer.name, 0)}
+        for peer in db.session.scalars(select(InterconnectPeer).order_by(InterconnectPeer.name))
+    ]

@@ -28,6 +28,7 @@ from app.models import (
     User,
 )
 from app.services.oversight.audit import READ_ACTIONS
+from app.services.oversight.peer_figures import peer_rows, sent_to
 from app.services.platform.errors import ServiceError
 from app.services.policy import rules
 
@@ -54,6 +55,7 @@ COLUMNS = [
     "records_read",
     "source_determinations",
     "first_amendment_determinations",
+    "peer_searches",
 ]
 # The reviewer's determinations before a search (app/services/review/intake.py).
 SOURCE_DETERMINATIONS = ("intake.provenance_confirm", "intake.provenance_refuse")
@@ -241,9 +243,10 @@ def compute_month(month: str) -> tuple[list[dict], list[tuple[str | None, str, s
                 "first_amendment_determinations": sum(
                     1 for e in events if e.action == "review.first_amendment" and e.outcome is Outcome.SUCCESS
                 ),
+                "peer_searches": sum(1 for s in mine if sent_to(s)),
             }
         )
-    return rows, flags
+    return rows + peer_rows(start, end, searches), flags
 
 
 def _last_logon(user: User, end: datetime) -> str:

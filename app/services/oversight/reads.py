@@ -1,14 +1,24 @@
 """Every read of case data (a request, a probe, a candidate list, a candidate, a report) is
 audited one way: ``record_read(action, what, actor=...)``. What was read, by whom, and why
 (the request's justification where there is one) come from the object itself, so no page can
-forget the reason; the action must be one the vocabulary marks as a read."""
+forget the reason; the action must be one the vocabulary marks as a read. A peer unit reading
+through the interconnect has no account here: it is named (``actor_username="peer:NAME"``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from app.models import AuditEvent, FaceSearch, ProbeWork, Report, SearchRequest, User
+from app.models import (
+    AuditEvent,
+    FaceSearch,
+    PeerDisclosure,
+    PeerSearch,
+    ProbeWork,
+    Report,
+    SearchRequest,
+    User,
+)
 from app.services.intake.requests import justification_of
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.oversight.vocabulary import UnknownAuditAction, require_action
@@ -22,16 +32,21 @@ class Candidate:
     entry: dict
 
 
-Readable = SearchRequest | ProbeWork | FaceSearch | Candidate | Report
+Readable = SearchRequest | ProbeWork | FaceSearch | Candidate | Report | PeerSearch | PeerDisclosure
 
 
-def record_read(action: str, what: Readable, *, actor: User, **detail: Any) -> AuditEvent:
+def record_read(
+    action: str, what: Readable, *, actor: User | None, actor_username: str | None = None, **detail: Any
+) -> AuditEvent:
     if not require_action(action).read:
         raise UnknownAuditAction(f"{action!r} is not a read of case data: use record_event")
+    if actor is None and not actor_username:
+        raise ValueError("a read is someone's: an account, or a peer unit by name")
     object_type, object_id, reason, facts = _described(what)
     return record_event(
         action,
         actor=actor,
+        actor_username=actor_username,
         object_type=object_type,
         object_id=object_id,
         reason=reason,
@@ -59,6 +74,17 @@ def _described(what: Readable) -> tuple[ObjectType, int, str | None, dict]:
         case Report():
             facts = {"report_number": what.report_number}
             return ObjectType.REPORT, what.id, what.request.case_number or None, facts
+        case PeerSearch():
+            facts = {"peer": what.peer_name, "request": what.tracking_number, "candidates": what.candidates}
+            return ObjectType.PEER_SEARCH, what.id, f"{what.purpose}; case {what.case_number}", facts
+        case PeerDisclosure():
+            facts = {"peer": what.peer_name, "peer_search": what.peer_search_id}
+            return (
+                ObjectType.BOOKING,
+                what.booking_id,
+                f"{what.search.purpose}; case {what.search.case_number}",
+                facts,
+            )
     raise TypeError(f"not a readable object: {type(what).__name__}")
 
 

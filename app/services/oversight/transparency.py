@@ -11,7 +11,8 @@ from app.clock import utcnow
 from app.documents.csv_export import csv_bytes
 from app.documents.transparency import render_transparency
 from app.extensions import db
-from app.models import FaceSearch, Report, RequestStatus, SearchRequest
+from app.models import FaceSearch, PeerSearch, Report, RequestStatus, SearchRequest
+from app.services.oversight.peer_figures import sent_to
 from app.services.policy import rules
 
 
@@ -73,6 +74,8 @@ TRANSPARENCY_COLUMNS = [
     "rejected_out_of_policy",
     "withdrawn",
     "searches",
+    "searches_sent_to_peers",
+    "searches_answered_for_peers",
     "leads_issued",
     "no_possible_match",
     "leads_corroborated",
@@ -87,6 +90,7 @@ def transparency_rows(months: list[str]) -> list[dict]:
     rows = []
     requests = [r for r in db.session.scalars(select(SearchRequest)) if r.submitted_at]
     searches = list(db.session.scalars(select(FaceSearch)))
+    answered = list(db.session.scalars(select(PeerSearch.received_at)))
     reports = list(db.session.scalars(select(Report).where(Report.superseded_at.is_(None))))
     for period in [*months, "total"]:
 
@@ -106,6 +110,8 @@ def transparency_rows(months: list[str]) -> list[dict]:
                 "rejected_out_of_policy": sum(1 for r in received if r.status is RequestStatus.REJECTED),
                 "withdrawn": sum(1 for r in received if r.status is RequestStatus.WITHDRAWN),
                 "searches": sum(1 for s in searches if within(s.created_at)),
+                "searches_sent_to_peers": sum(1 for s in searches if within(s.created_at) and sent_to(s)),
+                "searches_answered_for_peers": sum(1 for at in answered if within(at)),
                 "leads_issued": len(leads),
                 "no_possible_match": sum(1 for r in reports if r.kind == "no_match" and within(r.issued_at)),
                 "leads_corroborated": sum(

@@ -144,7 +144,7 @@ ACTIONS: dict[str, AuditAction] = {
         _a("interconnect.refused", _O.PEER, "Peer unit refused"),
         _a("interconnect.search_answered", _O.PEER_SEARCH, "Search answered for a peer unit", read=True),
         _a("interconnect.reveal_answered", _O.BOOKING, "Record given to a peer unit", read=True),
-        _a("interconnect.reveal", _O.BOOKING, "Record fetched from a peer unit", read=True),
+        _a("interconnect.reveal", _O.BOOKING, "Record fetched from a peer unit"),
         _a("interconnect.seals_answered", _O.PEER, "Seals told to a peer unit"),
         _a("interconnect.seals_checked", _O.PEER, "Seals asked of a peer unit"),
         _a("search.candidates_view", _O.SEARCH, "Candidate list viewed", read=True),
