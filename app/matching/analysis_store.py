@@ -37,26 +37,39 @@ class AnalysisStore:
         return self.directory / key[:2] / f"{key}.npz"
 
     def get(self, key: str) -> list[Face] | None:
+        stored = self.get_arrays(key)
+        if stored is None:
+            return None
+        try:
+            return _faces_from(stored)
+        except (ValueError, KeyError, TypeError):  # an unknown entry: analyse again
+            self._path(key).unlink(missing_ok=True)
+            return None
+
+    def get_arrays(self, key: str) -> dict[str, np.ndarray] | None:
+        """An entry's arrays (faces, or any other derived data kept as long), if fresh."""
         path = self._path(key)
         try:
             if time.time() - path.stat().st_mtime > self.max_age_seconds:
                 path.unlink(missing_ok=True)
                 return None
             with path.open("rb") as handle, np.load(handle, allow_pickle=False) as stored:
-                faces = _faces_from(stored)
+                return {name: stored[name] for name in stored.files}
         except FileNotFoundError:
             return None
         except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
-            # a damaged or unknown entry: analyse again
+            # a damaged entry: compute again
             path.unlink(missing_ok=True)
             return None
-        return faces
 
     def put(self, key: str, faces: list[Face]) -> None:
+        self.put_arrays(key, _arrays_of(faces))
+
+    def put_arrays(self, key: str, arrays: dict[str, np.ndarray]) -> None:
         """Store atomically (a reader sees the whole entry or none); failures only cost speed."""
         path = self._path(key)
         buffer = io.BytesIO()
-        np.savez(buffer, **_arrays_of(faces))
+        np.savez(buffer, **arrays)
         temporary = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,8 +134,8 @@ def _faces_from(stored) -> list[Face]:
                 detector=str(stored[f"detector_{n}"]),
                 landmarks=[(float(x), float(y)) for x, y in stored[f"landmarks_{n}"]],
                 quality=FaceQuality(*map(float, stored[f"quality_{n}"])),
-                descriptor=stored[f"descriptor_{n}"] if f"descriptor_{n}" in stored.files else None,
-                chip=stored[f"chip_{n}"] if f"chip_{n}" in stored.files else None,
+                descriptor=stored[f"descriptor_{n}"] if f"descriptor_{n}" in stored else None,
+                chip=stored[f"chip_{n}"] if f"chip_{n}" in stored else None,
             )
         )
     return faces

@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from app.matching.images import encode_jpeg, load_image
 from app.matching.probe import COMPARISON_SIZE, chip_from_box
 from app.models import Booking, FaceTemplate, InterconnectPeer, PeerDisclosure, PeerSearch
 from app.services.gallery.fusion import search_people
-from app.services.gallery.search import face_engine, gallery_model_id
+from app.services.gallery.search import analysis_store, face_engine, gallery_model_id
 from app.services.interconnect import peers, wire
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.oversight.reads import record_read
@@ -29,10 +30,25 @@ CHIP_QUALITY = 92
 CHIP_THREADS = 4
 
 
-def _comparison_chip(photo_path: str, box: list[int]) -> tuple[bytes, list[list[float]]]:
+def _comparison_chip(photo_path: str, photo_sha256: str, box: list[int]) -> tuple[bytes, list[list[float]]]:
+    """A booking's aligned comparison image and landmarks, kept with the face analyses (a
+    photo's chip never changes; it ages out with them)."""
+    store = analysis_store()
+    key = f"chip-{photo_sha256}-{COMPARISON_SIZE}-{'-'.join(str(int(v)) for v in box)}"
+    cached = store.get_arrays(key)
+    if cached is not None and {"jpeg", "landmarks"} <= set(cached):
+        return cached["jpeg"].tobytes(), cached["landmarks"].tolist()
     pixels = load_image(storage.path_of(photo_path)).pixels
     chip = chip_from_box(pixels, tuple(box), face_engine(COMPARISON_ENGINE), COMPARISON_SIZE)
-    return encode_jpeg(chip.pixels, quality=CHIP_QUALITY), chip.landmarks
+    jpeg = encode_jpeg(chip.pixels, quality=CHIP_QUALITY)
+    store.put_arrays(
+        key,
+        {
+            "jpeg": np.frombuffer(jpeg, dtype=np.uint8),
+            "landmarks": np.asarray(chip.landmarks, dtype=np.float64),
+        },
+    )
+    return jpeg, chip.landmarks
 
 
 def answer_search(peer: InterconnectPeer, payload) -> dict:
@@ -67,18 +83,19 @@ def answer_search(peer: InterconnectPeer, payload) -> dict:
             )
         ).all()
     )
-    photos = dict(
-        db.session.execute(
-            select(Booking.id, Booking.photo_path).where(
+    photos = {
+        row.id: (row.photo_path, row.photo_sha256)
+        for row in db.session.execute(
+            select(Booking.id, Booking.photo_path, Booking.photo_sha256).where(
                 Booking.id.in_([e["booking_id"] for e in found.entries])
             )
-        ).all()
-    )
+        )
+    }
     app = current_app._get_current_object()
 
     def chip_of(entry: dict):
         with app.app_context():
-            return _comparison_chip(photos[entry["booking_id"]], boxes[entry["template_id"]])
+            return _comparison_chip(*photos[entry["booking_id"]], boxes[entry["template_id"]])
 
     with ThreadPoolExecutor(max_workers=CHIP_THREADS) as pool:
         chips = list(pool.map(chip_of, found.entries))

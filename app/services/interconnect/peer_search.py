@@ -79,7 +79,6 @@ def ask_peers(
     targets = [client.target_of(p) for p in chosen]
     replies = client.ask_all(targets, "/search", question)
     entries: list[dict] = []
-    subjects: dict[tuple[int, int], int] = {}  # (peer, the peer's person) -> the subject held here
     outcome = [{"name": "local", "status": "answered"}]
     for peer in chosen:
         reply = replies[peer.id]
@@ -95,7 +94,7 @@ def ask_peers(
             except wire.Invalid as err:
                 status, error = "invalid", err.message
         peers.note_status(peer.id, status, error)
-        entries += [_hold(peer, entry, subjects) for entry in found]
+        entries += _hold_all(peer, found) if found else []
         outcome.append(
             {
                 "name": peer.name,
@@ -108,44 +107,51 @@ def ask_peers(
     return Asked(entries, outcome)
 
 
-def _hold(peer: InterconnectPeer, entry: wire.RemoteEntry, subjects: dict[tuple[int, int], int]) -> dict:
-    """A peer's candidate as a booking of its repository: its comparison image and landmarks,
-    a placeholder for the identity, one subject per person the peer grouped."""
-    key = (peer.id, entry.person)
-    if key not in subjects:
-        subject = Subject(name=UNREVEALED.format(peer=peer.name))
-        db.session.add(subject)
-        db.session.flush()
-        subjects[key] = subject.id
-    sha256 = hashlib.sha256(entry.chip).hexdigest()
-    path = storage.store(f"interconnect/chips/{sha256}.jpg", entry.chip, read_only=True)
-    booking = Booking(
-        booking_number=f"{peer.name}/~{entry.reference[:24]}",
-        subject_id=subjects[key],
-        photo_path=path,
-        photo_sha256=sha256,
-        photo_format="jpeg",
-        repository=peer.name,
-    )
-    db.session.add(booking)
+def _hold_all(peer: InterconnectPeer, found: list[wire.RemoteEntry]) -> list[dict]:
+    """A peer's candidates as bookings of its repository: each its comparison image and
+    landmarks, a placeholder for the identity, one subject per person the peer grouped
+    (written in three statements, whatever the count)."""
+    subjects = {
+        person: Subject(name=UNREVEALED.format(peer=peer.name)) for person in {e.person for e in found}
+    }
+    db.session.add_all(subjects.values())
+    bookings = []
+    for entry in found:
+        sha256 = hashlib.sha256(entry.chip).hexdigest()
+        path = storage.store(f"interconnect/chips/{sha256}.jpg", entry.chip, read_only=True)
+        bookings.append(
+            Booking(
+                booking_number=f"{peer.name}/~{entry.reference[:24]}",
+                subject=subjects[entry.person],
+                photo_path=path,
+                photo_sha256=sha256,
+                photo_format="jpeg",
+                repository=peer.name,
+            )
+        )
+    db.session.add_all(bookings)
     db.session.flush()
-    db.session.add(
+    db.session.add_all(
         RemoteCandidate(
             booking_id=booking.id,
             peer_id=peer.id,
             reference=entry.reference,
-            chip_path=path,
+            chip_path=booking.photo_path,
             chip_landmarks=entry.landmarks,
         )
+        for booking, entry in zip(bookings, found, strict=True)
     )
-    return {
-        "booking_id": booking.id,
-        "template_id": None,
-        "distance": entry.distance,
-        "score": entry.score,
-        "found_by": entry.found_by,
-        "repository": peer.name,
-    }
+    return [
+        {
+            "booking_id": booking.id,
+            "template_id": None,
+            "distance": entry.distance,
+            "score": entry.score,
+            "found_by": entry.found_by,
+            "repository": peer.name,
+        }
+        for booking, entry in zip(bookings, found, strict=True)
+    ]
 
 
 def merged(local: list[dict], asked: Asked, top_k: int) -> list[dict]:

@@ -14,6 +14,7 @@ import base64
 import binascii
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -30,6 +31,7 @@ PROTOCOL = "leaddesk-interconnect/1"
 MAX_PROBES = 5
 MAX_CHIP_BYTES = 400_000
 MAX_PHOTO_BYTES = 12_000_000
+DECODING_THREADS = 4
 MAX_ANSWERS_PER_SLOT = 3  # bookings per person, as the local search keeps them
 REFERENCE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 TRACKING = re.compile(r"^FR-\d{4}-\d{6}$")
@@ -163,12 +165,6 @@ def read_answer(payload, *, model_id: str, top_k: int, probe_ids: list[int]) -> 
         ):
             raise Invalid("found_by: the probes' positions")
         chip = _image(item.get("chip"), "chip", MAX_CHIP_BYTES)
-        try:
-            image = load_image(chip)
-        except ImageError as err:
-            raise Invalid(f"chip: {err}") from None
-        if image.pixels.shape[:2] != (COMPARISON_SIZE, COMPARISON_SIZE):
-            raise Invalid(f"chip: {COMPARISON_SIZE} pixels square expected")
         landmarks = item.get("landmarks")
         if not isinstance(landmarks, list) or len(landmarks) not in (5, 68):
             raise Invalid("landmarks: 5 or 68 points")
@@ -188,7 +184,21 @@ def read_answer(payload, *, model_id: str, top_k: int, probe_ids: list[int]) -> 
                 landmarks=points,
             )
         )
+    with ThreadPoolExecutor(max_workers=DECODING_THREADS) as pool:  # every image decoded whole
+        for problem in pool.map(_chip_problem, [e.chip for e in entries]):
+            if problem:
+                raise Invalid(problem)
     return entries
+
+
+def _chip_problem(chip: bytes) -> str | None:
+    try:
+        image = load_image(chip)
+    except ImageError as err:
+        return f"chip: {err}"
+    if image.pixels.shape[:2] != (COMPARISON_SIZE, COMPARISON_SIZE):
+        return f"chip: {COMPARISON_SIZE} pixels square expected"
+    return None
 
 
 @dataclass(frozen=True)

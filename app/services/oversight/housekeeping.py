@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Booking, MonthlyAudit, ProbeImage, ProbeWork, Report, User
+from app.models import Booking, MonthlyAudit, ProbeImage, ProbeWork, RemoteCandidate, Report, User
 from app.services.gallery.search import analysis_store
 from app.services.oversight.audit import record_event
 
@@ -46,6 +46,7 @@ def referenced_files() -> set[str]:
         MonthlyAudit.pdf_path,
         MonthlyAudit.csv_path,
         Booking.photo_path,
+        RemoteCandidate.chip_path,  # a peer's comparison image, kept after the reveal
     )
     referenced: set[str] = set()
     for column in columns:
