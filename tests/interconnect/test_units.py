@@ -7,6 +7,7 @@ expired, revoked and unknown certificates are refused."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -422,3 +423,49 @@ def test_the_monthly_audit_and_the_figures_count_searches_for_and_by_each_peer(
     auth.login(people["admin"])
     page = auth.client.get("/admin/").data.decode()
     assert "riverside" in page and "Searches answered for it" in page
+
+
+def test_the_reviewer_chooses_the_repositories_on_the_search_form(cafri, submitted, people, auth, client):
+    from app.models import ProbeWork
+    from tests.support.review import act, determination_form, workspace_url
+
+    first = people["first"]
+    cafri["runner"].invoke(
+        args=[
+            "interconnect",
+            "peers",
+            "add",
+            "kern",
+            "https://127.0.0.1:9",
+            "--authority",
+            str(cafri["authority"].file),
+            "--not-by-default",
+        ]
+    )
+    auth.login(first)
+    act(auth, f"{workspace_url(submitted.id)}/claim", token_from=workspace_url(submitted.id))
+    act(
+        auth,
+        f"{workspace_url(submitted.id)}/determinations",
+        determination_form(submitted),
+        token_from=workspace_url(submitted.id),
+    )
+    page = client.get(workspace_url(submitted.id)).data.decode()
+    boxes = {
+        re.search(r'value="(\w+)"', box).group(1): box
+        for box in re.findall(r'<input[^>]*name="repositories"[^>]*>', page)
+    }
+    assert set(boxes) == {"kern", "riverside", "sanbern"}
+    assert "checked" in boxes["riverside"] and "checked" in boxes["sanbern"]
+    assert "checked" not in boxes["kern"]  # added --not-by-default
+    works = db.session.scalars(select(ProbeWork).where(ProbeWork.reviewer_id == first.id)).all()
+    response = auth.post(
+        f"{workspace_url(submitted.id)}/search",
+        {"work_id": [str(works[0].id)], "top_k": "10", "repositories": ["sanbern"]},
+        token_from=workspace_url(submitted.id),
+    )
+    assert response.status_code == 302
+    search = db.session.scalars(select(searches.FaceSearch).order_by(searches.FaceSearch.id.desc())).first()
+    assert [r["name"] for r in search.repositories] == ["local", "sanbern"]
+    listing = client.get(f"/review/searches/{search.id}").data.decode()
+    assert "Repositories searched" in listing and "from sanbern" in listing
