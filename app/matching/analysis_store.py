@@ -134,8 +134,8 @@ def _faces_from(stored) -> list[Face]:
                 detector=str(stored[f"detector_{n}"]),
                 landmarks=[(float(x), float(y)) for x, y in stored[f"landmarks_{n}"]],
                 quality=FaceQuality(*map(float, stored[f"quality_{n}"])),
-                descriptor=stored[f"descriptor_{n}"] if f"descriptor_{n}" in stored else None,
-                chip=stored[f"chip_{n}"] if f"chip_{n}" in stored else None,
+                descriptor=stored.get(f"descriptor_{n}"),
+                chip=stored.get(f"chip_{n}"),
             )
         )
     return faces

@@ -49,12 +49,16 @@ def target_of(peer: InterconnectPeer) -> Target:
     )
 
 
-def _read_limited(response: requests.Response) -> bytes:
+def _read_limited(response: requests.Response, deadline: float) -> bytes:
+    """The body, refused past its size bound, or past the call's deadline (a peer that drips
+    its answer a byte at a time would otherwise reset the read timeout forever)."""
     body = bytearray()
     for chunk in response.iter_content(64 * 1024):
         body += chunk
         if len(body) > MAX_ANSWER_BYTES:
             raise wire.Invalid(f"the answer is larger than {MAX_ANSWER_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise requests.exceptions.ReadTimeout("the answer did not finish in time")
     return bytes(body)
 
 
@@ -71,7 +75,7 @@ def call(target: Target, method: str, path: str, *, json=None, timeout: float) -
             stream=True,
             allow_redirects=False,
         ) as response:
-            body = _read_limited(response)
+            body = _read_limited(response, started + timeout)
             elapsed = int((time.monotonic() - started) * 1000)
             if response.status_code in (403, 410, 429):
                 return Reply("refused", _json_or_none(body), f"HTTP {response.status_code}", elapsed)
@@ -122,7 +126,9 @@ def ask_all(targets: list[Target], path: str, question: dict) -> dict[int, Reply
     pool.shutdown(wait=False, cancel_futures=True)
     replies = {}
     for peer_id, future in futures.items():
-        if future.done() and not future.cancelled():
+        if future.done() and not future.cancelled() and future.exception() is not None:
+            replies[peer_id] = Reply("down", error=_short(future.exception()))
+        elif future.done() and not future.cancelled():
             replies[peer_id] = future.result()
         else:
             replies[peer_id] = Reply(
