@@ -469,3 +469,21 @@ def test_the_reviewer_chooses_the_repositories_on_the_search_form(cafri, submitt
     assert [r["name"] for r in search.repositories] == ["local", "sanbern"]
     listing = client.get(f"/review/searches/{search.id}").data.decode()
     assert "Repositories searched" in listing and "from sanbern" in listing
+
+
+def test_the_app_checks_the_certificate_itself_whatever_the_tls_server_let_through(cafri, client, tmp_path):
+    """The unit's own check, behind a TLS server that would accept anything: a certificate that
+    names a peer but is from another authority, or expired, is refused and audited."""
+    foreign = Authority(tmp_path / "foreign", name="Some other CA")
+    _, _, forged = foreign.issue(tmp_path / "forged", "riverside")
+    _, _, expired = cafri["authority"].issue(tmp_path / "expired", "riverside", expired=True)
+    _, _, good = cafri["authority"].issue(tmp_path / "good", "riverside")
+    for cert, expected in ((forged, "not from the interconnect's authority"), (expired, "not now")):
+        pem = cert.public_bytes(trust.serialization.Encoding.PEM).decode()
+        response = client.get("/interconnect/v1/seals", environ_base={"SSL_CLIENT_CERT": pem})
+        assert response.status_code == 403 and expected in response.get_json()["error"]
+    pem = good.public_bytes(trust.serialization.Encoding.PEM).decode()
+    assert client.get("/interconnect/v1/seals", environ_base={"SSL_CLIENT_CERT": pem}).status_code == 200
+    cafri["runner"].invoke(args=["interconnect", "peers", "disable", "riverside"])
+    refused = client.get("/interconnect/v1/seals", environ_base={"SSL_CLIENT_CERT": pem})
+    assert refused.status_code == 403 and "disabled" in refused.get_json()["error"]
