@@ -159,6 +159,7 @@ def test_a_search_across_three_units_merges_by_score_and_names_nobody(cafri, sub
         assert event.actor_username == "peer:losangeles"
 
 
+@pytest.mark.clause("SR-2")
 def test_a_lead_from_a_peer_is_revealed_at_the_conclusion_reported_and_sealed_from_there(
     cafri, submitted, people
 ):
@@ -332,6 +333,7 @@ def test_certificates_from_elsewhere_expired_revoked_or_unknown_are_refused(cafr
         assert any("not a peer" in r for r in reasons) and any("revoked" in r for r in reasons)
 
 
+@pytest.mark.clause("PS-1")
 def test_a_question_is_checked_purpose_model_and_rate(cafri, submitted):
     riverside = cafri["units"]["riverside"]
     ours = trust.folder()
@@ -487,3 +489,31 @@ def test_the_app_checks_the_certificate_itself_whatever_the_tls_server_let_throu
     cafri["runner"].invoke(args=["interconnect", "peers", "disable", "riverside"])
     refused = client.get("/interconnect/v1/seals", environ_base={"SSL_CLIENT_CERT": pem})
     assert refused.status_code == 403 and "disabled" in refused.get_json()["error"]
+
+
+@pytest.mark.clause("SR-3")
+def test_a_record_sealed_at_the_peer_before_the_conclusion_is_never_revealed(cafri, submitted, people):
+    first = people["first"]
+    search = _search(submitted, first)
+    entry = min(
+        (e for e in search.result_list if e.get("repository") == "riverside"), key=lambda e: e["distance"]
+    )
+    examination = examinations.open_candidate(search, entry["rank"], reviewer=first)
+    db.session.commit()
+    with cafri["units"]["riverside"].context():
+        sealed = db.session.scalar(select(Booking).where(Booking.booking_number == "RV-1001"))
+        seal_booking(sealed, reference="Order 2026-78", actor=None)
+        db.session.commit()
+    with pytest.raises(ServiceError, match="sealed this record"):
+        examinations.save_examination(
+            examination, reviewer=first, checklist=CHECKLIST, conclusion=Conclusion.VIABLE_LEAD, note=""
+        )
+    db.session.rollback()
+    booking = db.session.get(Booking, entry["booking_id"])
+    assert "Not revealed" in booking.subject.name and booking.subject.date_of_birth is None
+    assert db.session.get(type(examination), examination.id).conclusion is None
+    with cafri["units"]["riverside"].context():
+        assert (
+            db.session.scalars(select(PeerDisclosure).where(PeerDisclosure.revealed_at.is_not(None))).all()
+            == []
+        )
