@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -25,7 +27,7 @@ from app.services.reports import issuance
 from app.services.review import assignments, decisions, examinations, probes, searches
 from tests.support.reports import CHECKLIST, pdf_text
 from tests.support.review import determine_all
-from tests.support.units import Authority, make_unit
+from tests.support.units import Authority, build_unit, open_unit
 
 RIVERSIDE = [
     ("john_simm__3.jpg", "RV-1001", "John Simm"),
@@ -68,8 +70,18 @@ def app(gallery_app):
     return gallery_app
 
 
+@pytest.fixture(scope="session")
+def unit_folders(tmp_path_factory) -> dict[str, Path]:
+    """Riverside's and San Bernardino's instance folders, migrated and enrolled once a run."""
+    root = tmp_path_factory.mktemp("units")
+    return {
+        name: build_unit(root / name, name, photos)
+        for name, photos in (("riverside", RIVERSIDE), ("sanbern", SAN_BERNARDINO))
+    }
+
+
 @pytest.fixture
-def cafri(gallery_app, tmp_path, monkeypatch):
+def cafri(gallery_app, tmp_path, monkeypatch, unit_folders):
     authority = Authority(tmp_path / "authority")
     runner = gallery_app.test_cli_runner()
     made = runner.invoke(args=["interconnect", "key", "--name", "losangeles", "--host", "127.0.0.1"])
@@ -80,8 +92,9 @@ def cafri(gallery_app, tmp_path, monkeypatch):
     )
     assert installed.exit_code == 0, installed.output
     units, recorders = {}, {}
-    for name, photos in (("riverside", RIVERSIDE), ("sanbern", SAN_BERNARDINO)):
-        unit = make_unit(tmp_path / "units", name, photos, monkeypatch)
+    for name, template in unit_folders.items():
+        shutil.copytree(template, tmp_path / "units" / name)
+        unit = open_unit(tmp_path / "units" / name, name, monkeypatch)
         authority.issue(unit.folder / "interconnect", name)
         unit.trust("losangeles", "https://127.0.0.1:9", authority)
         recorders[name] = Recorder()

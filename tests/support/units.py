@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -186,24 +187,38 @@ class Unit:
             db.engine.dispose()
 
 
-def make_unit(root: Path, name: str, photos: list[tuple[str, str, str]], monkeypatch) -> Unit:
-    """A unit with its own instance folder and SQLite database, migrated, its gallery the
-    ``(fixture photo, booking number, name)`` rows enrolled (no index: an exact scan)."""
-    folder = root / name
-    folder.mkdir(parents=True)
+def build_unit(folder: Path, name: str, photos: list[tuple[str, str, str]]) -> Path:
+    """A unit's instance folder: its SQLite database migrated, its gallery the ``(fixture photo,
+    booking number, name)`` rows enrolled (no index: an exact scan). Built once per run, copied
+    for each test (``open_unit``)."""
+    with pytest.MonkeyPatch.context() as patch:
+        unit = open_unit(folder, name, patch)
+    with unit.context():
+        upgrade(directory=str(Path(__file__).resolve().parents[2] / "migrations"))
+        manifest = write_manifest(folder / "gallery.csv", [gallery_row(f, n, who) for f, n, who in photos])
+        summary = import_manifest(manifest, actor=None, workers=1)
+        assert summary.enrolled == len(photos), summary
+        db.session.remove()
+        db.engine.dispose()
+    return folder
+
+
+def open_unit(folder: Path, name: str, monkeypatch) -> Unit:
+    """The unit whose instance folder (and SQLite database) is ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
     with monkeypatch.context() as patch:
         patch.setenv("LEADDESK_INSTANCE_PATH", str(folder))
         patch.delenv("LEADDESK_DATABASE_URL", raising=False)
         app = create_app(
             "testing", {"DATABASE_URL": "sqlite:///leaddesk.sqlite3", "INTERCONNECT_UNIT_NAME": name}
         )
-    with app.app_context():
-        upgrade()
-        manifest = write_manifest(folder / "gallery.csv", [gallery_row(f, n, who) for f, n, who in photos])
-        summary = import_manifest(manifest, actor=None, workers=1)
-        assert summary.enrolled == len(photos), summary
-        db.session.remove()
     return Unit(name, app, folder)
 
 
-__all__ = ["FACES", "Authority", "Unit", "make_unit"]
+def make_unit(root: Path, name: str, photos: list[tuple[str, str, str]], monkeypatch) -> Unit:
+    """A unit built from scratch (the benchmark's)."""
+    build_unit(root / name, name, photos)
+    return open_unit(root / name, name, monkeypatch)
+
+
+__all__ = ["FACES", "Authority", "Unit", "build_unit", "make_unit", "open_unit"]
