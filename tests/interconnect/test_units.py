@@ -405,11 +405,23 @@ def test_the_peer_api_believes_no_header(client):
     assert response.status_code == 403
 
 
-def test_without_the_unit_certificate_a_search_still_runs_locally(gallery_app, submitted, people):
+def test_without_the_unit_certificate_a_search_still_runs_locally(gallery_app, submitted, people, tmp_path):
+    from app.services.interconnect import peers
+
     with pytest.raises(ServiceError, match="no interconnect certificate"):
         trust.unit_identity()
-    search = _search(submitted, people["first"], names=[])
-    assert search.repositories is None and search.result_list
+    assert _search(submitted, people["first"], names=[]).repositories is None
+    peers.add_peer("riverside", "https://127.0.0.1:9", Authority(tmp_path / "authority").file)
+    db.session.commit()
+    search = searches.run_search(
+        submitted,
+        reviewer=people["first"],
+        works=[probes.probe_work(submitted.images[0], people["first"])],
+        top_k=10,
+        peers=peer_search.chosen_peers(None),
+    )
+    assert search.result_list and _status(search) == {"local": "answered", "riverside": "refused"}
+    assert "no interconnect certificate" in search.repositories[1]["error"]
 
 
 @pytest.mark.clause("AU-3")

@@ -16,7 +16,7 @@ from app.models import Booking, InterconnectPeer, RemoteCandidate, SearchRequest
 from app.services.gallery.fusion import by_person
 from app.services.gallery.search import gallery_model_id
 from app.services.identity.accounts import search_eligibility
-from app.services.interconnect import client, peers, wire
+from app.services.interconnect import client, peers, trust, wire
 from app.services.oversight.audit import ObjectType, record_event
 from app.services.platform import storage
 from app.services.platform.errors import ServiceError
@@ -47,7 +47,7 @@ def question_for(
     certification = search_eligibility(reviewer).certification
     return {
         "protocol": wire.PROTOCOL,
-        "unit": trust_name(),
+        "unit": trust.unit_identity().name,
         "model_id": gallery_model_id(),
         "descriptors": [[round(float(v), 8) for v in d] for _, d in probes],
         "top_k": top_k,
@@ -61,12 +61,6 @@ def question_for(
     }
 
 
-def trust_name() -> str:
-    from app.services.interconnect.trust import unit_identity
-
-    return unit_identity().name
-
-
 def ask_peers(
     request: SearchRequest,
     reviewer: User,
@@ -75,8 +69,23 @@ def ask_peers(
     top_k: int,
 ) -> Asked:
     """Ask each chosen peer (at once, within the bounded wait); hold what each answered."""
-    question = question_for(request, reviewer, probes, top_k)
-    targets = [client.target_of(p) for p in chosen]
+    try:
+        question = question_for(request, reviewer, probes, top_k)
+        targets = [client.target_of(p) for p in chosen]
+    except ServiceError as err:  # this unit cannot present itself: no peer is asked, the local list stands
+        for peer in chosen:
+            peers.note_status(peer.id, "refused", err.message)
+        unasked = [
+            {
+                "name": p.name,
+                "status": "refused",
+                "candidates": 0,
+                "milliseconds": 0,
+                "error": err.message[:300],
+            }
+            for p in chosen
+        ]
+        return Asked([], [{"name": "local", "status": "answered"}, *unasked])
     replies = client.ask_all(targets, "/search", question)
     entries: list[dict] = []
     outcome = [{"name": "local", "status": "answered"}]
