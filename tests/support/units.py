@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.extensions import db
+from app.services.gallery.cluster_certs import private_key_pem
 from app.services.gallery.enrollment import import_manifest
 from app.services.interconnect import peers, trust
 from tests.gallery import FACES, gallery_row, write_manifest
@@ -31,12 +32,6 @@ from tests.support.live import buffered
 
 def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
 
 
 class Authority:
@@ -113,7 +108,7 @@ class Authority:
         cert = self._sign(key.public_key(), subject, sans, expired=expired)
         cert_file, key_file = folder / trust.CERT_FILE, folder / trust.KEY_FILE
         cert_file.write_bytes(_pem(cert))
-        key_file.write_bytes(_key_pem(key))
+        key_file.write_bytes(private_key_pem(key))
         os.chmod(key_file, 0o600)
         return cert_file, key_file, cert
 

@@ -33,14 +33,15 @@ def _wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def _write(path: Path, data: bytes, *, secret: bool) -> None:
+def write_file(path: Path, data: bytes, *, secret: bool) -> None:
+    """A certificate (644) or a private key (600: created so, never readable by others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
 
 
-def _key_pem(key) -> bytes:
+def private_key_pem(key) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -68,8 +69,8 @@ def make_ca(folder: Path, *, unit: str, days: int = CA_DAYS) -> Path:
         )
         .sign(key, hashes.SHA256())
     )
-    _write(folder / "ca-key.pem", _key_pem(key), secret=True)
-    _write(folder / "ca.pem", cert.public_bytes(serialization.Encoding.PEM), secret=False)
+    write_file(folder / "ca-key.pem", private_key_pem(key), secret=True)
+    write_file(folder / "ca.pem", cert.public_bytes(serialization.Encoding.PEM), secret=False)
     return folder / "ca.pem"
 
 
@@ -110,8 +111,8 @@ def issue(
         .sign(ca_key, hashes.SHA256())
     )
     key_path, cert_path = folder / f"{name}-key.pem", folder / f"{name}.pem"
-    _write(key_path, _key_pem(key), secret=True)
-    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM), secret=False)
+    write_file(key_path, private_key_pem(key), secret=True)
+    write_file(cert_path, cert.public_bytes(serialization.Encoding.PEM), secret=False)
     return cert_path, key_path
 
 

@@ -164,10 +164,7 @@ def answer_reveal(peer: InterconnectPeer, reference: str, payload) -> dict:
     """The record and booking photo of a candidate the peer's reviewer concluded on: given once
     the peer says who concluded, audited here as a read of the record."""
     disclosure = _disclosure(peer, reference)
-    if not isinstance(payload, dict):
-        raise wire.Invalid("who concluded, and on which request, expected")
-    reviewer = wire._text(payload, "reviewer_name", 200)
-    tracking = wire._text(payload, "tracking_number", 20)
+    reviewer, tracking = wire.read_reveal_question(payload)
     booking = disclosure.booking
     if booking.sealed:
         raise SealedHere("This record has been sealed: it cannot be disclosed.")

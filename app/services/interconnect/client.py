@@ -5,6 +5,7 @@ holds the reviewer's list back (its outcome is recorded instead)."""
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -104,8 +105,6 @@ def _short(exc: Exception) -> str:
 
 
 def _json_or_none(body: bytes):
-    import json
-
     try:
         return json.loads(body)
     except ValueError:

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from app.clock import utcnow
 from app.extensions import db
+from app.matching.images import load_image
+from app.matching.probe import COMPARISON_SIZE, AlignedChip
 from app.models import Booking, InterconnectPeer, RemoteCandidate, SearchRequest, Subject, User
 from app.services.gallery.fusion import by_person
 from app.services.gallery.search import gallery_model_id
@@ -280,12 +282,9 @@ def check_all_seals() -> str:
     return "; ".join(told) or "no peers"
 
 
-def held_chip(booking: Booking):
+def held_chip(booking: Booking) -> AlignedChip | None:
     """The aligned comparison image a peer sent for a candidate not yet revealed (its source is
     the chip itself: no photo of the peer's crossed before the conclusion); None otherwise."""
-    from app.matching.images import load_image
-    from app.matching.probe import COMPARISON_SIZE, AlignedChip
-
     remote = remote_of(booking)
     if remote is None or remote.revealed_at is not None:
         return None

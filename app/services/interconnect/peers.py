@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography import x509
 from sqlalchemy import func, select
 
 from app.clock import utcnow
@@ -42,8 +43,11 @@ def add_peer(
         authority = trust.load_certificate(pem)
     except (OSError, UnicodeDecodeError, trust.PeerRefused) as exc:
         raise ServiceError(f"{authority_file}: not the authority's certificate ({exc}).") from None
-    basic = authority.extensions.get_extension_for_class(trust.x509.BasicConstraints).value
-    if not basic.ca:
+    try:
+        basic = authority.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        basic = None
+    if basic is None or not basic.ca:
         raise ServiceError(f"{authority_file}: this certificate is not an authority's.")
     if peer_named(name) is not None:
         raise ServiceError(f"A peer named {name} exists: disable it, or choose another name.")

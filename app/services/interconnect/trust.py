@@ -12,7 +12,6 @@ server's own connection (never from a request header, which a client could write
 from __future__ import annotations
 
 import ipaddress
-import os
 import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import current_app
 
+from app.services.gallery.cluster_certs import private_key_pem, write_file
 from app.services.platform.errors import ServiceError
 
 KEY_FILE, REQUEST_FILE, CERT_FILE = "unit-key.pem", "unit.csr", "unit.pem"
@@ -45,13 +45,6 @@ def check_name(name: str) -> str:
     if not name or len(name) > 40 or not set(name) <= NAME_CHARS:
         raise ServiceError(f"{name!r}: a unit's name is 1-40 lower-case letters, digits and hyphens.")
     return name
-
-
-def _write(path: Path, data: bytes, *, secret: bool) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
 
 
 def make_key_and_request(target: Path, name: str, hosts: tuple[str, ...]) -> Path:
@@ -75,11 +68,8 @@ def make_key_and_request(target: Path, name: str, hosts: tuple[str, ...]) -> Pat
         .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .sign(key, hashes.SHA256())
     )
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    _write(target / KEY_FILE, pem, secret=True)
-    _write(target / REQUEST_FILE, request.public_bytes(serialization.Encoding.PEM), secret=False)
+    write_file(target / KEY_FILE, private_key_pem(key), secret=True)
+    write_file(target / REQUEST_FILE, request.public_bytes(serialization.Encoding.PEM), secret=False)
     return target / REQUEST_FILE
 
 
@@ -148,8 +138,8 @@ def install_certificate(target: Path, cert_file: Path, authority_file: Path) -> 
         check_issued(cert, authority)
     except PeerRefused as err:
         raise ServiceError(f"Not installed: {err.message}.") from None
-    _write(target / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), secret=False)
-    _write(target / "authority.pem", authority.public_bytes(serialization.Encoding.PEM), secret=False)
+    write_file(target / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM), secret=False)
+    write_file(target / "authority.pem", authority.public_bytes(serialization.Encoding.PEM), secret=False)
     return common_name(cert)
 
 
@@ -176,7 +166,7 @@ def authority_file(peer_name: str, authority_pem: str) -> Path:
     """The peer's authority as a file (what the TLS client verifies the peer's server with)."""
     path = folder() / "peers" / f"{check_name(peer_name)}.pem"
     if not path.exists() or path.read_text() != authority_pem:
-        _write(path, authority_pem.encode(), secret=False)
+        write_file(path, authority_pem.encode(), secret=False)
     return path
 
 

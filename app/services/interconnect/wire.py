@@ -122,6 +122,16 @@ def read_question(payload) -> Question:
     )
 
 
+def read_reveal_question(payload) -> tuple[str, str]:
+    """Who concluded on a candidate, and on which request: (reviewer's name, tracking number)."""
+    if not isinstance(payload, dict):
+        raise Invalid("who concluded, and on which request, expected")
+    tracking = _text(payload, "tracking_number", 20)
+    if not TRACKING.match(tracking):
+        raise Invalid("tracking_number: FR-YYYY-NNNNNN")
+    return _text(payload, "reviewer_name", 200), tracking
+
+
 @dataclass(frozen=True)
 class RemoteEntry:
     reference: str
