@@ -542,3 +542,33 @@ def test_a_record_sealed_at_the_peer_before_the_conclusion_is_never_revealed(caf
             db.session.scalars(select(PeerDisclosure).where(PeerDisclosure.revealed_at.is_not(None))).all()
             == []
         )
+
+
+def test_a_peer_firing_searches_at_once_gets_exactly_its_rate(cafri, submitted):
+    """Ten questions released together against a rate of three: three answered, seven refused,
+    three recorded (the count is taken under the peer's lock)."""
+    from tests.support.live import at_once
+
+    riverside = cafri["units"]["riverside"]
+    with riverside.context():
+        from app.services.interconnect.peers import peer_named
+
+        peer_named("losangeles").rate_per_minute = 3
+        db.session.commit()
+    ours, question = trust.folder(), _question(submitted)
+    codes = at_once(
+        10,
+        lambda _: (
+            _call(
+                riverside,
+                "/search",
+                ours / trust.CERT_FILE,
+                ours / trust.KEY_FILE,
+                cafri["authority"].file,
+                json=question,
+            ).status_code
+        ),
+    )
+    assert sorted(codes) == [200] * 3 + [429] * 7
+    with riverside.context():
+        assert len(db.session.scalars(select(PeerSearch)).all()) == 3
